@@ -1,0 +1,1 @@
+"""The shell around bundles: reading policy folders, building and verifying signed artifacts."""

@@ -1,0 +1,45 @@
+"""Ed25519 signing keys for bundle artifacts.
+
+A keyring is a folder of public keys, ``<key-id>.pub`` (PEM); an artifact names the key id that
+signed it. Private keys never enter the service: only `poortwachter build` reads one. See
+docs/keys.md for how production keys are made and kept; keys/dev-signing.* is a DEVELOPMENT key
+for the embedded bundles and is public on purpose.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+Keyring = dict[str, Ed25519PublicKey]
+
+
+def generate(private_path: Path, public_path: Path) -> None:
+    """Write a new key pair (private key file mode 0600)."""
+    key = Ed25519PrivateKey.generate()
+    private_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    private_path.chmod(0o600)
+    public_path.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def load_private(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 private key")
+    return key
+
+
+def load_keyring(*folders: Path) -> Keyring:
+    """Every ``*.pub`` in ``folders`` by key id (file stem)."""
+    ring: Keyring = {}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.pub")):
+            key = serialization.load_pem_public_key(path.read_bytes())
+            if not isinstance(key, Ed25519PublicKey):
+                raise ValueError(f"{path} is not an Ed25519 public key")
+            ring[path.stem] = key
+    return ring

@@ -1,0 +1,1 @@
+"""Tools for policy authors: scenario tests and coverage (and, in later modules, tables, diffs, lint)."""

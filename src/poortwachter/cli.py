@@ -1,0 +1,260 @@
+"""`poortwachter`: validate, test, explain and build bundles; serve decisions.
+
+Exit codes fit CI: 0 ok, 1 a test failed (or a diff found changes), 2 invalid input (a bundle or
+request that does not validate, a file that cannot be read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import wire
+from .artifacts import embedded
+from .artifacts.artifact import ArtifactError, build
+from .artifacts.directory import load_directory
+from .artifacts.folder import load_folder, test_files
+from .artifacts.keys import generate, load_keyring, load_private
+from .authoring.scenarios import read_suites, run, uncovered
+from .core.calendar import AMSTERDAM
+from .core.catalog import Catalog
+from .core.decide import decide, derive_facts
+from .core.errors import BundleInvalid, Diagnostic, PoortwachterError, RequestError
+from .core.policy.compile import compile_bundle
+from .core.policy.evaluate import explain
+from .core.policy.model import Bundle
+
+OK, FAILED, INVALID = 0, 1, 2
+DEV_KEY = Path("keys/dev-signing.key")
+
+
+class Usage(Exception):
+    """A problem with the command line or its inputs: printed, exit 2."""
+
+
+def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    for d in diagnostics:
+        print(str(d), file=sys.stderr if d.severity == "error" else sys.stdout)
+
+
+def _load(folder: Path) -> Bundle:
+    bundle, warnings, _ = load_folder(folder)
+    _print_diagnostics(warnings)
+    return bundle
+
+
+def _sibling_catalog(folder: Path, own: Bundle) -> Catalog:
+    """The folder's bundle plus every sibling folder that validates (other versions, bases)."""
+    bundles = [compile_bundle(own, "source")]
+    for sibling in sorted(folder.resolve().parent.iterdir()):
+        if sibling.resolve() == folder.resolve() or not (sibling / "bundle.yaml").is_file():
+            continue
+        try:
+            other, _, _ = load_folder(sibling)
+        except PoortwachterError:
+            continue
+        if other.key != own.key:
+            bundles.append(compile_bundle(other, "source"))
+    return Catalog.of(bundles)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    status = OK
+    for folder in args.folders:
+        try:
+            bundle = _load(folder)
+        except BundleInvalid as exc:
+            _print_diagnostics(exc.diagnostics)
+            print(f"{folder}: INVALID ({sum(d.severity == 'error' for d in exc.diagnostics)} errors)", file=sys.stderr)
+            status = INVALID
+            continue
+        print(f"{folder}: {bundle.key} valid, {len(bundle.rules)} rules")
+    return status
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    status = OK
+    for folder in args.folders:
+        try:
+            bundle = _load(folder)
+            catalog = _sibling_catalog(folder, bundle)
+            scenarios, problems = read_suites(test_files(folder))
+        except BundleInvalid as exc:
+            _print_diagnostics(exc.diagnostics)
+            return INVALID
+        if problems:
+            _print_diagnostics(problems)
+            return INVALID
+        outcomes = run(catalog, bundle.key, scenarios)
+        failed = [o for o in outcomes if not o.passed]
+        for o in failed:
+            print(f"FAIL {o.scenario.id} ({o.scenario.span}; source {o.scenario.source})")
+            for p in o.problems:
+                print(f"     {p}")
+        missing = uncovered([r.id for r in bundle.rules], bundle.key, outcomes)
+        covered = len(bundle.rules) - len(missing)
+        pct = 100.0 * covered / len(bundle.rules) if bundle.rules else 100.0
+        print(f"{folder}: {len(outcomes) - len(failed)}/{len(outcomes)} scenarios passed; "
+              f"rule coverage {covered}/{len(bundle.rules)} ({pct:.0f}%)")
+        for rid in missing:
+            print(f"     not exercised: {rid}")
+        if failed or (args.require_coverage and missing):
+            status = FAILED
+    return status
+
+
+def _read_json(source: str) -> Any:
+    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Usage(f"{source}: not JSON: {exc}") from None
+
+
+def _catalog_for(args: argparse.Namespace) -> tuple[Catalog, str | None]:
+    """A folder given with --bundle, or the artifacts in --bundles (default: embedded)."""
+    if args.bundle and Path(args.bundle).is_dir():
+        bundle = _load(Path(args.bundle))
+        return _sibling_catalog(Path(args.bundle), bundle), bundle.key
+    result = load_directory(args.bundles, load_keyring(args.keys))
+    for file, why in result.errors.items():
+        print(f"refused {file}: {why}", file=sys.stderr)
+    return result.catalog, args.bundle
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    catalog, default = _catalog_for(args)
+    request = _read_json(args.request)
+    decided = decide(catalog, request, datetime.now(AMSTERDAM), default)
+    explanation = explain(decided.bundle, derive_facts(decided.bundle, decided.envelope))
+    if args.format == "json":
+        sys.stdout.buffer.write(orjson.dumps(wire.explanation(explanation), option=orjson.OPT_INDENT_2) + b"\n")
+        return OK
+    v = explanation.verdict
+    print(f"{'ALLOW' if v.decision else 'DENY'} by {v.bundle.name}@{v.bundle.version} ({v.bundle.revision[:19]})")
+    for r in v.reasons:
+        print(f"  {r.effect} {r.rule}: {r.text.en}\n      basis: {', '.join(r.basis) or '-'}; source: {', '.join(r.source) or '-'}")
+    for o in v.obligations:
+        print(f"  obligation {o.id}: {o.text.en}")
+    for m in v.missing:
+        print(f"  missing {m.fact} (rule {m.rule}): {m.text.en}")
+    print("facts:")
+    for name, value in sorted(explanation.facts.items()):
+        print(f"  {name} = {value}")
+    print("rules:")
+    for t in explanation.rules:
+        if t.considered:
+            state = "APPLIES" if t.applied else "no: " + "; ".join(t.failed)
+            print(f"  {t.effect:5} {t.rule}: {state}")
+    return OK
+
+
+def _git_revision(folder: Path) -> str:
+    try:
+        rev = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"git:{rev}{'+dirty' if dirty else ''}"
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    key = load_private(args.key)
+    key_id = args.key_id or args.key.stem
+    for folder in args.folders:
+        try:
+            bundle, warnings, content = load_folder(folder)
+        except BundleInvalid as exc:
+            _print_diagnostics(exc.diagnostics)
+            return INVALID
+        _print_diagnostics(warnings)
+        path = build(bundle, content, key, key_id, args.revision or _git_revision(folder), args.out)
+        print(f"built {path} ({bundle.key}, key {key_id})")
+    return OK
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    private, public = args.out.with_suffix(".key"), args.out.with_suffix(".pub")
+    if private.exists() and not args.force:
+        raise Usage(f"{private} exists; pass --force to overwrite")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    generate(private, public)
+    print(f"wrote {private} (keep secret) and {public} (give to the service as a trusted key)")
+    return OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .core.policy.schema import rule_file_schema
+
+    sys.stdout.buffer.write(orjson.dumps(rule_file_schema(), option=orjson.OPT_INDENT_2) + b"\n")
+    return OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .service.main import serve
+
+    return serve(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="poortwachter", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        cp = sub.add_parser(name, help=help, description=help)
+        cp.set_defaults(func=func)
+        return cp
+
+    cp = command("validate", cmd_validate, "validate bundle folders (schema, vocabulary, overlays)")
+    cp.add_argument("folders", nargs="+", type=Path)
+    cp = command("test", cmd_test, "run the scenario suites of bundle folders and print rule coverage")
+    cp.add_argument("folders", nargs="+", type=Path)
+    cp.add_argument("--require-coverage", action="store_true", help="fail when a rule is not exercised")
+    cp = command("explain", cmd_explain, "decide one request (file or - for stdin) and show the reasoning")
+    cp.add_argument("request")
+    cp.add_argument("--bundle", help="a bundle folder, or a bundle name (name@version) among --bundles")
+    cp.add_argument("--bundles", type=Path, default=embedded.bundle_dir(), help="artifact folder")
+    cp.add_argument("--keys", type=Path, default=embedded.key_dir(), help="folder of trusted *.pub keys")
+    cp.add_argument("--format", choices=("text", "json"), default="text")
+    cp = command("build", cmd_build, "build signed artifacts of bundle folders")
+    cp.add_argument("folders", nargs="+", type=Path)
+    cp.add_argument("--out", type=Path, default=Path("bundles"))
+    cp.add_argument("--key", type=Path, default=DEV_KEY, help="Ed25519 private key (PEM)")
+    cp.add_argument("--key-id", help="key id recorded in the manifest (default: key file stem)")
+    cp.add_argument("--revision", help="source revision to record (default: git HEAD of the folder)")
+    cp = command("keygen", cmd_keygen, "make an Ed25519 signing key pair")
+    cp.add_argument("out", type=Path, help="path without suffix; writes .key and .pub")
+    cp.add_argument("--force", action="store_true")
+    command("schema", cmd_schema, "print the JSON Schema of rule files (for editors)")
+    cp = command("serve", cmd_serve, "run the decision service")
+    cp.add_argument("--host")
+    cp.add_argument("--port", type=int)
+    cp.add_argument("--bundles", type=Path)
+    cp.add_argument("--workers", type=int)
+    cp.add_argument("--config", type=Path)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (Usage, RequestError, ArtifactError, OSError, ValueError) as exc:
+        print(f"poortwachter {args.command}: {exc}", file=sys.stderr)
+        return INVALID
+    except BundleInvalid as exc:
+        _print_diagnostics(exc.diagnostics)
+        return INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Which compiled bundle decides a request: by name, by ``name@version`` or by the time in force.
+
+Several versions of one bundle sit side by side; the version in force at ``context.time`` is the one
+with the latest ``effective_from`` on or before that (Amsterdam) date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from .calendar import local_date
+from .errors import RequestError
+from .policy.compile import CompiledBundle
+from .request import Envelope
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """An immutable set of compiled bundles; the store swaps whole catalogs atomically."""
+
+    versions: dict[str, tuple[CompiledBundle, ...]] = field(default_factory=dict)  # oldest first
+
+    @classmethod
+    def of(cls, bundles: Iterable[CompiledBundle]) -> Catalog:
+        grouped: dict[str, list[CompiledBundle]] = {}
+        for b in bundles:
+            grouped.setdefault(b.bundle.name, []).append(b)
+        return cls({n: tuple(sorted(bs, key=lambda b: (b.bundle.effective_from, _semver(b.bundle.version))))
+                    for n, bs in sorted(grouped.items())})
+
+    def names(self) -> list[str]:
+        return list(self.versions)
+
+    def select(self, name: str, on: date, version: str | None = None) -> CompiledBundle:
+        """KeyError names what is missing: the bundle, the version, or a version in force on ``on``."""
+        versions = self.versions.get(name)
+        if not versions:
+            raise KeyError(f"no bundle named {name!r} (known: {', '.join(self.versions) or 'none'})")
+        if version is not None:
+            for b in versions:
+                if b.bundle.version == version:
+                    return b
+            raise KeyError(f"bundle {name!r} has no version {version!r} "
+                           f"(known: {', '.join(b.bundle.version for b in versions)})")
+        in_force = [b for b in versions if b.bundle.effective_from <= on]
+        if not in_force:
+            raise KeyError(f"no version of {name!r} is in force on {on.isoformat()} "
+                           f"(earliest effective_from {versions[0].bundle.effective_from})")
+        return in_force[-1]
+
+    def select_for(self, envelope: Envelope, default: str | None) -> CompiledBundle:
+        wanted = envelope.context.get("bundle", default)
+        if not isinstance(wanted, str) or not wanted:
+            raise RequestError("context.bundle", "a bundle name such as nl-jgz or nl-jgz@2026.1.0", wanted)
+        name, _, version = wanted.partition("@")
+        try:
+            return self.select(name, local_date(envelope.time), version or None)
+        except KeyError as exc:
+            raise RequestError("context.bundle", exc.args[0], wanted) from None
+
+
+def _semver(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".") if p.isdigit())

@@ -1,0 +1,74 @@
+"""Errors of the pure core, one tree per stage.
+
+    PoortwachterError
+     ├── RequestError            a decision request is malformed (HTTP 400): path, expected, got
+     └── BundleError             a bundle cannot be used
+          └── BundleInvalid      validation failed: carries every Diagnostic (file, line, rule id)
+
+Artifact and store errors live in the shell (poortwachter.artifacts.errors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+class PoortwachterError(Exception):
+    """Base of every error Poortwachter raises on purpose."""
+
+
+class RequestError(PoortwachterError):
+    """A request field is missing, of the wrong type or has a value outside its closed set."""
+
+    def __init__(self, path: str, expected: str, got: object = None, *, missing: bool = False) -> None:
+        self.path = path
+        self.expected = expected
+        self.got = "nothing" if missing else _show(got)
+        super().__init__(f"{path}: expected {expected}, got {self.got}")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where in a bundle source something was written (1-based line)."""
+
+    file: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding of the validator, worded for a policy author."""
+
+    severity: Literal["error", "warning"]
+    span: Span
+    message: str
+    rule: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.span}" + (f" [rule {self.rule}]" if self.rule else "")
+        return f"{where}: {self.severity}: {self.message}"
+
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.span.file, self.span.line, self.message)
+
+
+class BundleError(PoortwachterError):
+    """A bundle (source or artifact) cannot be used."""
+
+
+class BundleInvalid(BundleError):
+    """Validation found errors; ``diagnostics`` holds all of them, sorted by file and line."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        super().__init__("\n".join(str(d) for d in errors) or "invalid bundle")

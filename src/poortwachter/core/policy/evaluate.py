@@ -1,0 +1,146 @@
+"""CompiledBundle × facts → Verdict. Pure, deterministic and total.
+
+Combining: default deny; any applicable deny rule overrides every allow; the verdict names every
+rule of the deciding effect that applied, in bundle order. A rule that fails to evaluate (it cannot
+on facts the vocabulary produced, but the evaluator does not trust that) is recorded and turns the
+verdict into deny: Poortwachter never allows what it could not fully evaluate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..facts import FactValue
+from ..verdict import DEFAULT_DENY, EVALUATION_ERROR, Missing, Obligation, Reason, Text, Verdict
+from ..vocabulary import NONE, Vocabulary
+from .compile import Bucket, CompiledBundle, CompiledRule
+from .model import AnyOf, Condition, Leaf, Not, describe
+
+Facts = Mapping[str, FactValue]
+
+
+def _reason(rule: CompiledRule) -> Reason:
+    r = rule.rule
+    return Reason(r.id, r.effect, r.reason, r.basis, r.source)
+
+
+def _obligations(rules: list[CompiledRule]) -> tuple[Obligation, ...]:
+    seen: dict[str, Obligation] = {}
+    for rule in rules:
+        for ob in rule.obligations:
+            seen.setdefault(ob.id, ob)
+    return tuple(seen.values())
+
+
+def _obtainable(cond: Condition, vocab: Vocabulary, want: bool = True) -> list[str]:
+    """Obtainable facts that, once true (or false, under a not), would make ``cond`` hold."""
+    if isinstance(cond, Leaf):
+        spec = vocab.fact(cond.fact)
+        if spec is not None and spec.obtainable and cond.op == "equals" and cond.value is want:
+            return [cond.fact]
+        return []
+    if isinstance(cond, Not):
+        return _obtainable(cond.item, vocab, not want)
+    if isinstance(cond, AnyOf) and want:
+        return [f for item in cond.items for f in _obtainable(item, vocab, want)]
+    return []
+
+
+def _missing(bundle: CompiledBundle, facts: Facts, bucket: Bucket, applied_denies: list[CompiledRule]) -> tuple[Missing, ...]:
+    vocab = bundle.bundle.vocabulary
+    found: dict[str, Missing] = {}
+
+    def add(fact: str, rule: str) -> None:
+        spec = vocab.facts[fact]
+        found.setdefault(fact, Missing(fact, Text(spec.text_nl, spec.text_en), rule))
+
+    if applied_denies:
+        for deny in applied_denies:
+            for cond, _ in deny.parts:
+                if isinstance(cond, Not):
+                    for fact in _obtainable(cond.item, vocab):
+                        add(fact, deny.rule.id)
+        return tuple(found.values())
+    for allow in bucket.allows:
+        wanted: list[str] = []
+        for cond, test in allow.parts:
+            if test(facts):
+                continue
+            got = _obtainable(cond, vocab)
+            if not got:
+                break
+            wanted.extend(got)
+        else:
+            for fact in wanted:
+                add(fact, allow.rule.id)
+    return tuple(found.values())
+
+
+def _applies(rule: CompiledRule, facts: Facts, errors: list[str]) -> bool:
+    try:
+        return rule.test(facts)
+    except Exception as exc:  # noqa: BLE001 - totality: record and deny, never raise
+        errors.append(f"rule {rule.rule.id}: {type(exc).__name__}: {exc}")
+        return False
+
+
+def evaluate(bundle: CompiledBundle, facts: Facts) -> Verdict:
+    """The verdict of ``bundle`` on ``facts``."""
+    action = facts.get("action.name")
+    category = facts.get("resource.category", NONE)
+    bucket = bundle.bucket(str(action), str(category))
+    errors: list[str] = []
+    denies = [r for r in bucket.denies if _applies(r, facts, errors)]
+    allows = [] if denies else [r for r in bucket.allows if _applies(r, facts, errors)]
+    if errors:
+        reason = Reason("evaluation-error", "deny", EVALUATION_ERROR, (), ())
+        return Verdict(False, (reason, *map(_reason, denies)), (), (), bundle.ref, tuple(errors))
+    if denies:
+        return Verdict(False, tuple(map(_reason, denies)), _obligations(denies),
+                       _missing(bundle, facts, bucket, denies), bundle.ref)
+    if allows:
+        return Verdict(True, tuple(map(_reason, allows)), _obligations(allows), (), bundle.ref)
+    return Verdict(False, (DEFAULT_DENY,), (), _missing(bundle, facts, bucket, []), bundle.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTrace:
+    """Why one rule did or did not apply: ``considered`` is False when it does not cover the
+    request's action or category at all; ``failed`` lists its conditions that did not hold."""
+
+    rule: str
+    effect: str
+    considered: bool
+    applied: bool
+    failed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    verdict: Verdict
+    facts: dict[str, FactValue]
+    rules: tuple[RuleTrace, ...]
+
+
+def explain(bundle: CompiledBundle, facts: Facts) -> Explanation:
+    """The verdict with every rule's trace: the slow path for /v1/decisions and `poortwachter explain`."""
+    verdict = evaluate(bundle, facts)
+    bucket = bundle.bucket(str(facts.get("action.name")), str(facts.get("resource.category", NONE)))
+    in_bucket = {c.rule.id: c for c in (*bucket.denies, *bucket.allows)}
+    traces = []
+    for rule in bundle.bundle.rules:
+        compiled = in_bucket.get(rule.id)
+        if compiled is None:
+            traces.append(RuleTrace(rule.id, rule.effect, False, False, ()))
+            continue
+        failed = tuple(describe(c) for c, test in compiled.parts if not _safe(test, facts))
+        traces.append(RuleTrace(rule.id, rule.effect, True, not failed, failed))
+    return Explanation(verdict, dict(facts), tuple(traces))
+
+
+def _safe(test: object, facts: Facts) -> bool:
+    try:
+        return bool(test(facts))  # type: ignore[operator]
+    except Exception:  # noqa: BLE001
+        return False

@@ -1,0 +1,369 @@
+"""Typed decision requests, parsed from decoded JSON with field-path errors.
+
+Two layers: :func:`parse_envelope` checks the AuthZEN shape every bundle shares (subject, action,
+resource, context); :func:`parse_youth_care` reads the contract's vocabulary out of the envelope's
+properties. Unknown fields are ignored (AuthZEN forward compatibility); unknown *values* of known
+fields are errors, never guesses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from . import vocabulary as v
+from .calendar import as_aware, start_of_day
+from .errors import RequestError
+
+Json = Mapping[str, Any]
+_EMPTY: Json = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """An AuthZEN subject, resource or action: type/id (name for actions) and free properties."""
+
+    type: str
+    id: str
+    properties: Json
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The AuthZEN evaluation request, vocabulary-neutral."""
+
+    subject: Entity
+    action: Entity
+    resource: Entity
+    context: Json
+    time: datetime
+
+
+# ---------------------------------------------------------------------------------------------
+# primitive readers: each names the path it reads, so every error says where and what
+
+
+def obj(data: Any, path: str, *, required: bool = True) -> Json:
+    if data is None and not required:
+        return _EMPTY
+    if not isinstance(data, Mapping):
+        if data is None:
+            raise RequestError(path, "an object", missing=True)
+        raise RequestError(path, "an object", data)
+    return data
+
+
+def text(data: Json, key: str, path: str, *, required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise RequestError(f"{path}.{key}", "a non-empty string", missing=True)
+        return None
+    if not isinstance(value, str) or not value:
+        raise RequestError(f"{path}.{key}", "a non-empty string", value)
+    return value
+
+
+def choice(data: Json, key: str, path: str, allowed: tuple[str, ...], *, required: bool = False) -> str | None:
+    value = text(data, key, path, required=required)
+    if value is not None and value not in allowed:
+        raise RequestError(f"{path}.{key}", "one of " + ", ".join(allowed), value)
+    return value
+
+
+def flag(data: Json, key: str, path: str) -> bool:
+    value = data.get(key, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise RequestError(f"{path}.{key}", "true or false", value)
+    return value
+
+
+def day(data: Json, key: str, path: str, *, required: bool = False) -> date | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise RequestError(f"{path}.{key}", "an ISO date (YYYY-MM-DD)", missing=True)
+        return None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10]) if len(value) > 10 and value[10] == "T" else date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise RequestError(f"{path}.{key}", "an ISO date (YYYY-MM-DD)", value)
+
+
+def instant(data: Json, key: str, path: str, *, required: bool = False) -> datetime | None:
+    """An ISO 8601 date-time (offset optional: Amsterdam time) or a bare date (its midnight)."""
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise RequestError(f"{path}.{key}", "an ISO 8601 date-time", missing=True)
+        return None
+    if isinstance(value, str):
+        try:
+            if len(value) == 10:
+                return start_of_day(date.fromisoformat(value))
+            return as_aware(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    raise RequestError(f"{path}.{key}", "an ISO 8601 date-time such as 2026-11-22T10:00:00+01:00", value)
+
+
+def strings(data: Json, key: str, path: str) -> frozenset[str]:
+    value = data.get(key)
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise RequestError(f"{path}.{key}", "a list of strings", value)
+    return frozenset(value)
+
+
+def items(data: Json, key: str, path: str) -> list[tuple[str, Json]]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RequestError(f"{path}.{key}", "a list of objects", value)
+    return [(f"{path}.{key}[{i}]", obj(x, f"{path}.{key}[{i}]")) for i, x in enumerate(value)]
+
+
+# ---------------------------------------------------------------------------------------------
+# the AuthZEN envelope
+
+
+def _entity(data: Json, key: str, name_key: str, with_id: bool) -> Entity:
+    part = obj(data.get(key), key)
+    ident = text(part, "id", key) if with_id else ""
+    kind = text(part, name_key, key) or ""
+    return Entity(type=kind, id=ident or "", properties=obj(part.get("properties"), f"{key}.properties", required=False))
+
+
+def parse_envelope(data: Any, now: datetime) -> Envelope:
+    """The AuthZEN request; ``now`` (from the shell's clock) is used when ``context.time`` is absent."""
+    body = obj(data, "request")
+    context = obj(body.get("context"), "context", required=False)
+    when = instant(context, "time", "context") or as_aware(now)
+    return Envelope(
+        subject=_entity(body, "subject", "type", True),
+        action=_entity(body, "action", "name", False),
+        resource=_entity(body, "resource", "type", True),
+        context=context,
+        time=when,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# the contract's youth-care vocabulary
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A subject or a disclosure recipient in the contract's vocabulary."""
+
+    type: str
+    id: str
+    relation: str | None = None
+    gezag: bool = False
+    identity_verified: bool = False
+    discipline: str | None = None
+    treatment_relation: bool = False
+    team: str | None = None
+    kind: str | None = None
+    in_care: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    id: str
+    birthdate: date
+    deceased: bool = False
+    date_of_death: date | None = None
+    wilsonbekwaam: bool = False
+    measures: frozenset[str] = frozenset()
+    gezaghebbenden: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    type: str
+    id: str
+    dossier_type: str
+    category: str | None
+    client: Client
+    author_id: str | None = None
+    author_kind: str | None = None
+    shielded_from: frozenset[str] = frozenset()
+    confidential_from_parents: bool = False
+    last_change: date | None = None
+    treatment_end: date | None = None
+    about_id: str | None = None
+    about_relation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """A consent or an objection: who gave it, for whom, about what, from when (until when)."""
+
+    by: str
+    for_: str
+    scope: str
+    given_at: datetime
+    withdrawn_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    setting: str | None = None
+    transfer_reason: str | None = None
+    new_school_known: bool = False
+    recipient: Party | None = None
+    processing_activity_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class YouthCareRequest:
+    subject: Party
+    action: Action
+    resource: Resource
+    time: datetime
+    purpose: str | None = None
+    channel: str | None = None
+    authn_level: str | None = None
+    consents: tuple[Permission, ...] = ()
+    objections: tuple[Permission, ...] = ()
+    attestations: frozenset[str] = frozenset()
+
+
+def _party(entity_type: str, ident: str, props: Json, path: str) -> Party:
+    if entity_type not in v.SUBJECT_TYPES:
+        raise RequestError(f"{path}.type", "one of " + ", ".join(v.SUBJECT_TYPES), entity_type)
+    pp = f"{path}.properties"
+    team = text(props, "team", pp, required=False)
+    return Party(
+        type=entity_type,
+        id=ident,
+        relation=choice(props, "relation", pp, v.RELATIONS),
+        gezag=flag(props, "gezag", pp),
+        identity_verified=flag(props, "identity_verified", pp),
+        discipline=choice(props, "discipline", pp, v.DISCIPLINES),
+        treatment_relation=flag(props, "treatment_relation", pp),
+        team=None if team is None else team if team in v.TEAMS else "other",
+        kind=choice(props, "kind", pp, v.ORGANISATION_KINDS),
+        in_care=flag(props, "in_care", pp),
+    )
+
+
+def _client(props: Json, path: str) -> Client:
+    data = obj(props.get("client"), f"{path}.client")
+    cp = f"{path}.client"
+    measures = strings(data, "measures", cp)
+    for m in sorted(measures - set(v.MEASURES)):
+        raise RequestError(f"{cp}.measures", "measures from " + ", ".join(v.MEASURES), m)
+    birthdate = day(data, "birthdate", cp, required=True)
+    assert birthdate is not None
+    return Client(
+        id=text(data, "id", cp) or "",
+        birthdate=birthdate,
+        deceased=flag(data, "deceased", cp),
+        date_of_death=day(data, "date_of_death", cp),
+        wilsonbekwaam=flag(data, "wilsonbekwaam", cp),
+        measures=measures,
+        gezaghebbenden=strings(data, "gezaghebbenden", cp),
+    )
+
+
+def _resource(entity: Entity) -> Resource:
+    if entity.type not in v.RESOURCE_TYPES:
+        raise RequestError("resource.type", "one of " + ", ".join(v.RESOURCE_TYPES), entity.type)
+    p = entity.properties
+    pp = "resource.properties"
+    category = choice(p, "category", pp, v.CATEGORIES, required=entity.type == "dossier_item")
+    author = obj(p.get("author"), f"{pp}.author", required=False)
+    about = obj(p.get("about"), f"{pp}.about", required=False)
+    return Resource(
+        type=entity.type,
+        id=entity.id,
+        dossier_type=choice(p, "dossier_type", pp, v.DOSSIER_TYPES, required=True) or "",
+        category=category,
+        client=_client(p, pp),
+        author_id=text(author, "id", f"{pp}.author", required=False),
+        author_kind=choice(author, "kind", f"{pp}.author", v.AUTHOR_KINDS),
+        shielded_from=strings(p, "shielded_from", pp),
+        confidential_from_parents=flag(p, "confidential_from_parents", pp),
+        last_change=day(p, "last_change", pp),
+        treatment_end=day(p, "treatment_end", pp),
+        about_id=text(about, "id", f"{pp}.about", required=False),
+        about_relation=choice(about, "relation", f"{pp}.about", v.RELATIONS),
+    )
+
+
+def _action(entity: Entity) -> Action:
+    if entity.type not in v.ACTIONS:
+        raise RequestError("action.name", "one of " + ", ".join(v.ACTIONS), entity.type)
+    p = entity.properties
+    pp = "action.properties"
+    recipient = None
+    if p.get("recipient") is not None:
+        r = obj(p["recipient"], f"{pp}.recipient")
+        rp = f"{pp}.recipient"
+        recipient = _party(text(r, "type", rp) or "", text(r, "id", rp) or "",
+                           obj(r.get("properties"), f"{rp}.properties", required=False), rp)
+    elif entity.type == "disclose":
+        raise RequestError(f"{pp}.recipient", "the recipient (type, id, properties) of a disclosure", missing=True)
+    transfer = obj(p.get("transfer"), f"{pp}.transfer", required=False)
+    reason = text(transfer, "reason", f"{pp}.transfer", required=False)
+    return Action(
+        name=entity.type,
+        setting=None if (s := text(p, "setting", pp, required=False)) is None else s if s in v.SETTINGS else "other",
+        transfer_reason=None if reason is None else reason if reason in v.TRANSFER_REASONS else "other",
+        new_school_known=flag(transfer, "new_school_known", f"{pp}.transfer"),
+        recipient=recipient,
+        processing_activity_id=text(p, "processing_activity_id", pp, required=False),
+    )
+
+
+def _permissions(context: Json, key: str) -> tuple[Permission, ...]:
+    found = []
+    for path, item in items(context, key, "context"):
+        given = instant(item, "given_at", path, required=True)
+        assert given is not None
+        found.append(Permission(
+            by=text(item, "by", path) or "",
+            for_=text(item, "for", path) or "",
+            scope=text(item, "scope", path) or "",
+            given_at=given,
+            withdrawn_at=instant(item, "withdrawn_at", path),
+        ))
+    return tuple(found)
+
+
+def _attestations(context: Json) -> frozenset[str]:
+    kinds = set()
+    for path, item in items(context, "attestations", "context"):
+        kinds.add(choice(item, "kind", path, v.ATTESTATIONS, required=True) or "")
+        text(item, "by", path, required=False)
+    return frozenset(kinds)
+
+
+def parse_youth_care(envelope: Envelope) -> YouthCareRequest:
+    """Read the contract's vocabulary; raises RequestError naming the first offending field."""
+    s = envelope.subject
+    c = envelope.context
+    return YouthCareRequest(
+        subject=_party(s.type, s.id, s.properties, "subject"),
+        action=_action(envelope.action),
+        resource=_resource(envelope.resource),
+        time=envelope.time,
+        purpose=choice(c, "purpose", "context", v.PURPOSES),
+        channel=None if (ch := text(c, "channel", "context", required=False)) is None
+        else ch if ch in v.CHANNELS else "other",
+        authn_level=choice(c, "authn_level", "context", v.AUTHN_LEVELS),
+        consents=_permissions(c, "consents"),
+        objections=_permissions(c, "objections"),
+        attestations=_attestations(c),
+    )

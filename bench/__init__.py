@@ -1,0 +1,1 @@
+"""Reproducible benchmark of Poortwachter against Cerbos and Cedar (issue 8)."""

@@ -1,0 +1,1 @@
+"""Peer engines (Cerbos, Cedar) for the benchmark: their policies and runners."""

@@ -1,0 +1,33 @@
+"""The published JSON Schema of rule files is current and accepts every shipped youth-care rule file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from poortwachter.core.policy.schema import rule_file_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_FILE = ROOT / "docs" / "schema" / "rules.schema.json"
+
+
+def _youth_care(folder: Path) -> bool:
+    manifest = yaml.safe_load((folder / "bundle.yaml").read_text(encoding="utf-8"))
+    return manifest.get("vocabulary", "youth-care") == "youth-care"
+
+
+RULE_FILES = sorted(p for p in (ROOT / "policies").glob("*/rules/*.yaml") if _youth_care(p.parent.parent))
+
+
+def test_checked_in_schema_is_current() -> None:
+    assert json.loads(SCHEMA_FILE.read_text(encoding="utf-8")) == rule_file_schema(), \
+        "run: poortwachter schema > docs/schema/rules.schema.json"
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=[f"{p.parent.parent.name}/{p.name}" for p in RULE_FILES])
+def test_rule_file_matches_schema(path: Path) -> None:
+    jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), rule_file_schema())

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from . import vocabulary as v
-from .calendar import as_aware, start_of_day
+from .calendar import as_aware, local_date, start_of_day
 from .errors import RequestError
 
 Json = Mapping[str, Any]
@@ -354,10 +354,16 @@ def parse_youth_care(envelope: Envelope) -> YouthCareRequest:
     """Read the contract's vocabulary; raises RequestError naming the first offending field."""
     s = envelope.subject
     c = envelope.context
+    subject = _party(s.type, s.id, s.properties, "subject")
+    action = _action(envelope.action)
+    resource = _resource(envelope.resource)
+    if resource.client.birthdate > local_date(envelope.time):  # a negative age would satisfy "under 12"
+        raise RequestError("resource.properties.client.birthdate",
+                           "a date on or before the date of context.time", resource.client.birthdate.isoformat())
     return YouthCareRequest(
-        subject=_party(s.type, s.id, s.properties, "subject"),
-        action=_action(envelope.action),
-        resource=_resource(envelope.resource),
+        subject=subject,
+        action=action,
+        resource=resource,
         time=envelope.time,
         purpose=choice(c, "purpose", "context", v.PURPOSES),
         channel=None if (ch := text(c, "channel", "context", required=False)) is None

@@ -327,6 +327,9 @@ def _action(entity: Entity) -> Action:
     )
 
 
+_SCOPES = (*v.CATEGORIES, "dossier", "research")  # what a consent or objection may be about
+
+
 def _permissions(context: Json, key: str) -> tuple[Permission, ...]:
     found = []
     for path, item in items(context, key, "context"):
@@ -335,7 +338,7 @@ def _permissions(context: Json, key: str) -> tuple[Permission, ...]:
         found.append(Permission(
             by=text(item, "by", path) or "",
             for_=text(item, "for", path) or "",
-            scope=text(item, "scope", path) or "",
+            scope=choice(item, "scope", path, _SCOPES, required=True) or "",
             given_at=given,
             withdrawn_at=instant(item, "withdrawn_at", path),
         ))

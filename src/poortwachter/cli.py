@@ -30,6 +30,7 @@ from .core.errors import BundleInvalid, Diagnostic, PoortwachterError, RequestEr
 from .core.policy.compile import compile_bundle
 from .core.policy.evaluate import explain
 from .core.policy.model import Bundle
+from .logbook import cli as logbook_cli
 
 OK, FAILED, INVALID = 0, 1, 2
 DEV_KEY = Path("keys/dev-signing.key")
@@ -205,6 +206,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def cmd_log(args: argparse.Namespace) -> int:
+    return logbook_cli.run(args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="poortwachter", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -241,6 +246,8 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("--bundles", type=Path)
     cp.add_argument("--workers", type=int)
     cp.add_argument("--config", type=Path)
+    cp = command("log", cmd_log, "query the decision log (by client, subject, time) or verify its hash chains")
+    logbook_cli.add_arguments(cp)
     return p
 
 

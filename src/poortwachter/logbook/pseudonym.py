@@ -1,0 +1,103 @@
+"""Client ids in the decision log are pseudonymised with a keyed hash (HMAC-SHA256).
+
+The log must answer "who has seen this client's dossier" (NEN 7513; seed 002, 7.1 and bijlage C)
+without itself becoming a second register of who is in care. A keyed hash keeps the log searchable by
+client — :func:`Pseudonymiser.__call__` applied to the id a parent gives yields the value to look for —
+while a copy of the log alone (without the key) names nobody.
+
+The key lives apart from the log (a file or an environment variable, typically a Kubernetes Secret).
+Every pseudonym names the key it was made with (``hmac-sha256:<key id>:<hex>``) so a key can be
+replaced: old files stay searchable with the old key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+PREFIX = "hmac-sha256"
+MIN_KEY_BYTES = 16  # below this, guessing the key beats guessing client ids
+
+
+class PseudonymKeyError(ValueError):
+    """The pseudonymisation key is missing, unreadable or too short."""
+
+
+def key_id(key: bytes) -> str:
+    """A short, stable name for a key that reveals nothing about it."""
+    return hashlib.sha256(b"poortwachter pseudonym key id\0" + key).hexdigest()[:8]
+
+
+class Pseudonymiser:
+    """``client id -> 'hmac-sha256:<key id>:<64 hex>'``; ``enabled=False`` logs ids in the clear."""
+
+    __slots__ = ("_key", "key_id", "enabled")
+
+    def __init__(self, key: bytes | None, *, enabled: bool = True) -> None:
+        if enabled:
+            if key is None or len(key) < MIN_KEY_BYTES:
+                raise PseudonymKeyError(f"a pseudonymisation key of at least {MIN_KEY_BYTES} bytes is needed")
+        self._key = key or b""
+        self.key_id = key_id(self._key) if enabled else "clear"
+        self.enabled = enabled
+
+    def __call__(self, client_id: str) -> str:
+        if not self.enabled:
+            return client_id
+        digest = hmac.new(self._key, client_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        return f"{PREFIX}:{self.key_id}:{digest}"
+
+    def matches(self, client_id: str, logged: str) -> bool:
+        """Whether ``logged`` (a value from the log) is this client, under this key or in the clear."""
+        return logged == client_id or (self.enabled and hmac.compare_digest(self(client_id), logged))
+
+
+def read_key(path: Path) -> bytes:
+    """A key file holds the key as text (hex, base64 or any passphrase); surrounding space is ignored."""
+    try:
+        raw = path.read_bytes().strip()
+    except OSError as exc:
+        raise PseudonymKeyError(f"cannot read pseudonymisation key {path}: {exc.strerror or exc}") from None
+    if len(raw) < MIN_KEY_BYTES:
+        raise PseudonymKeyError(f"pseudonymisation key {path} is shorter than {MIN_KEY_BYTES} bytes")
+    return raw
+
+
+def write_new_key(path: Path) -> bytes:
+    """Create a random key file (mode 0600); used only when the operator configured none."""
+    key = secrets.token_hex(32).encode("ascii")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, key + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return key
+
+
+def from_settings(env: Mapping[str, str], key_file: Path | None, *, enabled: bool = True,
+                  generate_at: Path | None = None) -> tuple[Pseudonymiser, str]:
+    """The configured pseudonymiser and where its key came from (for the startup log line).
+
+    Order: ``key_file``; the ``POORTWACHTER_DECISION_LOG_KEY`` variable; an existing or new random key
+    at ``generate_at`` (development only: back it up, or old logs can no longer be searched by client).
+    """
+    if not enabled:
+        return Pseudonymiser(None, enabled=False), "disabled: client ids are logged in the clear"
+    if key_file is not None:
+        return Pseudonymiser(read_key(key_file)), f"key file {key_file}"
+    value = env.get("POORTWACHTER_DECISION_LOG_KEY", "").strip()
+    if value:
+        if len(value) < MIN_KEY_BYTES:
+            raise PseudonymKeyError(f"POORTWACHTER_DECISION_LOG_KEY is shorter than {MIN_KEY_BYTES} characters")
+        return Pseudonymiser(value.encode("utf-8")), "environment POORTWACHTER_DECISION_LOG_KEY"
+    if generate_at is None:
+        raise PseudonymKeyError("no pseudonymisation key configured (decision_log.key_file or POORTWACHTER_DECISION_LOG_KEY)")
+    if generate_at.is_file():
+        return Pseudonymiser(read_key(generate_at)), f"key file {generate_at}"
+    return Pseudonymiser(write_new_key(generate_at)), f"NEW random key written to {generate_at}: back it up"

@@ -1,0 +1,160 @@
+"""Reading the decision log: who decided what about whom, when — and is the log intact.
+
+This is how a parent's question "who has seen my child's dossier?" (seed 002, 7 and 9: the right to see
+the logboek) is answered: the client id they give is pseudonymised with the same key the service used,
+and every record carrying that pseudonym is listed. Files may be gzip-compressed by the operator after
+rotation (``*.jsonl.gz``); they are read the same way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .writer import FILE_PREFIX
+
+
+def log_files(directory: Path) -> list[Path]:
+    """The log files of a directory, oldest first (names start with the UTC time they were opened)."""
+    files = [p for p in directory.glob(f"{FILE_PREFIX}-*") if p.name.endswith((".jsonl", ".jsonl.gz"))]
+    return sorted(files, key=lambda p: p.name)
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        yield from fh
+
+
+@dataclass
+class FileReport:
+    """What :func:`verify` found in one file."""
+
+    path: Path
+    records: int = 0
+    problems: list[str] = field(default_factory=list)
+    torn_tail: bool = False  # a last line without newline: the process died mid-write (never answered)
+    closed: bool = False
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def read_records(directory: Path, *, since: datetime | None = None, until: datetime | None = None,
+                 on_problem: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Decision records (not the open/close lines) with ``since <= time < until``."""
+    for path in log_files(directory):
+        if until is not None:
+            stamp = path.name[len(FILE_PREFIX) + 1:].split("-", 1)[0]
+            try:
+                if datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC) >= until:
+                    continue
+            except ValueError:
+                pass
+        for n, line in enumerate(_lines(path), 1):
+            if not line.endswith(b"\n"):
+                if on_problem:
+                    on_problem(f"{path.name}:{n}: incomplete last line (process stopped while writing)")
+                break
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                if on_problem:
+                    on_problem(f"{path.name}:{n}: not JSON")
+                continue
+            if not isinstance(record, dict) or "event" in record:
+                continue
+            if since is not None or until is not None:
+                try:
+                    when = _parse_time(record["time"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                if since is not None and when < since:
+                    continue
+                if until is not None and when >= until:
+                    continue
+            yield record
+
+
+@dataclass(frozen=True)
+class Query:
+    """Filters; every given one must match. ``client`` is a predicate on the logged (pseudonymised) id."""
+
+    client: Callable[[str], bool] | None = None
+    subject: str | None = None
+    action: str | None = None
+    decision: str | None = None
+    decision_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def matches(self, r: dict[str, Any]) -> bool:
+        if self.client is not None and not (isinstance(r.get("client"), str) and self.client(r["client"])):
+            return False
+        if self.subject is not None and (r.get("subject") or {}).get("id") != self.subject:
+            return False
+        if self.action is not None and r.get("action") != self.action:
+            return False
+        if self.decision is not None and r.get("decision") != self.decision:
+            return False
+        return self.decision_id is None or r.get("decision_id") == self.decision_id
+
+
+def search(directory: Path, query: Query, on_problem: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:
+    for record in read_records(directory, since=query.since, until=query.until, on_problem=on_problem):
+        if query.matches(record):
+            yield record
+
+
+def verify(directory: Path) -> list[FileReport]:
+    """Check every file's hash chain (each line's ``prev`` is the SHA-256 of the line before)."""
+    reports = []
+    for path in log_files(directory):
+        report = FileReport(path)
+        prev: str | None = None
+        first = True
+        for n, line in enumerate(_lines(path), 1):
+            if not line.endswith(b"\n"):
+                report.torn_tail = True
+                break
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                report.problems.append(f"line {n}: not JSON")
+                prev = hashlib.sha256(line).hexdigest()
+                continue
+            if first:
+                if not isinstance(record, dict) or record.get("event") != "open":
+                    report.problems.append("line 1: not an open line (file truncated at the front?)")
+            elif not isinstance(record, dict) or record.get("prev") != prev:
+                report.problems.append(f"line {n}: hash chain broken (a line before it was changed or removed)")
+            if isinstance(record, dict):
+                if record.get("event") == "close":
+                    report.closed = True
+                elif "event" not in record:
+                    report.records += 1
+            prev = hashlib.sha256(line).hexdigest()
+            first = False
+        reports.append(report)
+    return reports
+
+
+def render_text(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """One line per decision, the columns a parent or a privacy officer asks about."""
+    yield f"{'time (UTC)':27} {'decision':8} {'action':9} {'subject (type/role)':40} {'item':34} purpose"
+    for r in records:
+        s = r.get("subject") or {}
+        who = f"{s.get('id')} ({s.get('type')}/{s.get('role') or '-'})"
+        item = r.get("item") or {}
+        what = item.get("category") or item.get("id") or "-"
+        extra = " EMERGENCY" if r.get("emergency") else ""
+        yield (f"{r.get('time', ''):27} {r.get('decision', ''):8} {r.get('action') or '-':9} {who:40} "
+               f"{str(what):34} {r.get('purpose') or '-'}{extra}")

@@ -1,0 +1,282 @@
+"""The decision log writer and reader: group commit, rotation, failure and recovery, queries, hash chain."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import gzip
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from poortwachter.core.catalog import Catalog
+from poortwachter.core.decide import decide
+from poortwachter.logbook import query as q
+from poortwachter.logbook import writer as writer_module
+from poortwachter.logbook.pseudonym import Pseudonymiser, PseudonymKeyError, from_settings
+from poortwachter.logbook.record import DecisionEvent
+from poortwachter.logbook.writer import LogUnavailable, LogWriter, WriterConfig
+
+KEY = b"0123456789abcdef0123456789abcdef"
+PSEUDO = Pseudonymiser(KEY)
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.batches: list[tuple[int, bool]] = []
+        self.health: list[bool] = []
+
+    def batch_written(self, records: int, seconds: float, ok: bool) -> None:
+        self.batches.append((records, ok))
+
+    def health_changed(self, healthy: bool, reason: str | None) -> None:
+        self.health.append(healthy)
+
+
+def make_writer(tmp_path: Path, **kw: Any) -> tuple[LogWriter, Counting]:
+    obs = Counting()
+    clock = kw.pop("clock", None)
+    cfg = WriterConfig(directory=tmp_path / "log", **kw)
+    w = LogWriter(cfg, PSEUDO, key_id=PSEUDO.key_id, observer=obs, **({"clock": clock} if clock else {}))
+    return w.start(), obs
+
+
+def lines(directory: Path) -> list[dict[str, Any]]:
+    out = []
+    for f in q.log_files(directory):
+        out += [orjson.loads(x) for x in f.read_bytes().splitlines()]
+    return out
+
+
+def event(i: int, client: str = "c-1", subject: str = "p-1") -> dict[str, Any]:
+    return {"decision_id": f"d-{i}", "subject": {"id": subject, "type": "person", "role": "ouder"},
+            "action": "read", "client": client, "decision": "allow"}
+
+
+def test_a_waited_record_is_on_disk_pseudonymised_and_chained(tmp_path: Path) -> None:
+    w, obs = make_writer(tmp_path)
+    seq = w.submit(event(1, client="c-42"))
+    assert w.wait(seq, timeout=5)
+    on_disk = lines(tmp_path / "log")
+    assert on_disk[0]["event"] == "open" and on_disk[0]["key_id"] == PSEUDO.key_id
+    rec = on_disk[1]
+    assert rec["decision_id"] == "d-1"
+    assert rec["client"] == PSEUDO("c-42") and "c-42" not in orjson.dumps(on_disk).decode()
+    assert w.close()
+    reports = q.verify(tmp_path / "log")
+    assert [r.problems for r in reports] == [[]] and reports[0].closed and reports[0].records == 1
+
+
+def test_group_commit_covers_many_records_with_few_fsyncs(tmp_path: Path) -> None:
+    w, obs = make_writer(tmp_path)
+    results: list[bool] = []
+
+    def client(n: int) -> None:
+        for i in range(50):
+            results.append(w.wait(w.submit(event(n * 1000 + i)), timeout=10))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 400
+    assert sum(n for n, _ in obs.batches) == 400
+    assert len(obs.batches) < 400  # several requests shared an fsync
+    assert w.close()
+    assert len(list(q.read_records(tmp_path / "log"))) == 400
+
+
+def test_close_drains_everything_queued(tmp_path: Path) -> None:
+    w, _ = make_writer(tmp_path)
+    for i in range(2000):
+        w.submit(event(i))
+    assert w.close()
+    assert len(list(q.read_records(tmp_path / "log"))) == 2000
+    with pytest.raises(LogUnavailable):
+        w.submit(event(9999))
+
+
+def test_rotation_by_size_keeps_the_chain_across_files(tmp_path: Path) -> None:
+    w, _ = make_writer(tmp_path, max_file_bytes=4096)
+    for i in range(100):
+        assert w.wait(w.submit(event(i)), timeout=5)
+    w.close()
+    files = q.log_files(tmp_path / "log")
+    assert len(files) > 3
+    for f in files:
+        assert f.stat().st_size <= 4096 + 1024  # one batch may pass the limit only in a fresh file
+    headers = [orjson.loads(f.read_bytes().splitlines()[0]) for f in files]
+    for before, header in zip(files, headers[1:], strict=False):
+        assert header["prev_file"] == before.name
+    assert all(not r.problems for r in q.verify(tmp_path / "log"))
+    assert [r["decision_id"] for r in q.read_records(tmp_path / "log")] == [f"d-{i}" for i in range(100)]
+
+
+def test_rotation_by_time_at_the_boundary(tmp_path: Path) -> None:
+    now = [datetime(2026, 11, 23, 23, 59, 58, tzinfo=UTC).timestamp()]
+    w, _ = make_writer(tmp_path, clock=lambda: now[0])
+    assert w.wait(w.submit(event(1)), timeout=5)
+    now[0] += 1
+    assert w.wait(w.submit(event(2)), timeout=5)
+    now[0] += 2  # past midnight UTC
+    assert w.wait(w.submit(event(3)), timeout=5)
+    w.close()
+    names = [f.name for f in q.log_files(tmp_path / "log")]
+    assert len(names) == 2 and names[0].startswith("decisions-20261123T235958") and "20261124T000001" in names[1]
+
+
+def test_a_failed_fsync_fails_the_batch_closed_then_recovers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w, obs = make_writer(tmp_path, retry_seconds=0.05)
+    assert w.wait(w.submit(event(1)), timeout=5)
+    real = os.fdatasync
+    broken = threading.Event()
+    broken.set()
+
+    def fdatasync(fd: int) -> None:
+        if broken.is_set():
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(writer_module.os, "fdatasync", fdatasync)
+    assert w.wait(w.submit(event(2)), timeout=5) is False  # the request must not be answered
+    assert not w.healthy and "No space left" in (w.reason or "")
+    with pytest.raises(LogUnavailable):
+        w.submit(event(3))
+    broken.clear()
+    for _ in range(200):
+        if w.healthy:
+            break
+        threading.Event().wait(0.02)
+    assert w.healthy and obs.health == [False, True]
+    assert w.wait(w.submit(event(4)), timeout=5)
+    w.close()
+    ids = [r["decision_id"] for r in q.read_records(tmp_path / "log")]
+    assert "d-1" in ids and "d-4" in ids and "d-3" not in ids
+
+
+def test_wait_async_resolves_in_the_event_loop(tmp_path: Path) -> None:
+    w, _ = make_writer(tmp_path)
+
+    async def many() -> list[bool]:
+        return list(await asyncio.gather(*(w.wait_async(w.submit(event(i))) for i in range(300))))
+
+    assert asyncio.run(many()) == [True] * 300
+    w.close()
+
+
+def test_write_durability_answers_without_fsync_per_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w, _ = make_writer(tmp_path, durability="write", sync_seconds=3600)
+    calls = []
+    real = os.fdatasync
+    monkeypatch.setattr(writer_module.os, "fdatasync", lambda fd: (calls.append(fd), real(fd)))
+    for i in range(20):
+        assert w.wait(w.submit(event(i)), timeout=5)
+    assert calls == []
+    w.close()
+    assert calls  # the file is synced when closed
+    assert len(list(q.read_records(tmp_path / "log"))) == 20
+
+
+def test_decision_events_expand_off_the_hot_path(tmp_path: Path, mini_catalog: Catalog,
+                                                 request_for: Any) -> None:
+    request = request_for(
+        subject_type="professional", subject_id="prof-9",
+        subject_props={"discipline": "jeugdarts", "treatment_relation": True, "organisation": "ggd-x"},
+        action_props={"processing_activity_id": "pa-17"},
+        context={"purpose": "emergency", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                 "attestations": [{"kind": "emergency", "by": "prof-9"}]})
+    decided = decide(mini_catalog, request, datetime.now(UTC), "mini")
+    w, _ = make_writer(tmp_path)
+    ev = DecisionEvent(decision_id="dec-1", request_id="req-1", endpoint="/access/v1/evaluation",
+                       decision=decided.verdict.decision, verdict=decided.verdict, envelope=decided.envelope)
+    raw = DecisionEvent(decision_id="dec-2", request_id="req-1", endpoint="/access/v1/evaluations",
+                        decision=False, raw={"subject": {"id": "x"}, "resource": {"properties": {"client": "c-5"}}},
+                        errors=("resource.type: missing",))
+    assert w.wait(w.submit(ev), timeout=5) and w.wait(w.submit(raw), timeout=5)
+    w.close()
+    first, second = q.read_records(tmp_path / "log")
+    assert first["subject"] == {"id": "prof-9", "type": "professional", "role": "jeugdarts"}
+    assert first["organisation"] == "ggd-x"
+    assert first["client"] == PSEUDO("c-1") and first["action"] == "read"
+    assert first["item"] == {"type": "dossier_item", "id": "d-1/item", "category": "gespreksverslag",
+                             "dossier_type": "jgz"}
+    assert first["emergency"] == {"by": "prof-9"} and first["purpose"] == "emergency"
+    assert first["processing_activity_id"] == "pa-17" and first["traceparent"].startswith("00-0af7")
+    assert first["bundle"]["revision"] == decided.verdict.bundle.revision
+    assert first["rules"] == list(decided.verdict.deciding_rules)
+    assert first["as_of"].startswith("2026-11-22T10:00:00")
+    assert second["decision"] == "deny" and second["client"] == PSEUDO("c-5") and second["errors"]
+
+
+def test_reader_skips_a_torn_last_line_and_gz_files(tmp_path: Path) -> None:
+    w, _ = make_writer(tmp_path)
+    for i in range(3):
+        assert w.wait(w.submit(event(i)), timeout=5)
+    w.close()
+    (f,) = q.log_files(tmp_path / "log")
+    with f.open("ab") as fh:
+        fh.write(b'{"v":1,"decision_id":"half')
+    problems: list[str] = []
+    assert len(list(q.read_records(tmp_path / "log", on_problem=problems.append))) == 3
+    assert problems and "incomplete" in problems[0]
+    gz = f.with_name(f.name + ".gz")
+    gz.write_bytes(gzip.compress(f.read_bytes()))
+    f.unlink()
+    assert len(list(q.read_records(tmp_path / "log"))) == 3
+    assert q.verify(tmp_path / "log")[0].torn_tail
+
+
+def test_verify_finds_a_changed_or_removed_line(tmp_path: Path) -> None:
+    w, _ = make_writer(tmp_path)
+    for i in range(5):
+        assert w.wait(w.submit(event(i)), timeout=5)
+    w.close()
+    (f,) = q.log_files(tmp_path / "log")
+    raw = f.read_bytes().splitlines(keepends=True)
+    f.write_bytes(b"".join(raw[:2] + raw[3:]))  # a record removed
+    assert any("hash chain broken" in p for p in q.verify(tmp_path / "log")[0].problems)
+    f.write_bytes(b"".join(raw).replace(b'"allow"', b'"deny"', 1))
+    assert q.verify(tmp_path / "log")[0].problems
+
+
+def test_query_by_client_subject_and_time(tmp_path: Path) -> None:
+    w, _ = make_writer(tmp_path)
+    for i in range(10):
+        assert w.wait(w.submit(event(i, client="c-child" if i % 2 else "c-other", subject=f"p-{i % 3}")), timeout=5)
+    w.close()
+    d = tmp_path / "log"
+    mine = list(q.search(d, q.Query(client=lambda logged: PSEUDO.matches("c-child", logged))))
+    assert [r["decision_id"] for r in mine] == ["d-1", "d-3", "d-5", "d-7", "d-9"]
+    assert [r["decision_id"] for r in q.search(d, q.Query(subject="p-0"))] == ["d-0", "d-3", "d-6", "d-9"]
+    now = datetime.now(UTC)
+    assert len(list(q.search(d, q.Query(since=now - timedelta(minutes=5), until=now + timedelta(minutes=5))))) == 10
+    assert list(q.search(d, q.Query(since=now + timedelta(minutes=5)))) == []
+    assert list(q.search(d, q.Query(until=now - timedelta(days=1)))) == []
+    text = "\n".join(q.render_text(mine))
+    assert "p-1 (person/ouder)" in text
+
+
+def test_pseudonym_keys(tmp_path: Path) -> None:
+    with pytest.raises(PseudonymKeyError):
+        Pseudonymiser(b"short")
+    assert Pseudonymiser(KEY)("c-1") != Pseudonymiser(KEY[::-1])("c-1")
+    assert Pseudonymiser(KEY)("c-1").startswith(f"hmac-sha256:{PSEUDO.key_id}:")
+    clear, _ = from_settings({}, None, enabled=False)
+    assert clear("c-1") == "c-1"
+    env, where = from_settings({"POORTWACHTER_DECISION_LOG_KEY": KEY.decode()}, None)
+    assert env("c-1") == PSEUDO("c-1") and "environment" in where
+    (tmp_path / "k").write_bytes(KEY + b"\n")
+    filed, _ = from_settings({}, tmp_path / "k")
+    assert filed("c-1") == PSEUDO("c-1")
+    with pytest.raises(PseudonymKeyError):
+        from_settings({}, None)
+    made, where = from_settings({}, None, generate_at=tmp_path / "gen" / "key")
+    assert "NEW" in where and (tmp_path / "gen" / "key").stat().st_mode & 0o777 == 0o600
+    again, where = from_settings({}, None, generate_at=tmp_path / "gen" / "key")
+    assert again("c-1") == made("c-1") and "NEW" not in where

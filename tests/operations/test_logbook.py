@@ -183,15 +183,15 @@ def test_write_durability_answers_without_fsync_per_batch(tmp_path: Path, monkey
     assert len(list(q.read_records(tmp_path / "log"))) == 20
 
 
-def test_decision_events_expand_off_the_hot_path(tmp_path: Path, mini_catalog: Catalog,
-                                                 request_for: Any) -> None:
-    request = request_for(
-        subject_type="professional", subject_id="prof-9",
-        subject_props={"discipline": "jeugdarts", "treatment_relation": True, "organisation": "ggd-x"},
-        action_props={"processing_activity_id": "pa-17"},
+def test_decision_events_expand_off_the_hot_path(tmp_path: Path, mini_bundle_catalog: Catalog,
+                                                 youth_care: Any) -> None:
+    request = youth_care(
+        subject={"type": "professional", "id": "prof-9",
+                 "properties": {"discipline": "jeugdarts", "treatment_relation": True, "organisation": "ggd-x"}},
+        action={"name": "read", "properties": {"processing_activity_id": "pa-17"}},
         context={"purpose": "emergency", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                  "attestations": [{"kind": "emergency", "by": "prof-9"}]})
-    decided = decide(mini_catalog, request, datetime.now(UTC), "mini")
+    decided = decide(mini_bundle_catalog, request, datetime.now(UTC), "mini")
     w, _ = make_writer(tmp_path)
     ev = DecisionEvent(decision_id="dec-1", request_id="req-1", endpoint="/access/v1/evaluation",
                        decision=decided.verdict.decision, verdict=decided.verdict, envelope=decided.envelope)

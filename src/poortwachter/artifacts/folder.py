@@ -58,8 +58,9 @@ def find_base(folder: Path, name: str) -> Path:
     return max(candidates)[1]
 
 
-def read_content(folder: Path, _depth: int = 0) -> dict[str, Any]:
-    """The bundle content of a policy folder; BundleInvalid for unreadable or malformed files."""
+def _collect(folder: Path, depth: int = 0) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The content of a policy folder and the problems reading it (a file that is not valid YAML
+    is left in as ``None``, so the rest can still be validated)."""
     folder = Path(folder)
     problems: list[Diagnostic] = []
     manifest_path = folder / MANIFEST
@@ -71,19 +72,38 @@ def read_content(folder: Path, _depth: int = 0) -> dict[str, Any]:
         problems.append(Diagnostic("error", Span(display_path(folder / "rules")), "no rules/*.yaml files"))
     base = None
     extends = manifest.get("extends") if isinstance(manifest, dict) else None
-    if isinstance(extends, str) and _depth < 4:
+    if isinstance(extends, str) and depth < 4:
         try:
-            base = read_content(find_base(folder, extends), _depth + 1)
+            base, base_problems = _collect(find_base(folder, extends), depth + 1)
+            problems.extend(base_problems)
         except KeyError as exc:
             problems.append(Diagnostic("error", Span(display_path(manifest_path), 1), str(exc.args[0])))
+    content = {"root": folder.name, "manifest": [display_path(manifest_path), manifest], "rules": rules, "base": base}
+    return content, problems
+
+
+def read_content(folder: Path, _depth: int = 0) -> dict[str, Any]:
+    """The bundle content of a policy folder; BundleInvalid for unreadable or malformed files."""
+    content, problems = _collect(folder, _depth)
     if problems:
         raise BundleInvalid(problems)
-    return {"root": folder.name, "manifest": [display_path(manifest_path), manifest], "rules": rules, "base": base}
+    return content
 
 
 def load_folder(folder: Path) -> tuple[Bundle, list[Diagnostic], dict[str, Any]]:
-    """Validated bundle, its warnings and its content (for building an artifact)."""
-    content = read_content(folder)
+    """Validated bundle, its warnings and its content (for building an artifact).
+
+    A file that is not valid YAML does not stop validation of the others: BundleInvalid carries
+    every error of the folder at once.
+    """
+    content, problems = _collect(folder)
+    if problems:
+        if isinstance(content["manifest"][1], dict):
+            try:
+                bundle_from_content(content)
+            except BundleInvalid as exc:
+                problems.extend(exc.diagnostics)
+        raise BundleInvalid(problems)
     bundle, warnings = bundle_from_content(content)
     return bundle, warnings, content
 

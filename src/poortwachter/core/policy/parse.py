@@ -171,6 +171,22 @@ class _Manifest:
         if remove and self.extends is None:
             report.error(file, line, "'remove' only makes sense in an overlay (with 'extends')")
         self.remove: tuple[str, ...] = tuple(remove)
+        self.given = frozenset(meta)
+
+    def inherit(self, base: Bundle) -> None:
+        """An overlay keeps what its base declares unless it declares its own: obligations (added to
+        its own), age and year thresholds and consent_by_age. Otherwise replacing one rule would
+        silently change who must consent for every base rule."""
+        for oid, text in base.obligations.items():
+            self.obligations.setdefault(oid, text)
+        if self.vocabulary.youth_care and base.vocabulary.youth_care:
+            if "age_thresholds" not in self.given:
+                self.thresholds["client.age"] = base.thresholds["client.age"]
+            if "year_thresholds" not in self.given:
+                for fact in ("resource.years_since_last_change", "resource.years_since_treatment_end"):
+                    self.thresholds[fact] = base.thresholds[fact]
+        if "consent_by_age" not in self.given:
+            self.consent_by_age = base.consent_by_age
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,6 +484,17 @@ def parse_bundle(
     """
     report = _Report()
     m = _Manifest(report, manifest_file, manifest)
+    base: Bundle | None = None
+    if m.extends is not None:  # before the overlay's own rules: they may use what the base declares
+        if resolve_base is None:
+            report.error(manifest_file, 1, f"overlay of {m.extends!r} but no base bundle is available")
+        else:
+            try:
+                base = resolve_base(m.extends)
+            except (KeyError, BundleInvalid) as exc:
+                report.error(manifest_file, 1, f"base bundle {m.extends!r} cannot be loaded: {exc}")
+        if base is not None:
+            m.inherit(base)
     rules: list[Rule] = []
     for file, data in rule_files:
         if data is None:
@@ -477,20 +504,10 @@ def parse_bundle(
             continue
         rules.extend(r for r in (_rule(report, m, file, item) for item in data) if r is not None)
     _check_ids(report, rules)
-    base: Bundle | None = None
     if m.extends is not None:
-        if resolve_base is None:
-            report.error(manifest_file, 1, f"overlay of {m.extends!r} but no base bundle is available")
-        else:
-            try:
-                base = resolve_base(m.extends)
-            except (KeyError, BundleInvalid) as exc:
-                report.error(manifest_file, 1, f"base bundle {m.extends!r} cannot be loaded: {exc}")
         if base is not None:
             if base.vocabulary is not m.vocabulary and base.vocabulary.name != m.vocabulary.name:
                 report.error(manifest_file, 1, "an overlay must use its base bundle's vocabulary")
-            for oid, text in base.obligations.items():
-                m.obligations.setdefault(oid, text)
             rules = _merge(report, m, manifest_file, base, rules)
     elif any(r.replaces for r in rules):
         bad = next(r for r in rules if r.replaces)

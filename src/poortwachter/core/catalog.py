@@ -51,7 +51,9 @@ class Catalog:
         return in_force[-1]
 
     def select_for(self, envelope: Envelope, default: str | None) -> CompiledBundle:
-        wanted = envelope.context.get("bundle", default)
+        wanted = envelope.context.get("bundle")
+        if wanted is None:  # null reads as absent, as everywhere in a request
+            wanted = default
         if not isinstance(wanted, str) or not wanted:
             raise RequestError("context.bundle", "a bundle name such as nl-jgz or nl-jgz@2026.1.0", wanted)
         name, _, version = wanted.partition("@")

@@ -1,0 +1,77 @@
+"""Versions in time: the version in force at context.time (Amsterdam date), or the one a request names."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from poortwachter.core.catalog import Catalog
+from poortwachter.core.decide import decide
+from poortwachter.core.errors import RequestError
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def catalog(build, r) -> Catalog:
+    old = build([r("old-rule")], version="1.0.0", effective_from="2020-01-01")
+    new = build([r("new-rule")], version="2.0.0", effective_from="2026-01-01")
+    patch = build([r("patch-rule")], version="2.0.1", effective_from="2026-01-01")
+    other = build([r("other-rule")], name="other", version="1.0.0", effective_from="2020-01-01")
+    return Catalog.of([patch, other, new, old])
+
+
+def rules(catalog: Catalog, request, default: str | None = "t") -> tuple[str, ...]:
+    decided = decide(catalog, request, NOW, default)
+    return decided.verdict.deciding_rules
+
+
+def test_versions_are_ordered_by_effective_from_then_semver(catalog):
+    assert catalog.names() == ["other", "t"]
+    assert [b.bundle.version for b in catalog.versions["t"]] == ["1.0.0", "2.0.0", "2.0.1"]
+
+
+@pytest.mark.parametrize(("time", "rule"), [
+    ("2025-06-01T10:00:00+02:00", "old-rule"),
+    ("2025-12-31T22:59:59Z", "old-rule"),        # 23:59:59 on 31 December in Amsterdam
+    ("2025-12-31T23:00:00Z", "patch-rule"),      # already 1 January in Amsterdam
+    ("2026-01-01", "patch-rule"),                # same effective_from: the higher version wins
+    ("2030-01-01T00:00:00+01:00", "patch-rule"),
+])
+def test_version_in_force_at_context_time(catalog, request_for, time, rule):
+    assert rules(catalog, request_for(time=time)) == (rule,)
+
+
+def test_request_names_a_version(catalog, request_for):
+    for name, rule in (("t@1.0.0", "old-rule"), ("t@2.0.0", "new-rule"), ("t", "patch-rule"),
+                       ("other", "other-rule")):
+        assert rules(catalog, request_for(context={"bundle": name})) == (rule,), name
+    # a named version decides even outside its period
+    assert rules(catalog, request_for(time="2021-01-01", context={"bundle": "t@2.0.0"})) == ("new-rule",)
+
+
+def test_default_bundle_applies_when_none_is_named(catalog, request_for):
+    assert rules(catalog, request_for(), default="t@1.0.0") == ("old-rule",)
+    assert rules(catalog, request_for(context={"bundle": None}), default="other") == ("other-rule",)
+
+
+@pytest.mark.parametrize(("bundle", "time", "words"), [
+    ("t", "2019-12-31T23:59:59+01:00", "no version of 't' is in force on 2019-12-31 (earliest effective_from 2020-01-01)"),
+    ("nope", None, "no bundle named 'nope' (known: other, t)"),
+    ("t@9.9.9", None, "bundle 't' has no version '9.9.9' (known: 1.0.0, 2.0.0, 2.0.1)"),
+    ("", None, "a bundle name such as"),
+    (7, None, "a bundle name such as"),
+])
+def test_bundle_selection_errors(catalog, request_for, bundle, time, words):
+    request = request_for(context={"bundle": bundle}, **({"time": time} if time else {}))
+    with pytest.raises(RequestError) as err:
+        decide(catalog, request, NOW, "t")
+    assert err.value.path == "context.bundle"
+    assert words in err.value.expected
+
+
+def test_no_default_and_none_named(catalog, request_for):
+    with pytest.raises(RequestError) as err:
+        decide(catalog, request_for(), NOW, None)
+    assert (err.value.path, err.value.got) == ("context.bundle", "None")

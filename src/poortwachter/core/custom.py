@@ -9,7 +9,9 @@ bundle fails loud on malformed input just like the contract's vocabulary.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
+from operator import attrgetter
 from typing import Any
 
 from .errors import Diagnostic, RequestError, Span
@@ -133,20 +135,85 @@ def _typed(spec: FactSpec, value: Any, where: str) -> FactValue:
     return value
 
 
+Getter = Callable[[Envelope], Any]
+Step = Callable[[Envelope, dict[str, FactValue]], None]
+
+
+def _getter(path: tuple[str, ...]) -> Getter:
+    """``_lookup(envelope, path)`` with the path's shape settled once, at plan time."""
+    root, rest = path[0], path[1:]
+    if root == "context":
+        start, steps = attrgetter("context"), rest
+    elif rest and rest[0] in ("type", "id", "name"):
+        if len(rest) != 1:
+            return lambda envelope: None
+        return attrgetter(f"{root}.{'id' if rest[0] == 'id' else 'type'}")
+    elif rest and rest[0] == "properties":
+        start, steps = attrgetter(f"{root}.properties"), rest[1:]
+    else:
+        return partial(_lookup, path=path)
+
+    def get(envelope: Envelope) -> Any:
+        node = start(envelope)
+        for part in steps:
+            if type(node) is not dict and not isinstance(node, Mapping):
+                return None
+            node = node.get(part)
+        return node
+    return get
+
+
+def _step(ex: Extractor, spec: FactSpec) -> Step:
+    """One extractor as a function that puts its fact into the facts being built."""
+    fact = ex.fact
+    first = _getter(ex.paths[0])
+    if ex.how == "same":
+        second = _getter(ex.paths[1])
+
+        def same(envelope: Envelope, facts: dict[str, FactValue]) -> None:
+            value = first(envelope)
+            facts[fact] = value is not None and value == second(envelope)
+        return same
+    if ex.how == "member":
+        container_of = _getter(ex.paths[1])
+
+        def member(envelope: Envelope, facts: dict[str, FactValue]) -> None:
+            value, container = first(envelope), container_of(envelope)
+            facts[fact] = isinstance(container, list) and value in container
+        return member
+    where, required = ".".join(ex.paths[0]), ex.required
+    plain = {"bool": bool, "int": int, "str": str, "enum": str}[spec.kind]
+    allowed = frozenset(spec.values) if spec.kind == "enum" else None
+
+    def from_(envelope: Envelope, facts: dict[str, FactValue]) -> None:
+        value = first(envelope)
+        if value is None and required:
+            raise RequestError(where, f"a value for {fact}", missing=True)
+        # the common, valid case without a call; anything else gets _typed's checks and messages
+        if type(value) is plain and (allowed is None or value in allowed):
+            facts[fact] = value
+        else:
+            facts[fact] = _typed(spec, value, where)
+    return from_
+
+
+_PLANS: dict[int, tuple[Vocabulary, tuple[Step, ...]]] = {}
+
+
+def _plan(vocab: Vocabulary) -> tuple[Step, ...]:
+    """The vocabulary's extractors as steps, made once per vocabulary (bundle load), then reused."""
+    entry = _PLANS.get(id(vocab))
+    if entry is None or entry[0] is not vocab:
+        entry = (vocab, tuple(_step(ex, vocab.facts[ex.fact]) for ex in vocab.extractors))
+        if len(_PLANS) > 256:  # reloads make new vocabularies; never grow without bound
+            _PLANS.clear()
+        _PLANS[id(vocab)] = entry
+    return entry[1]
+
+
 def derive_custom(envelope: Envelope, vocab: Vocabulary) -> dict[str, FactValue]:
     """The facts of ``envelope`` under a custom vocabulary."""
     facts: dict[str, FactValue] = {}
-    for ex in vocab.extractors:
-        spec = vocab.facts[ex.fact]
-        first = _lookup(envelope, ex.paths[0])
-        where = ".".join(ex.paths[0])
-        if ex.how == "from":
-            if first is None and ex.required:
-                raise RequestError(where, f"a value for {ex.fact}", missing=True)
-            facts[ex.fact] = _typed(spec, first, where)
-        elif ex.how == "same":
-            facts[ex.fact] = first is not None and first == _lookup(envelope, ex.paths[1])
-        else:
-            container = _lookup(envelope, ex.paths[1])
-            facts[ex.fact] = isinstance(container, list) and first in container
+    for step in _plan(vocab):
+        step(envelope, facts)
     return facts

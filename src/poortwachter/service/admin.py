@@ -1,0 +1,110 @@
+"""Bundle inspection (read: decision token if configured) and administration (admin token)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from anyio import to_thread
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core.calendar import AMSTERDAM
+from ..core.errors import RequestError
+from ..core.request import obj, text
+from .body import read_json
+from .openapi import ADMIN_SECURITY, DECISION_SECURITY, answers, body
+from .problems import Problem
+from .runtime import json_response, service
+from .store import StoreConflict
+
+router = APIRouter(prefix="/v1/bundles", tags=["Bundles"])
+
+
+def _today() -> datetime:
+    return datetime.now(AMSTERDAM)
+
+
+@router.get("", summary="Loaded bundles", response_model=None, openapi_extra=DECISION_SECURITY,
+            responses=answers("BundleList", 401, 403))
+async def list_bundles(request: Request) -> Response:
+    """Every bundle name with its active versions, the version in force today, whether an admin
+    holds it, its last load error; and the files refused at the last load."""
+    svc = service(request)
+    svc.decisions.check(request)
+    store = svc.store
+    return json_response({"default_bundle": svc.settings.default_bundle, "generation": store.snapshot.generation,
+                          "bundles": store.summary(_today().date()), "refused": store.refused})
+
+
+@router.get("/{name}", summary="One bundle: versions, revisions, history", response_model=None,
+            openapi_extra=DECISION_SECURITY, responses=answers("BundleDetail", 401, 403, 404))
+async def get_bundle(request: Request, name: str) -> Response:
+    svc = service(request)
+    svc.decisions.check(request)
+    try:
+        return json_response(svc.store.describe(name, _today().date()))
+    except KeyError:
+        raise Problem(404, "unknown-bundle", f"no bundle named {name!r}", field="name",
+                      expected="a loaded bundle name", got=repr(name)) from None
+
+
+def _known(request: Request, name: str) -> None:
+    store = service(request).store
+    if name not in store.snapshot.active and not any(x.name == name for x in store.known.values()):
+        raise Problem(404, "unknown-bundle", f"no bundle named {name!r}", field="name",
+                      expected="a loaded bundle name", got=repr(name))
+
+
+@router.post("/reload", summary="Reload the bundle folder now (admin)", response_model=None,
+             openapi_extra=ADMIN_SECURITY, responses=answers("LoadReport", 401, 403, 413, 415))
+async def reload(request: Request) -> Response:
+    """Verify and compile every artifact in the folder off the request path and switch atomically;
+    refused files are reported and never replace an active version. Other workers follow."""
+    svc = service(request)
+    svc.admin.check(request)
+    await read_json(request, svc.settings.max_body_bytes, authzen=False, optional=True)
+    report = await to_thread.run_sync(svc.store.request_reload)
+    return json_response(report.as_dict())
+
+
+@router.post("/{name}/activate", summary="Activate a version or revision (admin)", response_model=None,
+             openapi_extra={**body("ActivateRequest", required=False), **ADMIN_SECURITY},
+             responses=answers("LoadReport", 400, 401, 403, 404, 409, 413, 415))
+async def activate(request: Request, name: str) -> Response:
+    """``{"version": "2026.1.0"}`` or ``{"revision": "sha256:…"}``: make that known artifact the
+    active one for its version and hold the name there until a new artifact for it arrives.
+    An empty body releases the hold: the folder decides again."""
+    svc = service(request)
+    svc.admin.check(request)
+    data = await read_json(request, svc.settings.max_body_bytes, authzen=False, optional=True)
+    try:
+        data = obj(data, "request", required=False)
+        version = text(data, "version", "request", required=False)
+        revision = text(data, "revision", "request", required=False)
+    except RequestError as exc:
+        raise Problem.from_request_error(exc) from None
+    _known(request, name)
+    try:
+        report = await to_thread.run_sync(svc.store.activate, name, version, revision)
+    except StoreConflict as exc:
+        raise Problem(409, "conflict", str(exc), field="version" if version else "revision") from None
+    except KeyError:
+        raise Problem(404, "unknown-bundle", f"no bundle named {name!r}", field="name") from None
+    return json_response(report.as_dict())
+
+
+@router.post("/{name}/rollback", summary="Roll back to the previous active state (admin)", response_model=None,
+             openapi_extra=ADMIN_SECURITY, responses=answers("LoadReport", 401, 403, 404, 409, 413, 415))
+async def rollback(request: Request, name: str) -> Response:
+    """Back to the revisions that were active before the last change of this bundle; held until a
+    new artifact for it arrives in the folder."""
+    svc = service(request)
+    svc.admin.check(request)
+    await read_json(request, svc.settings.max_body_bytes, authzen=False, optional=True)
+    _known(request, name)
+    try:
+        report = await to_thread.run_sync(svc.store.rollback, name)
+    except StoreConflict as exc:
+        raise Problem(409, "conflict", str(exc), field="name") from None
+    return json_response(report.as_dict())

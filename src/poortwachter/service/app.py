@@ -1,0 +1,222 @@
+"""The FastAPI app factory: wires settings, store, cache, decision log and routes together.
+
+``create_app(settings)`` is what tests and ``poortwachter serve`` use; ``create_app_from_env`` is the
+factory uvicorn calls in each worker process (settings arrive as JSON in the environment). The
+lifespan loads the bundles before the first request, starts the hot-reload watcher and closes the
+decision log on shutdown (flushing queued events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..artifacts.keys import load_keyring
+from . import admin, authzen, metrics, native
+from .cache import DecisionCache
+from .decider import Decider, Ids
+from .decision_log import DecisionLog, DecisionLogUnavailable, DurableAnswers, open_decision_log
+from .inventory import Inventory
+from .openapi import answers, build_openapi
+from .problems import PROBLEM_JSON, Problem
+from .reload import watch
+from .runtime import Service, json_response, service
+from .security import guards
+from .settings import Settings, settings_from_env
+from .store import BundleStore
+
+log = logging.getLogger("poortwachter.service")
+
+DESCRIPTION = """Poortwachter decides who may see, copy, change or share what in Dutch youth-care
+dossiers (Digitaal Dossier JGZ, jeugdhulp), following the OpenID AuthZEN Authorization API 1.0.
+
+* A deny is `200 {"decision": false}`, never 403. Obligations in an answer are mandatory: a caller
+  that cannot carry one out must treat the answer as deny.
+* Invalid requests get 400 with an RFC 9457 problem document naming the field. Unknown fields are
+  ignored; unknown values of known fields are errors.
+* Allowed values listed here are those of the youth-care vocabulary (contract decision-api.md).
+"""
+
+
+class EdgeMiddleware:
+    """Pure ASGI (no per-request objects): echoes or assigns X-Request-ID, keeps the W3C traceparent
+    header for the decision log, and turns an unexpected exception into a logged 500 problem that
+    still carries the request id."""
+
+    def __init__(self, app: ASGIApp, ids: Ids) -> None:
+        self.app = app
+        self.ids = ids
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid: bytes | None = None
+        traceparent: bytes | None = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                rid = value
+            elif key == b"traceparent":
+                traceparent = value
+        if rid is None or not 0 < len(rid) <= 256:
+            rid = self.ids.next().encode()
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid.decode("latin-1")
+        if traceparent is not None and len(traceparent) <= 128:
+            state["traceparent"] = traceparent.decode("latin-1")
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            metrics.observe_error("internal")
+            if started:
+                raise
+            problem = Problem(500, "internal-error", "internal error; the request was not decided (fail closed)")
+            await problem.response()(scope, receive, send_with_id)
+
+
+def _problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        metrics.observe_error(exc.kind)
+        return exc.response()
+
+    async def on_log_unavailable(request: Request, exc: Exception) -> Response:
+        metrics.observe_error("decision-log-unavailable")
+        return Problem(503, "decision-log-unavailable",
+                       f"the decision log cannot accept this decision ({exc}); not decided (fail closed)",
+                       headers={"Retry-After": "1"}).response()
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        problem = Problem(exc.status_code, kind, str(exc.detail), headers=dict(exc.headers or {}))
+        return problem.response()
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
+        field = ".".join(str(p) for p in first["loc"][1:]) or "request"
+        return Problem(400, "invalid-request", f"{field}: {first['msg']}", field=field,
+                       expected=first["msg"]).response()
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(DecisionLogUnavailable, on_log_unavailable)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+
+
+def _health_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["Operations"], summary="Liveness", response_model=None,
+             responses=answers("Health"))
+    async def healthz() -> Response:
+        """The process answers. Says nothing about bundles (that is /readyz)."""
+        return json_response({"status": "ok"})
+
+    @app.get("/readyz", tags=["Operations"], summary="Readiness", response_model=None,
+             responses={**answers("Health"), 503: {"description": "Not ready.", "content": {
+                 "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}})
+    async def readyz(request: Request) -> Response:
+        """Ready only while a valid bundle is active (including the default bundle, if configured)
+        and the decision log accepts events."""
+        svc = service(request)
+        if not svc.store.ready:
+            return json_response({"status": "not ready", "detail": svc.store.not_ready_reason()}, 503)
+        if not svc.decision_log.healthy:
+            return json_response({"status": "not ready", "detail": "the decision log is not accepting events"}, 503)
+        return json_response({"status": "ready", "detail": f"generation {svc.store.snapshot.generation}"})
+
+    app.add_api_route("/metrics", metrics.metrics_endpoint, methods=["GET"], tags=["Operations"],
+                      summary="Prometheus metrics", response_model=None,
+                      responses={200: {"description": "Prometheus text exposition.",
+                                       "content": {"text/plain": {"schema": {"type": "string"}}}}})
+
+
+def build_service(settings: Settings, *, decision_log: DecisionLog | None = None,
+                  clock: Callable[[], datetime] | None = None) -> Service:
+    """Everything but the HTTP layer (tests drive this directly, too)."""
+    admin_guard, decision_guard = guards(settings)
+    keyring = load_keyring(*settings.keys_dir)
+    if "dev-signing" in keyring:
+        log.warning("the DEV signing key is trusted: fine for the embedded bundles, never in production "
+                    "(see docs/keys.md)")
+    store = BundleStore(settings.bundles, keyring, settings.state_dir, settings.default_bundle)
+    cache = DecisionCache(settings.cache_size, settings.cache_ttl)
+    dlog = decision_log or open_decision_log(settings.decision_log, settings.decision_log_capacity, settings)
+    decider = Decider(store, cache, dlog, settings.default_bundle, clock)
+    return Service(settings, store, cache, dlog, decider, admin_guard, decision_guard,
+                   Inventory.load(settings.search_inventory))
+
+
+def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | None = None,
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The ASGI app. Bundles are loaded in the lifespan (before the first request is served)."""
+    settings = settings or settings_from_env()
+    svc = build_service(settings, decision_log=decision_log, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        report = await asyncio.to_thread(svc.store.reload)
+        if not svc.store.ready:
+            log.error("not ready: %s", svc.store.not_ready_reason())
+        for file, why in report.refused.items():
+            log.error("refused %s: %s", file, why)
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(watch(svc.store, settings.bundles, settings.state_dir, settings.reload,
+                                            settings.poll_interval, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(watcher, 5)
+            svc.decision_log.close()
+            metrics.worker_stopped()
+
+    app = FastAPI(title="Poortwachter", version=_version(), description=DESCRIPTION, lifespan=lifespan,
+                  openapi_tags=[{"name": "AuthZEN", "description": "OpenID AuthZEN Authorization API 1.0"},
+                                {"name": "Native", "description": "Explanations and field filtering"},
+                                {"name": "Bundles", "description": "Policy bundles (admin calls need a token)"},
+                                {"name": "Operations", "description": "Health, readiness, metrics"}])
+    app.state.service = svc
+    _problem_handlers(app)
+    app.include_router(authzen.router)
+    app.include_router(native.router)
+    app.include_router(admin.router)
+    _health_routes(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(DurableAnswers, decision_log=svc.decision_log)  # answers wait for their records
+    app.add_middleware(EdgeMiddleware, ids=svc.decider.request_ids)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn's factory in each worker process."""
+    return create_app(settings_from_env())
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("poortwachter")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,218 @@
+"""The hot path: one decoded request → the AuthZEN answer, with cache, decision log and metrics.
+
+This composes the core's own stages (parse_envelope → Catalog.select_for → derive_facts → evaluate)
+so the cache can sit between facts and verdict; there is no policy logic here. Failure rules:
+
+- a malformed request raises RequestError (a 400 for a single call, an error item in a batch);
+- any other exception while deciding yields a *deny* naming the error, never an allow and never a
+  5xx: a caller that gets an answer gets one that fails closed;
+- an answer that cannot be written to the decision log is not given (DecisionLogUnavailable → 503).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from time import perf_counter
+from typing import Any
+
+from .. import wire
+from ..core.calendar import AMSTERDAM
+from ..core.decide import derive_facts
+from ..core.errors import RequestError
+from ..core.facts import FactValue
+from ..core.policy.compile import CompiledBundle
+from ..core.policy.evaluate import Explanation, evaluate, explain
+from ..core.request import Envelope, parse_envelope
+from ..core.verdict import EVALUATION_ERROR
+from . import metrics
+from .cache import DecisionCache, key_of
+from .decision_log import DecisionLog
+from .problems import item_error
+from .store import BundleStore
+
+log = logging.getLogger("poortwachter.decider")
+
+Answer = dict[str, Any]
+ROLE_FACTS = ("subject.relation", "subject.discipline", "subject.kind", "subject.role")
+SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
+
+
+class Ids:
+    """Decision and request ids: a random per-process prefix and a counter. Unique across workers
+    and restarts, and far cheaper than a uuid4 per decision."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(6)
+        self._count = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}-{next(self._count):x}"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What the HTTP call adds to every decision event: its request id and W3C traceparent header."""
+
+    request_id: str
+    traceparent: str | None = None
+    endpoint: str = "evaluation"
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
+
+
+class Decider:
+    """Decides with the store's current snapshot; one instance per app (per worker process)."""
+
+    def __init__(self, store: BundleStore, cache: DecisionCache, decision_log: DecisionLog,
+                 default_bundle: str | None, clock: Callable[[], datetime] | None = None) -> None:
+        self.store = store
+        self.cache = cache
+        self.log = decision_log
+        self.default_bundle = default_bundle
+        self.clock = clock or (lambda: datetime.now(AMSTERDAM))
+        self.ids = Ids()
+        self.request_ids = Ids()
+
+    # ------------------------------------------------------------------------------ deciding
+
+    def _prepare(self, data: Any) -> tuple[Envelope, CompiledBundle, dict[str, FactValue]]:
+        envelope = parse_envelope(data, self.clock())
+        bundle = self.store.snapshot.catalog.select_for(envelope, self.default_bundle)
+        return envelope, bundle, derive_facts(bundle, envelope)
+
+    def bundle_for(self, data: Any) -> CompiledBundle:
+        """The bundle that would decide ``data`` (its action is not looked at): for the searches that
+        enumerate a vocabulary. RequestError for a malformed request or an unknown bundle."""
+        probe = {**data, "action": {"name": "-"}} if isinstance(data, Mapping) else data
+        return self.store.snapshot.catalog.select_for(parse_envelope(probe, self.clock()), self.default_bundle)
+
+    def decide(self, data: Any, call: Call) -> Answer:
+        """The answer to one request; RequestError when it is malformed."""
+        started = perf_counter()
+        try:
+            envelope, bundle, facts = self._prepare(data)
+            key = key_of(bundle.ref.revision, facts)
+            entry = self.cache.get(key)
+            if entry is None:
+                verdict = evaluate(bundle, facts)
+                entry = (verdict, wire.verdict_context(verdict))
+                self.cache.put(key, entry)
+        except RequestError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: deny, never 5xx
+            return self._failed(data, call, exc)
+        verdict, ctx = entry
+        decision_id = self.ids.next()
+        self.log.record(self._event(decision_id, call, data, envelope, facts, verdict.decision,
+                                    verdict.deciding_rules, [o.id for o in verdict.obligations],
+                                    bundle.ref.name, bundle.ref.revision, None))
+        rule = verdict.reasons[0].rule if verdict.reasons else "none"
+        metrics.observe_decision(bundle.ref.name, str(facts.get("action.name")), verdict.decision, rule,
+                                 perf_counter() - started)
+        return {"decision": verdict.decision, "context": {"decision_id": decision_id, **ctx}}
+
+    def decide_item(self, data: Any, call: Call) -> Answer:
+        """Like decide, but a malformed request becomes a deny with ``context.error`` in place."""
+        try:
+            return self.decide(data, call)
+        except RequestError as exc:
+            metrics.observe_error("invalid-item")
+            decision_id = self.ids.next()
+            self.log.record(self._event(decision_id, call, data, None, {}, False, ("request-error",), [],
+                                        None, None, str(exc)))
+            return {"decision": False, "context": {"decision_id": decision_id, "error": item_error(exc)}}
+
+    def decide_batch(self, items: list[Any], call: Call, semantic: str = "execute_all") -> list[Answer]:
+        """Answers in request order; the short-circuit semantics stop after the deciding item."""
+        answers: list[Answer] = []
+        for data in items:
+            answer = self.decide_item(data, call)
+            answers.append(answer)
+            if semantic == "deny_on_first_deny" and not answer["decision"]:
+                break
+            if semantic == "permit_on_first_permit" and answer["decision"]:
+                break
+        metrics.observe_batch(len(items))
+        return answers
+
+    def explain(self, data: Any, call: Call) -> dict[str, Any]:
+        """/v1/decisions: the answer with derived facts and every rule's trace (no cache: the slow path)."""
+        try:
+            envelope, bundle, facts = self._prepare(data)
+            explanation: Explanation = explain(bundle, facts)
+        except RequestError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            return self._failed(data, call, exc)
+        verdict = explanation.verdict
+        decision_id = self.ids.next()
+        self.log.record(self._event(decision_id, call, data, envelope, facts, verdict.decision,
+                                    verdict.deciding_rules, [o.id for o in verdict.obligations],
+                                    bundle.ref.name, bundle.ref.revision, None))
+        return wire.explanation(explanation, decision_id)
+
+    def _failed(self, data: Any, call: Call, exc: Exception) -> Answer:
+        log.exception("internal error while deciding; answered deny")
+        metrics.observe_error("evaluation-error")
+        decision_id = self.ids.next()
+        message = f"internal error while deciding ({type(exc).__name__}); denied"
+        self.log.record(self._event(decision_id, call, data, None, {}, False, ("evaluation-error",), [],
+                                    None, None, message))
+        reason = {"rule": "evaluation-error", "effect": "deny", "text": wire.text(EVALUATION_ERROR),
+                  "basis": [], "source": []}
+        return {"decision": False, "context": {"decision_id": decision_id, "reasons": [reason], "obligations": [],
+                                               "missing": [], "error": {"status": 500, "message": message}}}
+
+    # ------------------------------------------------------------------------------ the log event
+
+    def _event(self, decision_id: str, call: Call, data: Any, envelope: Envelope | None,
+               facts: Mapping[str, FactValue], decision: bool, rules: tuple[str, ...], obligations: list[str],
+               bundle: str | None, revision: str | None, error: str | None) -> dict[str, Any]:
+        as_of = None
+        if envelope is not None:
+            subject_id, subject_type = envelope.subject.id, envelope.subject.type
+            action, resource_id = envelope.action.type, envelope.resource.id
+            context: Any = envelope.context
+            as_of = envelope.time.isoformat()
+        else:
+            subject_id, subject_type = _get(data, "subject", "id"), _get(data, "subject", "type")
+            action, resource_id = _get(data, "action", "name"), _get(data, "resource", "id")
+            context = _get(data, "context")
+        role = next((v for k in ROLE_FACTS if (v := facts.get(k)) not in (None, "none")), None)
+        attestations = _get(context, "attestations")
+        traceparent = _get(context, "traceparent")
+        return {
+            "time": self.clock().isoformat(),
+            "as_of": as_of,
+            "decision_id": decision_id,
+            "request_id": call.request_id,
+            "endpoint": call.endpoint,
+            "subject_id": subject_id,
+            "subject_type": subject_type,
+            "subject_role": role,
+            "action": action,
+            "client_id": _get(data, "resource", "properties", "client", "id"),
+            "resource_id": resource_id,
+            "resource_category": facts.get("resource.category", _get(data, "resource", "properties", "category")),
+            "decision": decision,
+            "rules": list(rules),
+            "obligations": obligations,
+            "bundle": bundle,
+            "bundle_revision": revision,
+            "purpose": _get(context, "purpose"),
+            "attestations": [_get(a, "kind") for a in attestations] if isinstance(attestations, list) else [],
+            "processing_activity_id": _get(data, "action", "properties", "processing_activity_id"),
+            "traceparent": traceparent if isinstance(traceparent, str) else call.traceparent,
+            "error": error,
+        }

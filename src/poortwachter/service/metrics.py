@@ -1,0 +1,255 @@
+"""Prometheus metrics of the decision service.
+
+Routes call the small ``observe_*`` functions below and never touch prometheus objects directly, so
+the exposition can change in one place. Exported (all names ``poortwachter_*``, base units)::
+
+    decisions_total{bundle, action, decision, rule}       counter   decision = allow | deny
+    decision_duration_seconds{bundle}                     histogram 5 µs .. 1 s (resolves tens of µs)
+    batch_size                                            histogram evaluations per batch/filter/search call
+    cache_requests_total{result}                          counter   result = hit | miss
+    request_errors_total{kind}                            counter   invalid-request, decision-log-unavailable, ...
+    bundle_info{name, version, revision}                  gauge     1 while that version is active
+    bundles_active                                        gauge     number of active bundle versions
+    bundle_last_reload_timestamp_seconds                  gauge     when a bundle was last loaded successfully
+    bundle_loads_total{name, result}                      counter   result = success | failure
+    decision_log_records_total{result}                    counter   result = written | failed
+    decision_log_flush_duration_seconds                   histogram one group commit (write + fsync)
+    decision_log_flush_records                            histogram records per group commit
+    decision_log_healthy                                  gauge     0 while the log cannot be written
+
+Label values are bounded: bundle names, versions, revisions, actions and rule ids come from loaded,
+signed bundles, never from a client; error kinds are code constants. As a last guard every label
+takes at most ``MAX_LABEL_VALUES`` distinct values and at most 120 characters; the rest become
+``other``. No label ever holds an id of a person, client, request or decision.
+
+Several worker processes (``poortwachter serve --workers N``): ``serve`` calls
+:func:`prepare_multiprocess` before the workers start, which points ``PROMETHEUS_MULTIPROC_DIR`` at a
+fresh folder; each worker then writes its samples there and ``/metrics`` (in any worker) aggregates all
+of them: counters and histograms are summed, gauges take the mode noted at their definition.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+log = logging.getLogger("poortwachter.metrics")
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+MAX_LABEL_VALUES = 200  # per label: a bundle set of a few hundred rules stays exact
+MAX_LABEL_CHARS = 120
+
+LATENCY_BUCKETS = (5e-6, 1e-5, 2e-5, 3e-5, 5e-5, 7.5e-5, 1e-4, 1.5e-4, 2.5e-4, 5e-4, 7.5e-4,
+                   1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 1.0)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+FLUSH_BUCKETS = (5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.5, 1.0)
+FLUSH_RECORD_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024)
+
+DECISIONS = Counter("poortwachter_decisions_total", "Decisions answered, by deciding rule (the first reason).",
+                    ["bundle", "action", "decision", "rule"])
+DECISION_SECONDS = Histogram("poortwachter_decision_duration_seconds",
+                             "Time to decide one request or batch item (parse, facts, cache, evaluate).",
+                             ["bundle"], buckets=LATENCY_BUCKETS)
+BATCH_SIZE = Histogram("poortwachter_batch_size", "Evaluations per batch call, items per filter/search call.",
+                       buckets=BATCH_BUCKETS)
+CACHE = Counter("poortwachter_cache_requests_total", "Decision cache lookups.", ["result"])
+ERRORS = Counter("poortwachter_request_errors_total", "Refused requests and internal errors, by kind.", ["kind"])
+BUNDLE_INFO = Gauge("poortwachter_bundle_info", "1 for each active bundle version.",
+                    ["name", "version", "revision"], multiprocess_mode="livemax")
+BUNDLES_ACTIVE = Gauge("poortwachter_bundles_active", "Active bundle versions in this process.",
+                       multiprocess_mode="livemin")
+BUNDLE_RELOADED = Gauge("poortwachter_bundle_last_reload_timestamp_seconds",
+                        "Unix time a bundle was last loaded successfully.", multiprocess_mode="livemax")
+BUNDLE_LOADS = Counter("poortwachter_bundle_loads_total", "Bundle artifact loads, successful or refused.",
+                       ["name", "result"])
+LOG_RECORDS = Counter("poortwachter_decision_log_records_total", "Decision log records written or failed.",
+                      ["result"])
+LOG_FLUSH_SECONDS = Histogram("poortwachter_decision_log_flush_duration_seconds",
+                              "One group commit of the decision log: serialise, write, fsync.", buckets=FLUSH_BUCKETS)
+LOG_FLUSH_RECORDS = Histogram("poortwachter_decision_log_flush_records", "Records per decision log group commit.",
+                              buckets=FLUSH_RECORD_BUCKETS)
+LOG_HEALTHY = Gauge("poortwachter_decision_log_healthy", "1 while the decision log accepts records, else 0.",
+                    multiprocess_mode="livemin")
+LOG_HEALTHY.set(1)
+
+_HIT = CACHE.labels("hit")
+_MISS = CACHE.labels("miss")
+_WRITTEN = LOG_RECORDS.labels("written")
+_FAILED = LOG_RECORDS.labels("failed")
+
+
+class _Bounded:
+    """Caps the distinct values of one label; beyond the cap a value is reported as ``other``."""
+
+    __slots__ = ("_seen", "_lock")
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(value) > MAX_LABEL_CHARS:
+            return "other"
+        with self._lock:
+            if len(self._seen) >= MAX_LABEL_VALUES:
+                return "other"
+            self._seen.add(value)
+        return value
+
+
+_bundle, _action, _rule, _kind, _name = _Bounded(), _Bounded(), _Bounded(), _Bounded(), _Bounded()
+_children: dict[tuple[str, str, bool, str], tuple[Counter, Histogram]] = {}
+_active: set[tuple[str, str, str]] = set()
+_active_lock = threading.Lock()
+
+
+def observe_decision(bundle: str, action: str, decision: bool, rule: str, seconds: float) -> None:
+    """One decision; the hot path: label children are cached, so this is two dict lookups and two adds."""
+    key = (bundle, action, decision, rule)
+    pair = _children.get(key)
+    if pair is None:
+        b = _bundle(bundle)
+        pair = (DECISIONS.labels(b, _action(action), "allow" if decision else "deny", _rule(rule)),
+                DECISION_SECONDS.labels(b))
+        if len(_children) < 10 * MAX_LABEL_VALUES:
+            _children[key] = pair
+    pair[0].inc()
+    pair[1].observe(seconds)
+
+
+def observe_batch(size: int) -> None:
+    BATCH_SIZE.observe(size)
+
+
+def observe_cache(hit: bool) -> None:
+    (_HIT if hit else _MISS).inc()
+
+
+def observe_error(kind: str) -> None:
+    ERRORS.labels(_kind(kind)).inc()
+
+
+def bundle_loaded(name: str, version: str, revision: str, ok: bool) -> None:
+    """A bundle artifact was loaded (ok) and is now active, or was refused (not ok)."""
+    BUNDLE_LOADS.labels(_name(name), "success" if ok else "failure").inc()
+    if ok:
+        BUNDLE_INFO.labels(_name(name), version, revision).set(1)
+        BUNDLE_RELOADED.set(time.time())
+        with _active_lock:
+            _active.add((name, version, revision))
+            BUNDLES_ACTIVE.set(len(_active))
+
+
+def bundle_retired(name: str, version: str, revision: str) -> None:
+    """A version left the active set. Set to 0 rather than removed: with several worker processes a
+    removed series would keep its last value in the shared files."""
+    BUNDLE_INFO.labels(_name(name), version, revision).set(0)
+    with _active_lock:
+        _active.discard((name, version, revision))
+        BUNDLES_ACTIVE.set(len(_active))
+
+
+def decision_log_flushed(records: int, seconds: float, ok: bool) -> None:
+    """Called by the decision log writer thread after each group commit."""
+    (_WRITTEN if ok else _FAILED).inc(records)
+    LOG_FLUSH_SECONDS.observe(seconds)
+    LOG_FLUSH_RECORDS.observe(records)
+
+
+def decision_log_health(healthy: bool) -> None:
+    LOG_HEALTHY.set(1 if healthy else 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# exposition, single process or multiprocess
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def registry() -> CollectorRegistry:
+    """The registry to expose: this process's, or every worker's from the multiprocess folder."""
+    folder = multiprocess_dir()
+    if folder is None:
+        return REGISTRY
+    reg = CollectorRegistry()
+    multiprocess.MultiProcessCollector(reg, path=folder)
+    return reg
+
+
+def exposition() -> bytes:
+    return generate_latest(registry())
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """GET /metrics: Prometheus text exposition (all workers' samples in multiprocess mode)."""
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+def prepare_multiprocess(workers: int, base: Path | None = None) -> str | None:
+    """Before starting ``workers`` > 1 uvicorn workers: a fresh, empty multiprocess folder in the env.
+
+    Must run before the workers import prometheus_client (they inherit the environment). An operator-set
+    ``PROMETHEUS_MULTIPROC_DIR`` is honoured but emptied (stale files of a previous run would add up).
+    """
+    if workers <= 1:
+        return None
+    folder = os.environ.get(MULTIPROC_ENV)
+    if folder:
+        path = Path(folder)
+        if path.is_dir():
+            for child in path.glob("*.db"):
+                child.unlink()
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="poortwachter-metrics-", dir=base))
+        os.environ[MULTIPROC_ENV] = str(path)
+    log.info("metrics: multiprocess mode, %d workers, samples in %s", workers, path)
+    return str(path)
+
+
+def cleanup_multiprocess(folder: str | None) -> None:
+    """After the workers have stopped (the folder was made by :func:`prepare_multiprocess`)."""
+    if folder and Path(folder).name.startswith("poortwachter-metrics-"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def worker_stopped() -> None:
+    """In a worker's shutdown: its live gauges no longer count (livemin/livemax/livesum modes)."""
+    if multiprocess_dir():
+        multiprocess.mark_process_dead(os.getpid())
+
+
+def start_exporter(address: str) -> None:
+    """Serve only /metrics on ``host:port`` (e.g. 0.0.0.0:9464 beside a loopback-only sidecar).
+
+    Run it in one process only: the ``serve`` parent when there are workers (it reads their folder),
+    or the single worker.
+    """
+    from prometheus_client import start_http_server
+
+    host, _, port = address.rpartition(":")
+    start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=registry())
+    log.info("metrics exporter on %s", address)

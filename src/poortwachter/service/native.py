@@ -1,0 +1,51 @@
+"""The native API: explained decisions and field filtering for dossier screens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core.errors import RequestError
+from .body import read_json
+from .filtering import filter_requests, run_filter
+from .openapi import DECISION_SECURITY, answers, body
+from .problems import Problem
+from .runtime import call, json_response, service
+
+router = APIRouter(prefix="/v1", tags=["Native"])
+
+
+@router.post("/decisions", summary="Decide and explain", response_model=None,
+             openapi_extra={**body("EvaluationRequest"), **DECISION_SECURITY},
+             responses=answers("ExplanationResponse", 400, 401, 403, 413, 415, 503))
+async def decisions(request: Request) -> Response:
+    """An AuthZEN evaluation request answered with the full explanation: the derived facts, every
+    rule of the bundle (considered or not, applied or not, which conditions failed) and the missing
+    facts. Slower than /access/v1/evaluation (no cache); meant for people, not for every screen."""
+    svc = service(request)
+    svc.decisions.check(request)
+    data = await read_json(request, svc.settings.max_body_bytes, authzen=False)
+    try:
+        return json_response(svc.decider.explain(data, call(request, "decisions")))
+    except RequestError as exc:
+        raise Problem.from_request_error(exc) from None
+
+
+@router.post("/filter", summary="Which items or field categories may be shown", response_model=None,
+             openapi_extra={**body("FilterRequest"), **DECISION_SECURITY},
+             responses=answers("FilterResponse", 400, 401, 403, 413, 415, 503))
+async def filter_items(request: Request) -> Response:
+    """One subject and action over up to ``max_filter_items`` dossier items (``items``) or field
+    categories (``categories``): what an EPD screen needs to hide fields in one call. Every item is
+    an ordinary decision (cached, logged); a malformed item is denied with ``context.error``."""
+    svc = service(request)
+    svc.decisions.check(request)
+    data = await read_json(request, svc.settings.max_body_bytes, authzen=False)
+    try:
+        ids, requests = filter_requests(data, svc.settings.max_filter_items)
+    except RequestError as exc:
+        if exc.path in ("items", "categories") and exc.expected.startswith("at most"):
+            raise Problem(413, "batch-too-large", str(exc), field=exc.path, expected=exc.expected, got=exc.got) from None
+        raise Problem.from_request_error(exc) from None
+    return json_response(run_filter(svc.decider, ids, requests, call(request, "filter")))

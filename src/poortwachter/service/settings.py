@@ -1,0 +1,135 @@
+"""Service settings: one validated model, filled from defaults < config file < environment < CLI flags.
+
+Why a small model of our own instead of pydantic-settings: the sources are few and fixed, the
+precedence must be obvious to an operator reading docs/service.md, and the resolved settings are
+handed to every uvicorn worker process as one JSON document (``POORTWACHTER_SETTINGS_JSON``), so
+all workers are guaranteed to run with exactly the same configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..artifacts import embedded
+
+ENV_PREFIX = "POORTWACHTER_"
+SETTINGS_ENV = "POORTWACHTER_SETTINGS_JSON"  # resolved settings handed to worker processes
+CONFIG_ENV = "POORTWACHTER_CONFIG"
+
+
+class SettingsError(ValueError):
+    """A setting could not be read or is invalid; the message names the source and the key."""
+
+
+class Settings(BaseModel):
+    """Every knob of ``poortwachter serve``. Field descriptions are the documentation (docs/service.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Interface to listen on; keep loopback for a sidecar.")
+    port: int = Field(8181, ge=0, le=65535, description="TCP port.")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (each has its own cache).")
+    bundles: Path = Field(default_factory=embedded.bundle_dir,
+                          description="Folder of signed *.bundle.json artifacts (default: the embedded bundles).")
+    keys_dir: list[Path] = Field(default_factory=lambda: [embedded.key_dir()],
+                             description="Folders of trusted Ed25519 public keys (*.pub); default: the DEV key.")
+    default_bundle: str | None = Field("nl-jgz", description="Bundle deciding requests without context.bundle.")
+    reload: Literal["watch", "poll", "off"] = Field(
+        "watch", description="Hot reload on changes of the bundle folder: inotify (watch), polling, or off.")
+    poll_interval: float = Field(2.0, gt=0, description="Seconds between scans when reload=poll.")
+    state_dir: Path | None = Field(
+        None, description="Folder shared by all workers for admin state (holds, archive of loaded artifacts, "
+                          "reload stamps). Default: in memory with 1 worker, a private temp folder with more.")
+    cache_size: int = Field(10_000, ge=0, description="Decision cache entries per worker (0 disables).")
+    cache_ttl: float = Field(300.0, gt=0, description="Seconds a cached verdict lives.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body (413 beyond).")
+    max_batch: int = Field(1000, ge=1, description="Most evaluations in one /access/v1/evaluations call.")
+    max_filter_items: int = Field(1000, ge=1, description="Most items/categories in one /v1/filter or search.")
+    search_page_size: int = Field(100, ge=1, description="Default page size of the search endpoints.")
+    search_inventory: Path | None = Field(
+        None, description="Optional YAML/JSON file of known subjects, resources and actions for the AuthZEN "
+                          "search endpoints when a request brings no candidates.")
+    public_url: str | None = Field(
+        None, description="External https base URL for discovery metadata (default: derived from the request).")
+    admin_token: str | None = Field(None, description="Admin bearer token (prefer admin_token_file).")
+    admin_token_file: Path | None = Field(None, description="File holding the admin bearer token.")
+    admin_token_sha256: str | None = Field(None, description="Hex SHA-256 of the admin token (no secret on disk).")
+    decision_token: str | None = Field(None, description="Bearer token required on decision endpoints, if set.")
+    decision_token_file: Path | None = Field(None, description="File holding the decision-endpoint token.")
+    decision_log: str = Field("stdout", description="Decision log sink: 'stdout', 'off', or a file path (JSON lines).")
+    decision_log_capacity: int = Field(10_000, ge=1, description="Queued log events before failing closed (503).")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Server log level.")
+    access_log: bool = Field(False, description="uvicorn access log (off: the decision log is the audit trail).")
+
+    @field_validator("keys_dir", mode="before")
+    @classmethod
+    def _keys_list(cls, value: Any) -> Any:
+        if isinstance(value, (str, Path)):
+            return [Path(p) for p in str(value).split(os.pathsep) if p]
+        return value
+
+    @field_validator("default_bundle", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value in ("", "none") else value
+
+
+FIELDS = tuple(Settings.model_fields)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else yaml.safe_load(raw)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from None
+    data = data or {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path}: expected a mapping of settings")
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown settings {unknown} (known: {', '.join(FIELDS)})")
+    base = path.parent
+    for key in ("bundles", "state_dir", "search_inventory", "admin_token_file", "decision_token_file"):
+        if isinstance(data.get(key), str):
+            data[key] = str(base / data[key])
+    return data
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    return {f: env[ENV_PREFIX + f.upper()] for f in FIELDS if ENV_PREFIX + f.upper() in env}
+
+
+def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
+                  config: Path | None = None) -> Settings:
+    """Merge the sources (later wins): defaults, config file, POORTWACHTER_* variables, CLI flags."""
+    env = os.environ if env is None else env
+    merged: dict[str, Any] = {}
+    path = config or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
+    if path is not None:
+        merged.update(_read_file(path))
+    merged.update(_from_env(env))
+    merged.update({k: v for k, v in (cli or {}).items() if v is not None and k in FIELDS})
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SettingsError(f"invalid settings: {problems}") from None
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """The resolved settings a worker process received from ``poortwachter serve``, else the sources."""
+    env = os.environ if env is None else env
+    if env.get(SETTINGS_ENV):
+        return Settings.model_validate_json(env[SETTINGS_ENV])
+    return load_settings(env=env)

@@ -13,6 +13,7 @@ which user caused it and on whose behalf. A record (schema ``v`` 1) holds::
     decision, rules, obligations  allow/deny, the deciding rules, the duties attached
     bundle {name, version, revision}
     purpose, emergency          context.purpose; the emergency attestation ({by}) if one was made
+    attestations                the kinds of every attestation the professional made
     processing_activity_id, traceparent   NLGov profile keys, when given
     as_of                       context.time the decision was taken for (may differ from time)
     errors                      why an item could not be evaluated (then decision is deny)
@@ -55,7 +56,7 @@ def utc_iso(epoch_ns: int) -> str:
     return datetime.fromtimestamp(epoch_ns / 1e9, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _role(kind: str | None, props: Mapping[str, Any]) -> str | None:
+def _role(props: Mapping[str, Any]) -> str | None:
     for key in ("relation", "discipline", "kind", "role"):
         if props.get(key) is not None:
             return _s(props.get(key))
@@ -78,7 +79,7 @@ def _parts(subject: Mapping[str, Any], action: Mapping[str, Any], resource: Mapp
     client = rp.get("client")
     client_id = _s(_m(client).get("id")) if isinstance(client, Mapping) else _s(client)
     return {
-        "subject": {"id": _s(subject.get("id")), "type": _s(subject.get("type")), "role": _role(None, sp)},
+        "subject": {"id": _s(subject.get("id")), "type": _s(subject.get("type")), "role": _role(sp)},
         "organisation": _s(sp.get("organisation")),
         "action": _s(action.get("name")),
         "client": client_id,
@@ -86,6 +87,8 @@ def _parts(subject: Mapping[str, Any], action: Mapping[str, Any], resource: Mapp
                  "category": _s(rp.get("category")), "dossier_type": _s(rp.get("dossier_type"))},
         "purpose": _s(context.get("purpose")),
         "emergency": _emergency(context),
+        "attestations": [a.get("kind") for a in context.get("attestations") or []
+                         if isinstance(a, Mapping)] if isinstance(context.get("attestations"), list) else [],
         "processing_activity_id": _s(ap.get("processing_activity_id")),
         "traceparent": _s(context.get("traceparent")),
     }
@@ -146,6 +149,7 @@ class DecisionEvent:
                        if v is not None else None),
             "purpose": parts["purpose"],
             "emergency": parts["emergency"],
+            "attestations": parts["attestations"],
             "processing_activity_id": parts["processing_activity_id"],
             "traceparent": parts["traceparent"],
             "as_of": as_of,
@@ -155,13 +159,66 @@ class DecisionEvent:
         return record
 
 
+def _utc(value: Any) -> str:
+    """An ISO time with offset as UTC ``...Z`` (records sort and compare as text); else as given."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return value if isinstance(value, str) else utc_iso(_time.time_ns())
+
+
+def from_flat(event: Mapping[str, Any], pseudonymise: Callable[[str], str]) -> dict[str, Any]:
+    """The service's flat event (subject_id, client_id, resource_id, ...) as a schema-1 record."""
+    client = event.get("client_id")
+    attestations = event.get("attestations") or []
+    emergency = event.get("emergency")
+    if emergency is None and isinstance(attestations, list) and "emergency" in attestations:
+        emergency = {"by": None}
+    error = event.get("error")
+    record: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        "time": _utc(event.get("time")),
+        "decision_id": event.get("decision_id"),
+        "request_id": _s(event.get("request_id")),
+        "endpoint": event.get("endpoint"),
+        "subject": {"id": _s(event.get("subject_id")), "type": _s(event.get("subject_type")),
+                    "role": _s(event.get("subject_role"))},
+        "organisation": _s(event.get("organisation")),
+        "action": _s(event.get("action")),
+        "client": pseudonymise(client) if isinstance(client, str) and client else None,
+        "item": {"type": _s(event.get("resource_type")), "id": _s(event.get("resource_id")),
+                 "category": _s(event.get("resource_category")), "dossier_type": _s(event.get("dossier_type"))},
+        "decision": "allow" if event.get("decision") is True else "deny",
+        "rules": list(event.get("rules") or []),
+        "obligations": list(event.get("obligations") or []),
+        "bundle": ({"name": event.get("bundle"), "version": event.get("bundle_version"),
+                    "revision": event.get("bundle_revision")} if event.get("bundle") else None),
+        "purpose": _s(event.get("purpose")),
+        "emergency": emergency,
+        "attestations": [_s(a) for a in attestations] if isinstance(attestations, list) else [],
+        "processing_activity_id": _s(event.get("processing_activity_id")),
+        "traceparent": _s(event.get("traceparent")),
+        "as_of": event.get("as_of"),
+    }
+    if error:
+        record["errors"] = [str(error)]
+    return record
+
+
 def to_record(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[str], str]) -> dict[str, Any]:
-    """A record from an event; a ready-made mapping is taken as is, its ``client`` pseudonymised."""
+    """A record from an event: a DecisionEvent, the service's flat event, or a record-shaped mapping
+    (whose ``client`` is pseudonymised)."""
     if isinstance(event, DecisionEvent):
         return event.record(pseudonymise)
+    if "subject_id" in event or "client_id" in event:
+        return from_flat(event, pseudonymise)
     record = dict(event)
     record.setdefault("v", SCHEMA_VERSION)
-    record.setdefault("time", utc_iso(_time.time_ns()))
+    record["time"] = _utc(record.get("time"))
     client = record.get("client")
     if isinstance(client, str):
         record["client"] = pseudonymise(client)

@@ -173,6 +173,11 @@ class LogWriter:
     def _outcome(self, seq: int) -> bool:
         return not any(lo <= seq <= hi for lo, hi in self._failed)
 
+    def succeeded(self, seq: int) -> bool:
+        """For a completed ``seq``: was its batch written? (False while it is still pending.)"""
+        with self._lock:
+            return seq <= self._done and self._outcome(seq)
+
     async def wait_async(self, seq: int) -> bool:
         """True once ``seq`` is durable; False if its batch could not be written."""
         loop = asyncio.get_running_loop()

@@ -141,7 +141,7 @@ def _health_routes(app: FastAPI) -> None:
         if not svc.store.ready:
             return json_response({"status": "not ready", "detail": svc.store.not_ready_reason()}, 503)
         if not svc.decision_log.healthy:
-            return json_response({"status": "not ready", "detail": "the decision log is not accepting events"}, 503)
+            return json_response({"status": "not ready", "detail": f"decision log: {svc.decision_log.reason}"}, 503)
         return json_response({"status": "ready", "detail": f"generation {svc.store.snapshot.generation}"})
 
     app.add_api_route("/metrics", metrics.metrics_endpoint, methods=["GET"], tags=["Operations"],
@@ -154,7 +154,7 @@ def build_service(settings: Settings, *, decision_log: DecisionLog | None = None
                   clock: Callable[[], datetime] | None = None) -> Service:
     """Everything but the HTTP layer (tests drive this directly, too)."""
     admin_guard, decision_guard = guards(settings)
-    keyring = load_keyring(*settings.keys_dir)
+    keyring = load_keyring(*settings.keys)
     if "dev-signing" in keyring:
         log.warning("the DEV signing key is trusted: fine for the embedded bundles, never in production "
                     "(see docs/keys.md)")

@@ -42,8 +42,17 @@ def serve(args: argparse.Namespace) -> int:
     print(f"poortwachter: serving on http://{settings.host}:{settings.port} "
           f"(bundles {settings.bundles}, default {settings.default_bundle}, workers {settings.workers})",
           file=sys.stderr)
-    uvicorn.run("poortwachter.service.app:create_app_from_env", factory=True, host=settings.host,
-                port=settings.port, workers=settings.workers, loop="uvloop", http="httptools",
-                log_level=settings.log_level, access_log=settings.access_log, proxy_headers=False,
-                server_header=False)
+    from . import metrics
+
+    multiproc = metrics.prepare_multiprocess(settings.workers)  # before the workers import prometheus_client
+    exporter = getattr(settings, "metrics_address", None) or os.environ.get("POORTWACHTER_METRICS_ADDRESS")
+    if exporter:  # /metrics only, e.g. on the pod IP beside a loopback-only decision API
+        metrics.start_exporter(exporter)  # workers > 1: this parent reads every worker's samples
+    try:
+        uvicorn.run("poortwachter.service.app:create_app_from_env", factory=True, host=settings.host,
+                    port=settings.port, workers=settings.workers, loop="uvloop", http="httptools",
+                    log_level=settings.log_level, access_log=settings.access_log, proxy_headers=False,
+                    server_header=False, timeout_graceful_shutdown=20)
+    finally:
+        metrics.cleanup_multiprocess(multiproc)
     return 0

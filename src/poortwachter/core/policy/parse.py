@@ -292,7 +292,9 @@ class _Conditions:
             self.error(data, f"'{prefix}' must map fact names to a value or a list of values")
             return None
         found: list[Condition] = []
-        for key, value in data.items():
+        # key order is not kept by an artifact (canonical JSON sorts keys): sort, so a rule reads
+        # the same from its folder and from its artifact (conditions, explanations, `missing` order)
+        for key, value in sorted(data.items(), key=lambda kv: str(kv[0])):
             if prefix == "resource" and key == "category":
                 continue
             op = "in" if isinstance(value, list) else "equals"

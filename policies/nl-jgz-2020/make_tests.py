@@ -38,7 +38,8 @@ def shift(value):
 
 
 class Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data):  # plain YAML, no &anchors: suites are read by people
+        return True
 
 
 Dumper.add_representer(str, lambda d, s: d.represent_scalar(

@@ -38,8 +38,9 @@ class Settings(BaseModel):
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (each has its own cache).")
     bundles: Path = Field(default_factory=embedded.bundle_dir,
                           description="Folder of signed *.bundle.json artifacts (default: the embedded bundles).")
-    keys_dir: list[Path] = Field(default_factory=lambda: [embedded.key_dir()],
-                             description="Folders of trusted Ed25519 public keys (*.pub); default: the DEV key.")
+    keys: list[Path] = Field(default_factory=lambda: [embedded.key_dir()], description=(
+        "Folders of trusted Ed25519 public keys (*.pub), separated by ':' in the environment; default: the "
+        "DEV key. POORTWACHTER_KEYS_DIR is read as well."))
     default_bundle: str | None = Field("nl-jgz", description="Bundle deciding requests without context.bundle.")
     reload: Literal["watch", "poll", "off"] = Field(
         "watch", description="Hot reload on changes of the bundle folder: inotify (watch), polling, or off.")
@@ -68,7 +69,7 @@ class Settings(BaseModel):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Server log level.")
     access_log: bool = Field(False, description="uvicorn access log (off: the decision log is the audit trail).")
 
-    @field_validator("keys_dir", mode="before")
+    @field_validator("keys", mode="before")
     @classmethod
     def _keys_list(cls, value: Any) -> Any:
         if isinstance(value, (str, Path)):
@@ -107,7 +108,10 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    return {f: env[ENV_PREFIX + f.upper()] for f in FIELDS if ENV_PREFIX + f.upper() in env}
+    found: dict[str, Any] = {f: env[ENV_PREFIX + f.upper()] for f in FIELDS if ENV_PREFIX + f.upper() in env}
+    if "keys" not in found and ENV_PREFIX + "KEYS_DIR" in env:  # the name docs/keys.md uses
+        found["keys"] = env[ENV_PREFIX + "KEYS_DIR"]
+    return found
 
 
 def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,

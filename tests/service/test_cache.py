@@ -1,0 +1,112 @@
+"""The decision cache stays right across a birthday, a withdrawn consent and a bundle switch."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from poortwachter.core.calendar import AMSTERDAM
+from poortwachter.service.cache import DecisionCache, key_of
+
+from .conftest import Harness, build_artifact, yc_request
+from .test_store import DENY_ALL, _variant
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _eval(h: Harness, req: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = h.post("/access/v1/evaluation", req).json()
+    return body
+
+
+def test_same_request_hits_the_cache(harness: Harness) -> None:
+    cache = harness.svc.cache
+    first = _eval(harness, yc_request())
+    hits = cache.hits
+    second = _eval(harness, yc_request())
+    assert cache.hits == hits + 1
+    assert first["decision"] == second["decision"] and first["context"]["reasons"] == second["context"]["reasons"]
+    assert first["context"]["decision_id"] != second["context"]["decision_id"]  # ids are never cached
+
+
+def test_requests_differing_only_in_irrelevant_ids_share_an_entry(harness: Harness) -> None:
+    _eval(harness, yc_request())
+    hits = harness.svc.cache.hits
+    other = yc_request()
+    other["resource"]["id"] = "d-1/another-item"
+    _eval(harness, other)
+    assert harness.svc.cache.hits == hits + 1
+
+
+def test_birthday_without_context_time_changes_the_verdict(make_harness: Any) -> None:
+    """The same raw request, no context.time: the day before the 12th birthday a parent may read
+    (rule under 12), from the birthday on the 12-15 rule decides. A raw-request cache would answer
+    yesterday's verdict."""
+    clock = Clock(datetime(2026, 5, 29, 23, 59, tzinfo=AMSTERDAM))
+    with make_harness(clock=clock) as h:
+        req = yc_request(time=None, birthdate="2014-05-30", resource_props={"confidential_from_parents": True})
+        before = _eval(h, req)
+        assert before["decision"] is True
+        assert before["context"]["reasons"][0]["rule"] == "parent-gezag-under-12"
+        assert _eval(h, req)["decision"] is True and h.svc.cache.hits == 1
+        clock.now = datetime(2026, 5, 30, 0, 0, 1, tzinfo=AMSTERDAM)  # the 12th birthday
+        after = _eval(h, req)
+        assert after["decision"] is False  # 12-15 and confidential from parents
+        assert h.svc.cache.hits == 1  # a miss, not a stale hit
+
+
+def test_withdrawn_consent_changes_the_verdict(make_harness: Any) -> None:
+    clock = Clock(datetime(2026, 3, 1, 12, 0, tzinfo=AMSTERDAM))
+    consent = {"by": "c-1", "for": "ouder", "scope": "dossier", "given_at": "2026-01-01",
+               "withdrawn_at": "2026-03-02T09:00:00+01:00"}
+    with make_harness(clock=clock) as h:
+        req = yc_request(time=None, birthdate="2009-01-01", context={"consents": [consent]})  # 17
+        assert _eval(h, req)["decision"] is True
+        assert _eval(h, req)["decision"] is True
+        clock.now = datetime(2026, 3, 2, 9, 0, tzinfo=AMSTERDAM)  # the withdrawal takes effect
+        body = _eval(h, req)
+        assert body["decision"] is False
+        assert body["context"]["missing"][0]["path"] == "consent.self"
+
+
+def test_bundle_switch_is_a_new_key_space(harness: Harness, bundle_dir: Path, tmp_path: Path) -> None:
+    assert _eval(harness, yc_request())["decision"] is True
+    assert _eval(harness, yc_request())["decision"] is True
+    shutil.copy(build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "x"),
+                bundle_dir / "svc-jgz-2026.1.0.bundle.json")
+    harness.admin("/v1/bundles/reload")
+    body = _eval(harness, yc_request())
+    assert body["decision"] is False and body["context"]["reasons"][0]["rule"] == "nothing"
+    harness.admin("/v1/bundles/svc-jgz/rollback")
+    assert _eval(harness, yc_request())["decision"] is True
+
+
+def test_cache_can_be_disabled_and_is_bounded() -> None:
+    off = DecisionCache(0, 60)
+    key = key_of("r", {"a": 1})
+    off.put(key, None)  # type: ignore[arg-type]
+    assert off.get(key) is None and off.stats()["size"] == 0
+    small = DecisionCache(2, 60)
+    for n in range(5):
+        small.put(key_of("r", {"n": n}), ("v", {}))  # type: ignore[arg-type]
+    assert small.stats()["size"] == 2
+
+
+def test_fact_order_and_bool_int_values_do_not_collide() -> None:
+    assert key_of("r", {"a": 1, "b": "x"}) == key_of("r", {"b": "x", "a": 1})
+    assert key_of("r", {"a": 1}) != key_of("s", {"a": 1})
+
+
+def test_cache_disabled_service_still_decides(make_harness: Any) -> None:
+    with make_harness(cache_size=0) as h:
+        assert _eval(h, yc_request())["decision"] is True
+        assert _eval(h, yc_request())["decision"] is True
+        assert h.svc.cache.hits == 0

@@ -1,0 +1,255 @@
+"""Bundle store: verification, atomic switch, hot reload (good and bad bundles), admin calls, readiness."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from poortwachter.artifacts.keys import load_keyring
+from poortwachter.service.store import BundleStore
+
+from .conftest import ADMIN_TOKEN, DEV_KEY, FIXTURES, ROOT, Harness, build_artifact, yc_request
+
+KEYS = ROOT / "keys"
+
+
+def _variant(tmp: Path, *, rules: str | None = None, version: str = "2026.1.0", name: str = "svc-jgz") -> Path:
+    """A copy of the svc-jgz fixture folder, optionally with other rules or version."""
+    folder = tmp / f"src-{name}-{version}-{abs(hash(rules)) % 10_000}"
+    shutil.copytree(FIXTURES / "policies" / "svc-jgz", folder)
+    manifest = (folder / "bundle.yaml").read_text().replace("version: 2026.1.0", f"version: {version}")
+    (folder / "bundle.yaml").write_text(manifest.replace("name: svc-jgz", f"name: {name}"))
+    if rules is not None:
+        (folder / "rules" / "rules.yaml").write_text(rules)
+    return folder
+
+
+DENY_ALL = """
+- id: nothing
+  effect: deny
+  actions: [any]
+  reason: {nl: "Niets.", en: "Nothing."}
+  basis: ["test"]
+  source: ["test:1"]
+"""
+
+
+def _tamper(path: Path) -> None:
+    doc = orjson.loads(path.read_bytes())
+    doc["content"]["manifest"][1]["description"] = "changed after signing"
+    path.write_bytes(orjson.dumps(doc))
+
+
+def _unsign(path: Path) -> None:
+    doc = orjson.loads(path.read_bytes())
+    doc["signature"] = ""
+    path.write_bytes(orjson.dumps(doc))
+
+
+def _decide(h: Harness, **kw: Any) -> dict[str, Any]:
+    r = h.post("/access/v1/evaluation", yc_request(**kw))
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _wait(predicate: Any, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_store_refuses_tampered_unsigned_and_unknown_key_artifacts(tmp_path: Path, artifacts: dict[str, Path]) -> None:
+    folder = tmp_path / "b"
+    folder.mkdir()
+    for name, how in (("t", _tamper), ("u", _unsign)):
+        target = folder / f"svc-jgz-{name}.bundle.json"
+        shutil.copy(artifacts["svc-jgz-2026"], target)
+        how(target)
+    (folder / "junk.bundle.json").write_text("not json")
+    store = BundleStore(folder, {}, None, "svc-jgz")  # no trusted keys at all
+    report = store.reload()
+    assert set(report.refused) == {"svc-jgz-t.bundle.json", "svc-jgz-u.bundle.json", "junk.bundle.json"}
+    assert not store.ready and store.snapshot.active == {}
+    store = BundleStore(folder, load_keyring(KEYS), None, "svc-jgz")
+    report = store.reload()
+    assert "differs from the signed manifest" in report.refused["svc-jgz-t.bundle.json"]
+    assert "unsigned" in report.refused["svc-jgz-u.bundle.json"]
+    assert not store.ready
+
+
+def test_hot_reload_switches_to_a_good_bundle_and_keeps_it_over_a_bad_one(
+        make_harness: Any, bundle_dir: Path, tmp_path: Path) -> None:
+    with make_harness(reload="watch") as h:
+        assert _decide(h)["decision"] is True
+        generation = h.svc.store.snapshot.generation
+        good = build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "good")
+        target = bundle_dir / "svc-jgz-2026.1.0.bundle.json"
+        shutil.copy(good, target)  # the same name@version, new content: a new revision
+        assert _wait(lambda: h.svc.store.snapshot.generation > generation), "reload did not happen"
+        body = _decide(h)
+        assert body["decision"] is False and body["context"]["reasons"][0]["rule"] == "nothing"
+        good_revision = body["context"]["bundle"]["revision"]
+        generation = h.svc.store.snapshot.generation
+
+        _tamper(target)  # a bad bundle replaces the file
+        assert _wait(lambda: "svc-jgz-2026.1.0.bundle.json" in h.svc.store.refused), "bad file not reported"
+        assert h.svc.store.snapshot.generation == generation
+        body = _decide(h)
+        assert body["context"]["bundle"]["revision"] == good_revision  # the good one stays active
+        listing = h.client.get("/v1/bundles").json()
+        assert "differs from the signed manifest" in listing["refused"]["svc-jgz-2026.1.0.bundle.json"]
+        detail = h.client.get("/v1/bundles/svc-jgz").json()
+        assert detail["last_error"]["file"] == "svc-jgz-2026.1.0.bundle.json"
+        assert h.client.get("/readyz").status_code == 200
+
+
+def test_polling_reload_sees_a_new_version(make_harness: Any, bundle_dir: Path, tmp_path: Path) -> None:
+    with make_harness(reload="poll", poll_interval=0.1) as h:
+        newer = build_artifact(_variant(tmp_path, version="2026.2.0"), tmp_path / "newer")
+        shutil.copy(newer, bundle_dir / newer.name)
+        assert _wait(lambda: "2026.2.0" in h.client.get("/v1/bundles/svc-jgz").json()["active"])
+        assert _decide(h)["context"]["bundle"]["version"] == "2026.2.0"
+
+
+def test_admin_reload_refused_file_is_reported_and_active_set_kept(harness: Harness, bundle_dir: Path) -> None:
+    before = _decide(harness)["context"]["bundle"]["revision"]
+    _unsign(bundle_dir / "svc-jgz-2026.1.0.bundle.json")
+    r = harness.admin("/v1/bundles/reload")
+    assert r.status_code == 200
+    report = r.json()
+    assert "unsigned artifact refused" in report["refused"]["svc-jgz-2026.1.0.bundle.json"]
+    assert report["changed"] == [] and report["kept"]
+    assert _decide(harness)["context"]["bundle"]["revision"] == before
+
+
+def test_emptied_folder_keeps_the_active_bundles(harness: Harness, bundle_dir: Path) -> None:
+    for p in bundle_dir.iterdir():
+        p.unlink()
+    report = harness.admin("/v1/bundles/reload").json()
+    assert report["changed"] == [] and report["kept"]
+    assert _decide(harness)["decision"] is True
+
+
+def test_removing_one_version_retires_it(harness: Harness, bundle_dir: Path) -> None:
+    (bundle_dir / "svc-jgz-2025.1.0.bundle.json").unlink()
+    assert harness.admin("/v1/bundles/reload").json()["changed"] == ["svc-jgz"]
+    assert harness.client.get("/v1/bundles/svc-jgz").json()["active"] == ["2026.1.0"]
+
+
+def test_rollback_and_activate(harness: Harness, bundle_dir: Path, tmp_path: Path) -> None:
+    original = _decide(harness)["context"]["bundle"]["revision"]
+    r = harness.admin("/v1/bundles/svc-jgz/rollback")
+    assert r.status_code == 409  # nothing earlier yet
+    shutil.copy(build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "x"),
+                bundle_dir / "svc-jgz-2026.1.0.bundle.json")
+    harness.admin("/v1/bundles/reload")
+    broken = _decide(harness)
+    assert broken["decision"] is False
+    r = harness.admin("/v1/bundles/svc-jgz/rollback")
+    assert r.status_code == 200 and r.json()["changed"] == ["svc-jgz"]
+    assert _decide(harness)["context"]["bundle"]["revision"] == original
+    detail = harness.client.get("/v1/bundles/svc-jgz").json()
+    assert detail["held"]["reason"] == "rollback"
+    # a reload with the same (bad) folder keeps the rollback
+    harness.admin("/v1/bundles/reload")
+    assert _decide(harness)["context"]["bundle"]["revision"] == original
+    # activate the newer revision explicitly, then release the hold
+    bad_revision = broken["context"]["bundle"]["revision"]
+    r = harness.admin("/v1/bundles/svc-jgz/activate", {"revision": bad_revision})
+    assert r.status_code == 200
+    assert _decide(harness)["context"]["bundle"]["revision"] == bad_revision
+    r = harness.admin("/v1/bundles/svc-jgz/activate", {"version": "2026.1.0"})
+    assert r.status_code == 200
+    r = harness.admin("/v1/bundles/svc-jgz/activate", {"version": "9.9.9"})
+    assert r.status_code == 409
+    r = harness.admin("/v1/bundles/svc-jgz/activate")
+    assert r.status_code == 200
+    assert harness.client.get("/v1/bundles/svc-jgz").json()["held"] is None
+    assert _decide(harness)["context"]["bundle"]["revision"] == bad_revision
+
+
+def test_a_new_artifact_releases_a_hold(harness: Harness, bundle_dir: Path, tmp_path: Path) -> None:
+    original = _decide(harness)["context"]["bundle"]["revision"]
+    target = bundle_dir / "svc-jgz-2026.1.0.bundle.json"
+    shutil.copy(build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "bad"), target)
+    harness.admin("/v1/bundles/reload")
+    harness.admin("/v1/bundles/svc-jgz/rollback")
+    assert _decide(harness)["context"]["bundle"]["revision"] == original
+    fixed = build_artifact(_variant(tmp_path, rules=DENY_ALL.replace("Nothing.", "Nothing at all.")), tmp_path / "fix")
+    shutil.copy(fixed, target)
+    harness.admin("/v1/bundles/reload")
+    assert _decide(harness)["context"]["reasons"][0]["text"]["en"] == "Nothing at all."
+    assert harness.client.get("/v1/bundles/svc-jgz").json()["held"] is None
+
+
+def test_admin_state_is_shared_through_the_state_folder(bundle_dir: Path, tmp_path: Path) -> None:
+    """Two stores (two workers) over one state folder: a rollback in one reaches the other."""
+    keyring = load_keyring(KEYS)
+    state = tmp_path / "state"
+    a, b = BundleStore(bundle_dir, keyring, state, "svc-jgz"), BundleStore(bundle_dir, keyring, state, "svc-jgz")
+    a.reload(), b.reload()
+    original = a.snapshot.active["svc-jgz"][-1].revision
+    shutil.copy(build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "bad"),
+                bundle_dir / "svc-jgz-2026.1.0.bundle.json")
+    a.reload(), b.reload()
+    a.rollback("svc-jgz")
+    b.reload()  # what the watcher does when holds.json changes
+    assert b.snapshot.active["svc-jgz"][-1].revision == original
+    fresh = BundleStore(bundle_dir, keyring, state, "svc-jgz")  # a restarted worker
+    fresh.reload()
+    assert fresh.snapshot.active["svc-jgz"][-1].revision == original
+
+
+def test_bundle_listing_and_detail(harness: Harness) -> None:
+    listing = harness.client.get("/v1/bundles").json()
+    assert listing["default_bundle"] == "svc-jgz" and listing["generation"] >= 1
+    names = {b["name"]: b for b in listing["bundles"]}
+    assert names["svc-jgz"]["active"] == ["2025.1.0", "2026.1.0"] and names["svc-jgz"]["in_force"] == "2026.1.0"
+    detail = harness.client.get("/v1/bundles/svc-jgz").json()
+    v = {x["version"]: x for x in detail["versions"]}
+    assert v["2026.1.0"]["in_force"] and v["2026.1.0"]["active"] and not v["2025.1.0"]["in_force"]
+    assert v["2026.1.0"]["revision"] == "sha256:" + v["2026.1.0"]["sha256"]
+    assert v["2026.1.0"]["effective_from"] == "2026-01-01" and v["2026.1.0"]["key_id"] == "dev-signing"
+    r = harness.client.get("/v1/bundles/nope")
+    assert r.status_code == 404 and r.json()["errors"][0]["field"] == "name"
+    assert harness.admin("/v1/bundles/nope/rollback").status_code == 404
+
+
+def test_readiness_needs_a_valid_default_bundle(make_harness: Any, tmp_path: Path) -> None:
+    with make_harness(bundles=tmp_path / "empty") as h:
+        assert h.client.get("/healthz").json() == {"status": "ok"}
+        r = h.client.get("/readyz")
+        assert r.status_code == 503 and "no valid bundle" in r.json()["detail"]
+    with make_harness(default_bundle="nl-elders") as h:
+        r = h.client.get("/readyz")
+        assert r.status_code == 503 and "nl-elders" in r.json()["detail"]
+    with make_harness() as h:
+        assert h.client.get("/readyz").json()["status"] == "ready"
+
+
+def test_not_ready_service_answers_requests_without_a_bundle_as_400_not_500(make_harness: Any, tmp_path: Path) -> None:
+    with make_harness(bundles=tmp_path / "empty") as h:
+        r = h.post("/access/v1/evaluation", yc_request())
+        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "context.bundle"
+
+
+@pytest.mark.parametrize("path", ["/v1/bundles/reload", "/v1/bundles/svc-jgz/rollback", "/v1/bundles/svc-jgz/activate"])
+def test_admin_calls_need_the_admin_token(harness: Harness, path: str) -> None:
+    assert harness.client.post(path).status_code == 401
+    assert harness.client.post(path, headers={"Authorization": "Bearer wrong-token-123456789"}).status_code == 403
+    assert harness.client.post(path, headers={"Authorization": f"Basic {ADMIN_TOKEN}"}).status_code == 401
+
+
+def test_activate_body_is_validated(harness: Harness) -> None:
+    r = harness.admin("/v1/bundles/svc-jgz/activate", {"version": 2026})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "request.version"
+    assert DEV_KEY.exists()

@@ -20,7 +20,7 @@ from . import wire
 from .artifacts import embedded
 from .artifacts.artifact import ArtifactError, build
 from .artifacts.directory import load_directory
-from .artifacts.folder import load_folder, test_files
+from .artifacts.folder import load_folder, scenario_files
 from .artifacts.keys import generate, load_keyring, load_private
 from .authoring.scenarios import read_suites, run, uncovered
 from .core.calendar import AMSTERDAM
@@ -86,7 +86,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         try:
             bundle = _load(folder)
             catalog = _sibling_catalog(folder, bundle)
-            scenarios, problems = read_suites(test_files(folder))
+            scenarios, problems = read_suites(scenario_files(folder))
         except BundleInvalid as exc:
             _print_diagnostics(exc.diagnostics)
             return INVALID

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from poortwachter.artifacts.folder import load_folder, test_files
+from poortwachter.artifacts.folder import load_folder, scenario_files
 from poortwachter.authoring.scenarios import read_suites, run, uncovered
 from poortwachter.cli import _sibling_catalog
 
@@ -25,7 +25,7 @@ def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
 def test_bundle_suite_passes_with_full_rule_coverage(folder: Path) -> None:
     bundle, _, _ = load_folder(folder)
-    scenarios, problems = read_suites(test_files(folder))
+    scenarios, problems = read_suites(scenario_files(folder))
     assert not problems, "\n".join(map(str, problems))
     assert scenarios, f"{folder.name} has no scenarios"
     outcomes = run(_sibling_catalog(folder, bundle), bundle.key, scenarios)

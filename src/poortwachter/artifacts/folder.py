@@ -108,7 +108,7 @@ def load_folder(folder: Path) -> tuple[Bundle, list[Diagnostic], dict[str, Any]]
     return bundle, warnings, content
 
 
-def test_files(folder: Path) -> list[tuple[str, Any]]:
+def scenario_files(folder: Path) -> list[tuple[str, Any]]:
     """(file, data) of every tests/*.yaml scenario suite."""
     problems: list[Diagnostic] = []
     found = [(display_path(p), _load(p, problems)) for p in sorted((Path(folder) / "tests").glob("*.yaml"))]

@@ -70,7 +70,7 @@ PANELS: list[tuple[str, str, str, str, int, list[tuple[str, str]], str]] = [
      [(f"time() - max(poortwachter_bundle_last_reload_timestamp_seconds{sel()})", "age")],
      "Time since a bundle was last (re)loaded successfully."),
     ("Bundles", "Bundle loads", "stat", "short", 4,
-     [(f"sum by (result) (increase(poortwachter_bundle_reloads_total{sel()}[$__range]))", "{{result}}")],
+     [(f"sum by (result) (increase(poortwachter_bundle_loads_total{sel()}[$__range]))", "{{result}}")],
      "Successful and refused loads in the shown range. Alert PoortwachterBundleReloadFailing."),
     ("Decision log", "Decision log healthy", "stat", "short", 4,
      [(f"min(poortwachter_decision_log_healthy{sel()})", "healthy")],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -163,12 +162,3 @@ def test_dashboard_json_is_generated_from_its_table() -> None:
     assert (DEPLOY / "grafana" / "dashboards" / "poortwachter.json").read_text() == dashboard.render(), \
         "run: python deploy/grafana/dashboard.py"
 
-
-METRIC = re.compile(r"\b(poortwachter_[a-z0-9_]+)")
-
-
-def queried_metrics() -> set[str]:
-    """Every poortwachter_* series a dashboard panel or an alert rule reads (bucket/sum/count folded)."""
-    text = (DEPLOY / "grafana" / "dashboards" / "poortwachter.json").read_text()
-    text += (DEPLOY / "prometheus" / "alerts.yml").read_text()
-    return set(METRIC.findall(text))

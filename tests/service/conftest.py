@@ -35,6 +35,7 @@ SOURCES = {
     "svc-jgz-2026": FIXTURES / "policies" / "svc-jgz",
     "svc-jgz-2025": FIXTURES / "policies" / "svc-jgz-2025",
     CERT: ROOT / "policies" / "authzen-certification",
+    "authzen-spec": FIXTURES / "policies" / "authzen-spec",
 }
 
 

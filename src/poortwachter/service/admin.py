@@ -37,6 +37,18 @@ async def list_bundles(request: Request) -> Response:
                           "bundles": store.summary(_today().date()), "refused": store.refused})
 
 
+@router.post("/reload", summary="Reload the bundle folder now (admin)", response_model=None,
+             openapi_extra=ADMIN_SECURITY, responses=answers("LoadReport", 401, 403, 413, 415))
+async def reload(request: Request) -> Response:
+    """Verify and compile every artifact in the folder off the request path and switch atomically;
+    refused files are reported and never replace an active version. Other workers follow."""
+    svc = service(request)
+    svc.admin.check(request)
+    await read_json(request, svc.settings.max_body_bytes, authzen=False, optional=True)
+    report = await to_thread.run_sync(svc.store.request_reload)
+    return json_response(report.as_dict())
+
+
 @router.get("/{name}", summary="One bundle: versions, revisions, history", response_model=None,
             openapi_extra=DECISION_SECURITY, responses=answers("BundleDetail", 401, 403, 404))
 async def get_bundle(request: Request, name: str) -> Response:
@@ -54,18 +66,6 @@ def _known(request: Request, name: str) -> None:
     if name not in store.snapshot.active and not any(x.name == name for x in store.known.values()):
         raise Problem(404, "unknown-bundle", f"no bundle named {name!r}", field="name",
                       expected="a loaded bundle name", got=repr(name))
-
-
-@router.post("/reload", summary="Reload the bundle folder now (admin)", response_model=None,
-             openapi_extra=ADMIN_SECURITY, responses=answers("LoadReport", 401, 403, 413, 415))
-async def reload(request: Request) -> Response:
-    """Verify and compile every artifact in the folder off the request path and switch atomically;
-    refused files are reported and never replace an active version. Other workers follow."""
-    svc = service(request)
-    svc.admin.check(request)
-    await read_json(request, svc.settings.max_body_bytes, authzen=False, optional=True)
-    report = await to_thread.run_sync(svc.store.request_reload)
-    return json_response(report.as_dict())
 
 
 @router.post("/{name}/activate", summary="Activate a version or revision (admin)", response_model=None,

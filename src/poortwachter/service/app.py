@@ -188,7 +188,8 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
             stop.set()
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(watcher, 5)
-            svc.decision_log.close()
+            if decision_log is None:  # a log handed in (tests) belongs to the caller
+                svc.decision_log.close()
             metrics.worker_stopped()
 
     app = FastAPI(title="Poortwachter", version=_version(), description=DESCRIPTION, lifespan=lifespan,

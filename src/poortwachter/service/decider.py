@@ -71,6 +71,16 @@ def _get(data: Any, *keys: str) -> Any:
     return data
 
 
+def _check_nlgov(envelope: Envelope) -> None:
+    """The NLGov profile keys go to the decision log whatever the bundle's vocabulary: they must be
+    short strings (a W3C traceparent is 55 characters)."""
+    for path, value in (("context.traceparent", envelope.context.get("traceparent")),
+                        ("action.properties.processing_activity_id",
+                         envelope.action.properties.get("processing_activity_id"))):
+        if value is not None and not (isinstance(value, str) and 0 < len(value) <= 256):
+            raise RequestError(path, "a string of at most 256 characters", value)
+
+
 class Decider:
     """Decides with the store's current snapshot; one instance per app (per worker process)."""
 
@@ -88,6 +98,7 @@ class Decider:
 
     def _prepare(self, data: Any) -> tuple[Envelope, CompiledBundle, dict[str, FactValue]]:
         envelope = parse_envelope(data, self.clock())
+        _check_nlgov(envelope)
         bundle = self.store.snapshot.catalog.select_for(envelope, self.default_bundle)
         return envelope, bundle, derive_facts(bundle, envelope)
 

@@ -1,0 +1,72 @@
+"""Settings: defaults < config file (YAML or TOML) < POORTWACHTER_* environment < CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from poortwachter.artifacts import embedded
+from poortwachter.service.settings import SETTINGS_ENV, Settings, SettingsError, load_settings, settings_from_env
+
+
+def test_defaults_serve_the_embedded_bundles_on_loopback() -> None:
+    s = load_settings(env={})
+    assert (s.host, s.port, s.workers) == ("127.0.0.1", 8181, 1)
+    assert s.bundles == embedded.bundle_dir() and s.keys == [embedded.key_dir()]
+    assert s.default_bundle == "nl-jgz" and s.reload == "watch"
+
+
+def test_precedence_file_env_cli(tmp_path: Path) -> None:
+    config = tmp_path / "pw.yaml"
+    config.write_text("port: 9000\nworkers: 3\ncache_size: 5\nbundles: artifacts\ndefault_bundle: nl-jeugdhulp\n")
+    s = load_settings({"workers": 2}, env={"POORTWACHTER_PORT": "9100", "POORTWACHTER_CACHE_TTL": "1.5"},
+                      config=config)
+    assert s.port == 9100  # env over file
+    assert s.workers == 2  # CLI over file
+    assert s.cache_size == 5 and s.cache_ttl == 1.5
+    assert s.bundles == tmp_path / "artifacts"  # relative to the config file
+    assert s.default_bundle == "nl-jeugdhulp"
+
+
+def test_toml_config_and_config_from_env(tmp_path: Path) -> None:
+    config = tmp_path / "pw.toml"
+    config.write_text('host = "0.0.0.0"\nreload = "poll"\nkeys = ["/etc/keys-a", "/etc/keys-b"]\n')
+    s = load_settings(env={"POORTWACHTER_CONFIG": str(config)})
+    assert s.host == "0.0.0.0" and s.reload == "poll"
+    assert s.keys == [Path("/etc/keys-a"), Path("/etc/keys-b")]
+
+
+def test_keys_from_the_environment() -> None:
+    assert load_settings(env={"POORTWACHTER_KEYS": "/a:/b"}).keys == [Path("/a"), Path("/b")]
+    assert load_settings(env={"POORTWACHTER_KEYS_DIR": "/c"}).keys == [Path("/c")]
+    assert load_settings(env={"POORTWACHTER_DEFAULT_BUNDLE": ""}).default_bundle is None
+
+
+@pytest.mark.parametrize("content, message", [
+    ("port: [1]\n", "port"),
+    ("colour: blue\n", "unknown settings ['colour']"),
+    ("- 1\n", "expected a mapping"),
+    ("reload: sometimes\n", "reload"),
+    ("port: 99999\n", "port"),
+])
+def test_invalid_configuration_names_the_key(tmp_path: Path, content: str, message: str) -> None:
+    config = tmp_path / "pw.yaml"
+    config.write_text(content)
+    with pytest.raises(SettingsError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_settings(env={}, config=config)
+
+
+def test_missing_config_file_is_a_settings_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="config file"):
+        load_settings(env={}, config=tmp_path / "nope.yaml")
+
+
+def test_invalid_environment_value() -> None:
+    with pytest.raises(SettingsError, match="workers"):
+        load_settings(env={"POORTWACHTER_WORKERS": "many"})
+
+
+def test_workers_receive_the_resolved_settings_as_json() -> None:
+    s = Settings(port=9999, default_bundle="x", cache_size=7)
+    assert settings_from_env({SETTINGS_ENV: s.model_dump_json()}) == s

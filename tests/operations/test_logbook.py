@@ -280,3 +280,9 @@ def test_pseudonym_keys(tmp_path: Path) -> None:
     assert "NEW" in where and (tmp_path / "gen" / "key").stat().st_mode & 0o777 == 0o600
     again, where = from_settings({}, None, generate_at=tmp_path / "gen" / "key")
     assert again("c-1") == made("c-1") and "NEW" not in where
+
+
+def test_a_writer_that_recorded_nothing_leaves_no_file(tmp_path: Path) -> None:
+    w, _ = make_writer(tmp_path)
+    assert w.close()
+    assert q.log_files(tmp_path / "log") == []

@@ -137,6 +137,7 @@ class LogWriter:
         self._rotate_at = 0.0
         self._prev: str | None = None
         self._last_sync = 0.0
+        self._records_in_file = 0
         self.files_opened = 0
 
     # ---- request side -------------------------------------------------------------------------
@@ -279,7 +280,7 @@ class LogWriter:
         except OSError:
             os.close(fd)
             raise
-        self._fd, self._path, self._size = fd, path, len(header)
+        self._fd, self._path, self._size, self._records_in_file = fd, path, len(header), 0
         self._prev = hashlib.sha256(header).hexdigest()
         step = self.config.rotate_seconds
         self._rotate_at = (now // step + 1) * step
@@ -335,6 +336,7 @@ class LogWriter:
                 os.fdatasync(self._fd)
                 self._last_sync = now
             self._size += len(data)
+            self._records_in_file += len(batch)
             self._prev = prev
         except OSError as exc:
             ok = False
@@ -371,4 +373,13 @@ class LogWriter:
                 pass
 
     def _finish(self) -> None:
-        self._close_file(footer=True)
+        """Close the last file; one that never received a record (a process that decided nothing,
+        such as ``serve`` checking its settings) is removed rather than left as clutter."""
+        empty = self._records_in_file == 0 and self._path is not None
+        self._close_file(footer=not empty)
+        if empty and self._path is not None:
+            try:
+                self._path.unlink()
+                _fsync_dir(self.config.directory)
+            except OSError:
+                pass

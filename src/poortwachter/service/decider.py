@@ -28,7 +28,7 @@ from ..core.facts import FactValue
 from ..core.policy.compile import CompiledBundle
 from ..core.policy.evaluate import Explanation, evaluate, explain
 from ..core.request import Envelope, parse_envelope
-from ..core.verdict import EVALUATION_ERROR
+from ..core.verdict import EVALUATION_ERROR, BundleRef
 from . import metrics
 from .cache import DecisionCache, key_of
 from .decision_log import DecisionLog
@@ -126,8 +126,7 @@ class Decider:
         verdict, ctx = entry
         decision_id = self.ids.next()
         self.log.record(self._event(decision_id, call, data, envelope, facts, verdict.decision,
-                                    verdict.deciding_rules, [o.id for o in verdict.obligations],
-                                    bundle.ref.name, bundle.ref.revision, None))
+                                    verdict.deciding_rules, [o.id for o in verdict.obligations], bundle.ref, None))
         rule = verdict.reasons[0].rule if verdict.reasons else "none"
         metrics.observe_decision(bundle.ref.name, str(facts.get("action.name")), verdict.decision, rule,
                                  perf_counter() - started)
@@ -141,7 +140,7 @@ class Decider:
             metrics.observe_error("invalid-item")
             decision_id = self.ids.next()
             self.log.record(self._event(decision_id, call, data, None, {}, False, ("request-error",), [],
-                                        None, None, str(exc)))
+                                        None, str(exc)))
             return {"decision": False, "context": {"decision_id": decision_id, "error": item_error(exc)}}
 
     def decide_batch(self, items: list[Any], call: Call, semantic: str = "execute_all") -> list[Answer]:
@@ -169,8 +168,7 @@ class Decider:
         verdict = explanation.verdict
         decision_id = self.ids.next()
         self.log.record(self._event(decision_id, call, data, envelope, facts, verdict.decision,
-                                    verdict.deciding_rules, [o.id for o in verdict.obligations],
-                                    bundle.ref.name, bundle.ref.revision, None))
+                                    verdict.deciding_rules, [o.id for o in verdict.obligations], bundle.ref, None))
         return wire.explanation(explanation, decision_id)
 
     def _failed(self, data: Any, call: Call, exc: Exception) -> Answer:
@@ -179,7 +177,7 @@ class Decider:
         decision_id = self.ids.next()
         message = f"internal error while deciding ({type(exc).__name__}); denied"
         self.log.record(self._event(decision_id, call, data, None, {}, False, ("evaluation-error",), [],
-                                    None, None, message))
+                                    None, message))
         reason = {"rule": "evaluation-error", "effect": "deny", "text": wire.text(EVALUATION_ERROR),
                   "basis": [], "source": []}
         return {"decision": False, "context": {"decision_id": decision_id, "reasons": [reason], "obligations": [],
@@ -189,7 +187,7 @@ class Decider:
 
     def _event(self, decision_id: str, call: Call, data: Any, envelope: Envelope | None,
                facts: Mapping[str, FactValue], decision: bool, rules: tuple[str, ...], obligations: list[str],
-               bundle: str | None, revision: str | None, error: str | None) -> dict[str, Any]:
+               ref: BundleRef | None, error: str | None) -> dict[str, Any]:
         as_of = None
         if envelope is not None:
             subject_id, subject_type = envelope.subject.id, envelope.subject.type
@@ -202,6 +200,9 @@ class Decider:
             context = _get(data, "context")
         role = next((v for k in ROLE_FACTS if (v := facts.get(k)) not in (None, "none")), None)
         attestations = _get(context, "attestations")
+        kinds = [_get(a, "kind") for a in attestations] if isinstance(attestations, list) else []
+        emergency = next(({"by": _get(a, "by")} for a in attestations if _get(a, "kind") == "emergency"), None) \
+            if isinstance(attestations, list) else None
         traceparent = _get(context, "traceparent")
         return {
             "time": self.clock().isoformat(),
@@ -212,17 +213,22 @@ class Decider:
             "subject_id": subject_id,
             "subject_type": subject_type,
             "subject_role": role,
+            "organisation": _get(data, "subject", "properties", "organisation"),
             "action": action,
             "client_id": _get(data, "resource", "properties", "client", "id"),
+            "resource_type": _get(data, "resource", "type"),
             "resource_id": resource_id,
             "resource_category": facts.get("resource.category", _get(data, "resource", "properties", "category")),
+            "dossier_type": _get(data, "resource", "properties", "dossier_type"),
             "decision": decision,
             "rules": list(rules),
             "obligations": obligations,
-            "bundle": bundle,
-            "bundle_revision": revision,
+            "bundle": ref.name if ref else None,
+            "bundle_version": ref.version if ref else None,
+            "bundle_revision": ref.revision if ref else None,
             "purpose": _get(context, "purpose"),
-            "attestations": [_get(a, "kind") for a in attestations] if isinstance(attestations, list) else [],
+            "attestations": kinds,
+            "emergency": emergency,
             "processing_activity_id": _get(data, "action", "properties", "processing_activity_id"),
             "traceparent": traceparent if isinstance(traceparent, str) else call.traceparent,
             "error": error,

@@ -42,7 +42,22 @@ class Envelope:
 
 
 # ---------------------------------------------------------------------------------------------
-# primitive readers: each names the path it reads, so every error says where and what
+# primitive readers: each names the path it reads, so every error says where and what.
+# Each tries the common, valid case first (exact JSON types, set membership) and only then the
+# checks that word an error; the hot path builds no strings.
+
+_NO_STRINGS: frozenset[str] = frozenset()
+
+
+class OneOf(frozenset[str]):
+    """A closed value set: set membership, and its names in vocabulary order for error messages."""
+
+    names: tuple[str, ...]
+
+    def __new__(cls, names: tuple[str, ...]) -> OneOf:
+        self = super().__new__(cls, names)
+        self.names = names
+        return self
 
 
 def obj(data: Any, path: str, *, required: bool = True) -> Json:
@@ -59,6 +74,8 @@ def obj(data: Any, path: str, *, required: bool = True) -> Json:
 
 def text(data: Json, key: str, path: str, *, required: bool = True) -> str | None:
     value = data.get(key)
+    if type(value) is str and value:
+        return value
     if value is None:
         if required:
             raise RequestError(f"{path}.{key}", "a non-empty string", missing=True)
@@ -68,20 +85,23 @@ def text(data: Json, key: str, path: str, *, required: bool = True) -> str | Non
     return value
 
 
-def choice(data: Json, key: str, path: str, allowed: tuple[str, ...], *, required: bool = False) -> str | None:
+def choice(data: Json, key: str, path: str, allowed: OneOf, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if type(value) is str and value in allowed:
+        return value
     value = text(data, key, path, required=required)
     if value is not None and value not in allowed:
-        raise RequestError(f"{path}.{key}", "one of " + ", ".join(allowed), value)
+        raise RequestError(f"{path}.{key}", "one of " + ", ".join(allowed.names), value)
     return value
 
 
 def flag(data: Json, key: str, path: str) -> bool:
-    value = data.get(key, False)
-    if value is None:
+    value = data.get(key)
+    if value is None or value is False:
         return False
-    if not isinstance(value, bool):
+    if value is not True:
         raise RequestError(f"{path}.{key}", "true or false", value)
-    return value
+    return True
 
 
 def day(data: Json, key: str, path: str, *, required: bool = False) -> date | None:
@@ -117,8 +137,8 @@ def instant(data: Json, key: str, path: str, *, required: bool = False) -> datet
 
 def strings(data: Json, key: str, path: str) -> frozenset[str]:
     value = data.get(key)
-    if value is None:
-        return frozenset()
+    if value is None or (type(value) is list and not value):
+        return _NO_STRINGS
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
         raise RequestError(f"{path}.{key}", "a list of strings", value)
     return frozenset(value)
@@ -130,7 +150,10 @@ def items(data: Json, key: str, path: str) -> list[tuple[str, Json]]:
         return []
     if not isinstance(value, list):
         raise RequestError(f"{path}.{key}", "a list of objects", value)
-    return [(f"{path}.{key}[{i}]", obj(x, f"{path}.{key}[{i}]")) for i, x in enumerate(value)]
+    if not value:
+        return []
+    paths = [f"{path}.{key}[{i}]" for i in range(len(value))]
+    return [(where, obj(x, where)) for where, x in zip(paths, value)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,31 +264,39 @@ class YouthCareRequest:
     attestations: frozenset[str] = frozenset()
 
 
+_RELATIONS, _DISCIPLINES, _KINDS = OneOf(v.RELATIONS), OneOf(v.DISCIPLINES), OneOf(v.ORGANISATION_KINDS)
+_CATEGORIES, _DOSSIER_TYPES, _AUTHOR_KINDS = OneOf(v.CATEGORIES), OneOf(v.DOSSIER_TYPES), OneOf(v.AUTHOR_KINDS)
+_PURPOSES, _AUTHN_LEVELS, _ATTESTATIONS = OneOf(v.PURPOSES), OneOf(v.AUTHN_LEVELS), OneOf(v.ATTESTATIONS)
+_MEASURES = frozenset(v.MEASURES)
+_SCOPES = OneOf((*v.CATEGORIES, "dossier", "research"))  # what a consent or objection may be about
+_PROPERTIES = {"subject": "subject.properties", "action.properties.recipient": "action.properties.recipient.properties"}
+
+
 def _party(entity_type: str, ident: str, props: Json, path: str) -> Party:
     if entity_type not in v.SUBJECT_TYPES:
         raise RequestError(f"{path}.type", "one of " + ", ".join(v.SUBJECT_TYPES), entity_type)
-    pp = f"{path}.properties"
+    pp = _PROPERTIES.get(path) or f"{path}.properties"
     team = text(props, "team", pp, required=False)
     return Party(
         type=entity_type,
         id=ident,
-        relation=choice(props, "relation", pp, v.RELATIONS),
+        relation=choice(props, "relation", pp, _RELATIONS),
         gezag=flag(props, "gezag", pp),
         identity_verified=flag(props, "identity_verified", pp),
-        discipline=choice(props, "discipline", pp, v.DISCIPLINES),
+        discipline=choice(props, "discipline", pp, _DISCIPLINES),
         treatment_relation=flag(props, "treatment_relation", pp),
         team=None if team is None else team if team in v.TEAMS else "other",
-        kind=choice(props, "kind", pp, v.ORGANISATION_KINDS),
+        kind=choice(props, "kind", pp, _KINDS),
         in_care=flag(props, "in_care", pp),
     )
 
 
-def _client(props: Json, path: str) -> Client:
-    data = obj(props.get("client"), f"{path}.client")
-    cp = f"{path}.client"
+def _client(props: Json) -> Client:
+    cp = "resource.properties.client"
+    data = obj(props.get("client"), cp)
     measures = strings(data, "measures", cp)
-    for m in sorted(measures - set(v.MEASURES)):
-        raise RequestError(f"{cp}.measures", "measures from " + ", ".join(v.MEASURES), m)
+    if not measures <= _MEASURES:
+        raise RequestError(f"{cp}.measures", "measures from " + ", ".join(v.MEASURES), min(measures - _MEASURES))
     birthdate = day(data, "birthdate", cp, required=True)
     assert birthdate is not None
     return Client(
@@ -283,24 +314,24 @@ def _resource(entity: Entity) -> Resource:
     if entity.type not in v.RESOURCE_TYPES:
         raise RequestError("resource.type", "one of " + ", ".join(v.RESOURCE_TYPES), entity.type)
     p = entity.properties
-    pp = "resource.properties"
-    category = choice(p, "category", pp, v.CATEGORIES, required=entity.type == "dossier_item")
-    author = obj(p.get("author"), f"{pp}.author", required=False)
-    about = obj(p.get("about"), f"{pp}.about", required=False)
+    pp, ap, bp = "resource.properties", "resource.properties.author", "resource.properties.about"
+    category = choice(p, "category", pp, _CATEGORIES, required=entity.type == "dossier_item")
+    author = obj(p.get("author"), ap, required=False)
+    about = obj(p.get("about"), bp, required=False)
     return Resource(
         type=entity.type,
         id=entity.id,
-        dossier_type=choice(p, "dossier_type", pp, v.DOSSIER_TYPES, required=True) or "",
+        dossier_type=choice(p, "dossier_type", pp, _DOSSIER_TYPES, required=True) or "",
         category=category,
-        client=_client(p, pp),
-        author_id=text(author, "id", f"{pp}.author", required=False),
-        author_kind=choice(author, "kind", f"{pp}.author", v.AUTHOR_KINDS),
+        client=_client(p),
+        author_id=text(author, "id", ap, required=False),
+        author_kind=choice(author, "kind", ap, _AUTHOR_KINDS),
         shielded_from=strings(p, "shielded_from", pp),
         confidential_from_parents=flag(p, "confidential_from_parents", pp),
         last_change=day(p, "last_change", pp),
         treatment_end=day(p, "treatment_end", pp),
-        about_id=text(about, "id", f"{pp}.about", required=False),
-        about_relation=choice(about, "relation", f"{pp}.about", v.RELATIONS),
+        about_id=text(about, "id", bp, required=False),
+        about_relation=choice(about, "relation", bp, _RELATIONS),
     )
 
 
@@ -308,28 +339,24 @@ def _action(entity: Entity) -> Action:
     if entity.type not in v.ACTIONS:
         raise RequestError("action.name", "one of " + ", ".join(v.ACTIONS), entity.type)
     p = entity.properties
-    pp = "action.properties"
+    pp, rp, tp = "action.properties", "action.properties.recipient", "action.properties.transfer"
     recipient = None
     if p.get("recipient") is not None:
-        r = obj(p["recipient"], f"{pp}.recipient")
-        rp = f"{pp}.recipient"
+        r = obj(p["recipient"], rp)
         recipient = _party(text(r, "type", rp) or "", text(r, "id", rp) or "",
                            obj(r.get("properties"), f"{rp}.properties", required=False), rp)
     elif entity.type == "disclose":
-        raise RequestError(f"{pp}.recipient", "the recipient (type, id, properties) of a disclosure", missing=True)
-    transfer = obj(p.get("transfer"), f"{pp}.transfer", required=False)
-    reason = text(transfer, "reason", f"{pp}.transfer", required=False)
+        raise RequestError(rp, "the recipient (type, id, properties) of a disclosure", missing=True)
+    transfer = obj(p.get("transfer"), tp, required=False)
+    reason = text(transfer, "reason", tp, required=False)
     return Action(
         name=entity.type,
         setting=None if (s := text(p, "setting", pp, required=False)) is None else s if s in v.SETTINGS else "other",
         transfer_reason=None if reason is None else reason if reason in v.TRANSFER_REASONS else "other",
-        new_school_known=flag(transfer, "new_school_known", f"{pp}.transfer"),
+        new_school_known=flag(transfer, "new_school_known", tp),
         recipient=recipient,
         processing_activity_id=text(p, "processing_activity_id", pp, required=False),
     )
-
-
-_SCOPES = (*v.CATEGORIES, "dossier", "research")  # what a consent or objection may be about
 
 
 def _permissions(context: Json, key: str) -> tuple[Permission, ...]:
@@ -350,7 +377,7 @@ def _permissions(context: Json, key: str) -> tuple[Permission, ...]:
 def _attestations(context: Json) -> frozenset[str]:
     kinds = set()
     for path, item in items(context, "attestations", "context"):
-        kinds.add(choice(item, "kind", path, v.ATTESTATIONS, required=True) or "")
+        kinds.add(choice(item, "kind", path, _ATTESTATIONS, required=True) or "")
         text(item, "by", path, required=False)
     return frozenset(kinds)
 
@@ -370,10 +397,10 @@ def parse_youth_care(envelope: Envelope) -> YouthCareRequest:
         action=action,
         resource=resource,
         time=envelope.time,
-        purpose=choice(c, "purpose", "context", v.PURPOSES),
+        purpose=choice(c, "purpose", "context", _PURPOSES),
         channel=None if (ch := text(c, "channel", "context", required=False)) is None
         else ch if ch in v.CHANNELS else "other",
-        authn_level=choice(c, "authn_level", "context", v.AUTHN_LEVELS),
+        authn_level=choice(c, "authn_level", "context", _AUTHN_LEVELS),
         consents=_permissions(c, "consents"),
         objections=_permissions(c, "objections"),
         attestations=_attestations(c),

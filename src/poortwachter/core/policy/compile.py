@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..facts import FactValue
 from ..verdict import BundleRef, Obligation
-from ..vocabulary import NONE
+from ..vocabulary import NONE, Vocabulary
 from .model import All, AnyOf, Bundle, Condition, Leaf, Not, Rule, conjuncts
 
 Facts = Mapping[str, FactValue]
@@ -114,15 +114,100 @@ class CompiledRule:
     parts: tuple[tuple[Condition, Test], ...]  # top-level conjuncts, for explanations and `missing`
 
 
+Rules = tuple[CompiledRule, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """The rules that can apply to one (action, category), deny rules first."""
+    """The rules that can apply to one (action, category), deny rules first.
 
-    denies: tuple[CompiledRule, ...]
-    allows: tuple[CompiledRule, ...]
+    ``split`` is a finer index inside the bucket: for each value of one enum fact (``split_fact``, e.g.
+    ``subject.type``), the smaller bucket of the denies and allows that can still apply (itself split
+    again on another fact when that pays). A rule is left out of a value's share only when it could
+    not apply there anyway: one of its leading conjuncts demands another value of that fact and
+    nothing before that conjunct can raise (see :func:`_gate`). ``denies``/``allows`` stay complete
+    (explanations, and the fallback for values the split does not know).
+    """
+
+    denies: Rules
+    allows: Rules
+    split_fact: str | None = None
+    split: dict[str, Bucket] | None = None
+
+    def candidates(self, facts: Facts) -> tuple[Rules, Rules]:
+        """The denies and allows to test for ``facts``: the deepest share that fits, else all of them."""
+        bucket = self
+        while bucket.split is not None:
+            value = facts.get(bucket.split_fact)  # type: ignore[arg-type]
+            share = bucket.split.get(value) if type(value) is str else None
+            if share is None:
+                break
+            bucket = share
+        return bucket.denies, bucket.allows
 
 
 EMPTY_BUCKET = Bucket((), ())
+
+
+def _cannot_raise(cond: Condition) -> bool:
+    """True when deciding ``cond`` never raises on facts of plain values: no comparison leaf (those
+    index the facts and fail on a missing one); equals/in read with ``get``."""
+    if isinstance(cond, Leaf):
+        return cond.op in ("equals", "in")
+    if isinstance(cond, Not):
+        return _cannot_raise(cond.item)
+    return all(_cannot_raise(c) for c in cond.items)
+
+
+def _gate(rule: CompiledRule, fact: str) -> frozenset[str] | None:
+    """The values of ``fact`` the rule can apply for, from its leading conjuncts (None: any value).
+
+    Only conjuncts reached without a possible exception count, so leaving the rule out for other
+    values changes neither the verdict nor the errors it would have recorded, nor ``missing`` (the
+    split fact is never an obtainable one, so a rule failing on it contributes nothing there).
+    """
+    allowed: frozenset[str] | None = None
+    for cond, _ in rule.parts:
+        if isinstance(cond, Leaf) and cond.fact == fact and cond.op in ("equals", "in"):
+            values = (cond.value,) if cond.op == "equals" else cond.value
+            here = frozenset(v for v in values if type(v) is str)  # type: ignore[union-attr]
+            allowed = here if allowed is None else allowed & here
+        if not _cannot_raise(cond):
+            break
+    return allowed
+
+
+def _bucket(denies: Rules, allows: Rules, vocabulary: Vocabulary, used: frozenset[str] = frozenset(),
+            depth: int = 3) -> Bucket:
+    """A bucket of these rules, split on the enum fact whose values cut it down most (if one pays)."""
+    rules = (*denies, *allows)
+    best: tuple[float, str, dict[str, tuple[Rules, Rules]]] | None = None
+    facts = sorted({leaf.fact for r in rules for leaf in _gate_leaves(r)} - used) if depth > 0 else []
+    for fact in facts:
+        spec = vocabulary.fact(fact)
+        if spec is None or spec.kind != "enum" or spec.obtainable:
+            continue
+        gates = {id(r): _gate(r, fact) for r in rules}
+
+        def fits(rule: CompiledRule, value: str) -> bool:
+            gate = gates[id(rule)]
+            return gate is None or value in gate
+
+        values = set(spec.values).union(*(g for g in gates.values() if g is not None))
+        share = {v: (tuple(r for r in denies if fits(r, v)), tuple(r for r in allows if fits(r, v)))
+                 for v in sorted(values)}
+        cost = sum(len(d) + len(a) for d, a in share.values()) / len(share)
+        if best is None or cost < best[0]:
+            best = (cost, fact, share)
+    if best is None or best[0] > 0.8 * len(rules):
+        return Bucket(denies, allows)
+    _, fact, share = best
+    return Bucket(denies, allows, fact, {v: _bucket(d, a, vocabulary, used | {fact}, depth - 1)
+                                         for v, (d, a) in share.items()})
+
+
+def _gate_leaves(rule: CompiledRule) -> list[Leaf]:
+    return [c for c, _ in rule.parts if isinstance(c, Leaf) and c.op in ("equals", "in")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +240,7 @@ def compile_bundle(bundle: Bundle, revision: str) -> CompiledBundle:
                     if (c.rule.actions is None or action in c.rule.actions)
                     and (c.rule.categories is None or category in c.rule.categories)]
             if fits:
-                index[(action, category)] = Bucket(
-                    tuple(c for c in fits if c.rule.effect == "deny"),
-                    tuple(c for c in fits if c.rule.effect == "allow"),
-                )
+                denies = tuple(c for c in fits if c.rule.effect == "deny")
+                allows = tuple(c for c in fits if c.rule.effect == "allow")
+                index[(action, category)] = _bucket(denies, allows, bundle.vocabulary)
     return CompiledBundle(bundle, BundleRef(bundle.name, bundle.version, revision), index)

@@ -47,7 +47,8 @@ def _obtainable(cond: Condition, vocab: Vocabulary, want: bool = True) -> list[s
     return []
 
 
-def _missing(bundle: CompiledBundle, facts: Facts, bucket: Bucket, applied_denies: list[CompiledRule]) -> tuple[Missing, ...]:
+def _missing(bundle: CompiledBundle, facts: Facts, allows: tuple[CompiledRule, ...],
+             applied_denies: list[CompiledRule]) -> tuple[Missing, ...]:
     vocab = bundle.bundle.vocabulary
     found: dict[str, Missing] = {}
 
@@ -62,7 +63,7 @@ def _missing(bundle: CompiledBundle, facts: Facts, bucket: Bucket, applied_denie
                     for fact in _obtainable(cond.item, vocab):
                         add(fact, deny.rule.id)
         return tuple(found.values())
-    for allow in bucket.allows:
+    for allow in allows:
         wanted: list[str] = []
         for cond, test in allow.parts:
             if test(facts):
@@ -77,31 +78,35 @@ def _missing(bundle: CompiledBundle, facts: Facts, bucket: Bucket, applied_denie
     return tuple(found.values())
 
 
-def _applies(rule: CompiledRule, facts: Facts, errors: list[str]) -> bool:
-    try:
-        return rule.test(facts)
-    except Exception as exc:  # noqa: BLE001 - totality: record and deny, never raise
-        errors.append(f"rule {rule.rule.id}: {type(exc).__name__}: {exc}")
-        return False
+def _applying(rules: tuple[CompiledRule, ...], facts: Facts, errors: list[str]) -> list[CompiledRule]:
+    """The rules whose condition holds, in order; a rule that raises is recorded in ``errors``."""
+    found = []
+    for rule in rules:
+        try:
+            if rule.test(facts):
+                found.append(rule)
+        except Exception as exc:  # noqa: BLE001 - totality: record and deny, never raise
+            errors.append(f"rule {rule.rule.id}: {type(exc).__name__}: {exc}")
+    return found
 
 
 def evaluate(bundle: CompiledBundle, facts: Facts) -> Verdict:
     """The verdict of ``bundle`` on ``facts``."""
     action = facts.get("action.name")
     category = facts.get("resource.category", NONE)
-    bucket = bundle.bucket(str(action), str(category))
+    candidate_denies, candidate_allows = bundle.bucket(str(action), str(category)).candidates(facts)
     errors: list[str] = []
-    denies = [r for r in bucket.denies if _applies(r, facts, errors)]
-    allows = [] if denies else [r for r in bucket.allows if _applies(r, facts, errors)]
+    denies = _applying(candidate_denies, facts, errors)
+    allows = [] if denies else _applying(candidate_allows, facts, errors)
     if errors:
         reason = Reason("evaluation-error", "deny", EVALUATION_ERROR, (), ())
         return Verdict(False, (reason, *map(_reason, denies)), (), (), bundle.ref, tuple(errors))
     if denies:
         return Verdict(False, tuple(map(_reason, denies)), _obligations(denies),
-                       _missing(bundle, facts, bucket, denies), bundle.ref)
+                       _missing(bundle, facts, candidate_allows, denies), bundle.ref)
     if allows:
         return Verdict(True, tuple(map(_reason, allows)), _obligations(allows), (), bundle.ref)
-    return Verdict(False, (DEFAULT_DENY,), (), _missing(bundle, facts, bucket, []), bundle.ref)
+    return Verdict(False, (DEFAULT_DENY,), (), _missing(bundle, facts, candidate_allows, []), bundle.ref)
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,7 +163,7 @@ def test_decision_metrics_by_bundle_action_decision_rule(client: TestClient, par
     assert {"1e-05", "2e-05", "5e-05", "0.0001"} <= buckets  # tens of microseconds resolved
     info = samples["poortwachter_bundle_info"]
     assert any(labels["name"] == "mini" and labels["version"] == "1.0.0" and v == 1.0 for labels, v in info)
-    assert samples["poortwachter_bundles_active"][0][1] == 1.0
+    assert samples["poortwachter_bundles_active"][0][1] >= 1.0  # one store per process; tests build several
 
 
 def test_log_cli_reads_what_the_service_wrote(client: TestClient, parent: Any, tmp_path: Path,

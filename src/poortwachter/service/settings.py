@@ -64,8 +64,25 @@ class Settings(BaseModel):
     admin_token_sha256: str | None = Field(None, description="Hex SHA-256 of the admin token (no secret on disk).")
     decision_token: str | None = Field(None, description="Bearer token required on decision endpoints, if set.")
     decision_token_file: Path | None = Field(None, description="File holding the decision-endpoint token.")
-    decision_log: str = Field("stdout", description="Decision log sink: 'stdout', 'off', or a file path (JSON lines).")
+    decision_log: str = Field(
+        "stdout", description="Decision log (NEN 7513): a folder of rotating JSON-lines files, each answer sent only "
+                              "after its record is on disk (production); 'stdout' (development, no durability); "
+                              "or 'off'. See docs/operations.md.")
     decision_log_capacity: int = Field(10_000, ge=1, description="Queued log events before failing closed (503).")
+    decision_log_durability: Literal["fsync", "write"] = Field(
+        "fsync", description="fsync: answer after the record is fsynced (survives power loss); write: after it is "
+                             "written to the kernel (survives a crash of the process, not of the machine).")
+    decision_log_max_file_bytes: int = Field(64 * 1024 * 1024, ge=4096,
+                                             description="A log file is rotated before it passes this size.")
+    decision_log_rotate_seconds: int = Field(86_400, ge=1, description="A new log file starts at every multiple of "
+                                                                        "this many seconds (UTC; 86400: daily).")
+    decision_log_key_file: Path | None = Field(
+        None, description="Key that pseudonymises client ids in the log (HMAC-SHA256). Else the environment "
+                          "variable POORTWACHTER_DECISION_LOG_KEY; else (development) a random key made in "
+                          "state_dir or beside the log folder.")
+    decision_log_pseudonymise: bool = Field(True, description="Pseudonymise client ids in the decision log.")
+    metrics_address: str | None = Field(
+        None, description="Also serve /metrics alone on host:port, e.g. 0.0.0.0:9464 beside a loopback-only sidecar.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Server log level.")
     access_log: bool = Field(False, description="uvicorn access log (off: the decision log is the audit trail).")
 
@@ -101,9 +118,12 @@ def _read_file(path: Path) -> dict[str, Any]:
     if unknown:
         raise SettingsError(f"config file {path}: unknown settings {unknown} (known: {', '.join(FIELDS)})")
     base = path.parent
-    for key in ("bundles", "state_dir", "search_inventory", "admin_token_file", "decision_token_file"):
+    for key in ("bundles", "state_dir", "search_inventory", "admin_token_file", "decision_token_file",
+                "decision_log_key_file"):
         if isinstance(data.get(key), str):
             data[key] = str(base / data[key])
+    if isinstance(data.get("decision_log"), str) and data["decision_log"] not in ("stdout", "off"):
+        data["decision_log"] = str(base / data["decision_log"])
     return data
 
 

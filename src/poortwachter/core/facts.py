@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .calendar import local_date, whole_years
 from .request import Party, Permission, YouthCareRequest
-from .vocabulary import MEASURES, NONE
+from .vocabulary import ATTESTATIONS, MEASURES, NONE
 
 FactValue = str | bool | int
 Facts = Mapping[str, FactValue]
@@ -36,6 +36,16 @@ DEFAULT_CONSENT_BY_AGE = (
 
 def age_band(age: int, thresholds: tuple[int, ...]) -> str:
     """Label of the band ``age`` falls in, e.g. ``12-15`` for thresholds (12, 16, 18)."""
+    labels = _BAND_LABELS.get(thresholds)
+    if labels is None:
+        labels = _BAND_LABELS[thresholds] = tuple(_band(a, thresholds) for a in range(max(thresholds, default=0) + 1))
+    return labels[age] if 0 <= age < len(labels) else _band(age, thresholds)
+
+
+_BAND_LABELS: dict[tuple[int, ...], tuple[str, ...]] = {}  # per threshold set: the label of each age up to the last
+
+
+def _band(age: int, thresholds: tuple[int, ...]) -> str:
     lower = 0
     for t in thresholds:
         if age < t:
@@ -57,22 +67,26 @@ def _covers(p: Permission, acting: set[str], category: str | None, purpose: str 
     return p.scope == "dossier" or p.scope == category
 
 
-def _party_facts(prefix: str, party: Party | None, client_id: str) -> dict[str, FactValue]:
-    if party is None:
-        return {
-            f"{prefix}.type": NONE, f"{prefix}.relation": NONE, f"{prefix}.gezag": False,
-            f"{prefix}.discipline": NONE, f"{prefix}.treatment_relation": False, f"{prefix}.team": NONE,
-            f"{prefix}.kind": NONE, f"{prefix}.is_client": False,
-        }
+# fact names made once, not per request
+_PARTY_FIELDS = ("type", "relation", "gezag", "discipline", "treatment_relation", "team", "kind", "is_client")
+_SUBJECT_KEYS = tuple(f"subject.{x}" for x in _PARTY_FIELDS)
+_RECIPIENT_KEYS = tuple(f"recipient.{x}" for x in _PARTY_FIELDS)
+_NO_RECIPIENT: dict[str, FactValue] = dict(zip(_RECIPIENT_KEYS, (NONE, NONE, False, NONE, False, NONE, NONE, False)))
+_MEASURE_KEYS = tuple((m, f"client.measure.{m}") for m in MEASURES)
+_ATTESTATION_KEYS = {k: f"attestation.{k}" for k in ATTESTATIONS}
+
+
+def _party_facts(keys: tuple[str, ...], party: Party, client_id: str) -> dict[str, FactValue]:
+    type_, relation, gezag, discipline, treatment, team, kind, is_client = keys
     return {
-        f"{prefix}.type": party.type,
-        f"{prefix}.relation": party.relation or NONE,
-        f"{prefix}.gezag": party.gezag,
-        f"{prefix}.discipline": party.discipline or NONE,
-        f"{prefix}.treatment_relation": party.treatment_relation,
-        f"{prefix}.team": party.team or NONE,
-        f"{prefix}.kind": party.kind or NONE,
-        f"{prefix}.is_client": party.id == client_id,
+        type_: party.type,
+        relation: party.relation or NONE,
+        gezag: party.gezag,
+        discipline: party.discipline or NONE,
+        treatment: party.treatment_relation,
+        team: party.team or NONE,
+        kind: party.kind or NONE,
+        is_client: party.id == client_id,
     }
 
 
@@ -83,26 +97,27 @@ def _years_since(start: object, today: object) -> int:
 def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFAULT_CONSENT_BY_AGE) -> dict[str, FactValue]:
     """The youth-care facts of ``req`` at ``req.time``."""
     res, client, subj, act = req.resource, req.resource.client, req.subject, req.action
-    today = local_date(req.time)
+    today = req.today or local_date(req.time)
     age = whole_years(client.birthdate, today)
-    acting = act.recipient if act.name == "disclose" and act.recipient else subj
-    names = _roles(acting)
     now = req.time
-
-    def valid(p: Permission) -> bool:
-        return p.given_at <= now and (p.withdrawn_at is None or now < p.withdrawn_at) and _covers(
-            p, names, res.category, req.purpose)
-
-    consenters = {p.by for p in req.consents if valid(p)}
-    objectors = {p.by for p in req.objections if p.given_at <= now and _covers(p, names, res.category, req.purpose)}
+    consenters: set[str] = set()
+    objectors: set[str] = set()
+    if req.consents or req.objections:
+        acting = act.recipient if act.name == "disclose" and act.recipient else subj
+        names = _roles(acting)
+        consenters = {p.by for p in req.consents
+                      if p.given_at <= now and (p.withdrawn_at is None or now < p.withdrawn_at)
+                      and _covers(p, names, res.category, req.purpose)}
+        objectors = {p.by for p in req.objections if p.given_at <= now and _covers(p, names, res.category, req.purpose)}
     gezag = client.gezaghebbenden
-    party_ok = {
-        "self": client.id in consenters,
-        "gezag": bool(consenters & gezag),
-    }
-    band = next(b for b in consent_by_age if b.below is None or age < b.below)
+    consent_self = client.id in consenters
+    consent_gezag = bool(consenters & gezag)
+    for band in consent_by_age:
+        if band.below is None or age < band.below:
+            break
+    recipient = act.recipient
     facts: dict[str, FactValue] = {
-        **_party_facts("subject", subj, client.id),
+        **_party_facts(_SUBJECT_KEYS, subj, client.id),
         "subject.is_gezaghebbende": subj.id in gezag,
         "subject.identity_verified": subj.identity_verified,
         "subject.is_author": res.author_id is not None and subj.id == res.author_id,
@@ -112,8 +127,8 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
         "action.setting": act.setting or NONE,
         "action.transfer_reason": act.transfer_reason or NONE,
         "action.new_school_known": act.new_school_known,
-        **_party_facts("recipient", act.recipient, client.id),
-        "recipient.in_care": act.recipient.in_care if act.recipient else False,
+        **(_NO_RECIPIENT if recipient is None else _party_facts(_RECIPIENT_KEYS, recipient, client.id)),
+        "recipient.in_care": recipient.in_care if recipient else False,
         "resource.type": res.type,
         "resource.dossier_type": res.dossier_type,
         "resource.category": res.category or NONE,
@@ -129,15 +144,16 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
         "context.purpose": req.purpose or NONE,
         "context.channel": req.channel or NONE,
         "context.authn_level": req.authn_level or NONE,
-        "consent.self": party_ok["self"],
-        "consent.gezag": party_ok["gezag"],
+        "consent.self": consent_self,
+        "consent.gezag": consent_gezag,
         "consent.all_gezag": bool(gezag) and gezag <= consenters,
-        "consent.valid": all(party_ok[p] for p in band.from_),
+        "consent.valid": all(consent_self if p == "self" else consent_gezag for p in band.from_),
         "objection.self": client.id in objectors,
         "objection.gezag": bool(objectors & gezag),
     }
-    for m in MEASURES:
-        facts[f"client.measure.{m}"] = m in client.measures
+    measures = client.measures
+    for m, key in _MEASURE_KEYS:
+        facts[key] = m in measures
     for kind in req.attestations:
-        facts[f"attestation.{kind}"] = True
+        facts[_ATTESTATION_KEYS.get(kind) or f"attestation.{kind}"] = True
     return facts

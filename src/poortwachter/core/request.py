@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import vocabulary as v
 from .calendar import as_aware, local_date, start_of_day
@@ -185,8 +185,12 @@ def parse_envelope(data: Any, now: datetime) -> Envelope:
 # the contract's youth-care vocabulary
 
 
-@dataclass(frozen=True, slots=True)
-class Party:
+# The values below are NamedTuples, not frozen dataclasses: just as immutable and typed, but built
+# in half the time (a frozen dataclass sets every field through object.__setattr__), and a request
+# builds about sixty fields of them. Only the core reads them (facts.derive).
+
+
+class Party(NamedTuple):
     """A subject or a disclosure recipient in the contract's vocabulary."""
 
     type: str
@@ -201,8 +205,7 @@ class Party:
     in_care: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Client:
+class Client(NamedTuple):
     id: str
     birthdate: date
     deceased: bool = False
@@ -212,8 +215,7 @@ class Client:
     gezaghebbenden: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class Resource:
+class Resource(NamedTuple):
     type: str
     id: str
     dossier_type: str
@@ -229,8 +231,7 @@ class Resource:
     about_relation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Permission:
+class Permission(NamedTuple):
     """A consent or an objection: who gave it, for whom, about what, from when (until when)."""
 
     by: str
@@ -240,8 +241,7 @@ class Permission:
     withdrawn_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
+class Action(NamedTuple):
     name: str
     setting: str | None = None
     transfer_reason: str | None = None
@@ -250,8 +250,7 @@ class Action:
     processing_activity_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class YouthCareRequest:
+class YouthCareRequest(NamedTuple):
     subject: Party
     action: Action
     resource: Resource
@@ -262,6 +261,7 @@ class YouthCareRequest:
     consents: tuple[Permission, ...] = ()
     objections: tuple[Permission, ...] = ()
     attestations: frozenset[str] = frozenset()
+    today: date | None = None  # the Amsterdam date of ``time`` (derived once, here)
 
 
 _RELATIONS, _DISCIPLINES, _KINDS = OneOf(v.RELATIONS), OneOf(v.DISCIPLINES), OneOf(v.ORGANISATION_KINDS)
@@ -389,7 +389,8 @@ def parse_youth_care(envelope: Envelope) -> YouthCareRequest:
     subject = _party(s.type, s.id, s.properties, "subject")
     action = _action(envelope.action)
     resource = _resource(envelope.resource)
-    if resource.client.birthdate > local_date(envelope.time):  # a negative age would satisfy "under 12"
+    today = local_date(envelope.time)
+    if resource.client.birthdate > today:  # a negative age would satisfy "under 12"
         raise RequestError("resource.properties.client.birthdate",
                            "a date on or before the date of context.time", resource.client.birthdate.isoformat())
     return YouthCareRequest(
@@ -404,4 +405,5 @@ def parse_youth_care(envelope: Envelope) -> YouthCareRequest:
         consents=_permissions(c, "consents"),
         objections=_permissions(c, "objections"),
         attestations=_attestations(c),
+        today=today,
     )

@@ -176,7 +176,7 @@ def _http_table(rows: list[Result]) -> list[str]:
     return lines
 
 
-def markdown(results: Result) -> str:
+def markdown(results: Result, goals: bool = True) -> str:
     """The run as Markdown: what ran where, the tables, the cross-check, the goals."""
     meta = results.get("meta", {})
     machine = meta.get("machine", {})
@@ -206,14 +206,32 @@ def markdown(results: Result) -> str:
         out += ["", "## In-process", ""] + _inprocess_table(results["inprocess"])
     if results.get("http"):
         out += ["", "## HTTP on loopback (AuthZEN, wrk)", ""] + _http_table(results["http"])
+    profile = results.get("profile", {})
+    if profile.get("stages"):
+        out += ["", "## Where the time goes", "", "In-process, CPU µs per decision per stage of the full path "
+                "(min over passes):", "",
+                "| bundle | parse_envelope | select_for | derive_facts | evaluate | full path |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for row in profile["stages"]:
+            out.append(f"| {row['bundle']} | {row['parse_envelope_us']:.1f} | {row['select_for_us']:.1f} | "
+                       f"{row['derive_facts_us']:.1f} | {row['evaluate_us']:.1f} | {row['full_path_us']:.1f} |")
+    server = profile.get("server", {})
+    if server and "skipped" not in server:
+        runs = list(server)
+        layers = sorted({k for v in server.values() for k in v}, key=lambda k: -max(v.get(k, 0) for v in server.values()))
+        out += ["", "Server (py-spy, share of the event-loop thread's samples, %):", "",
+                "| layer | " + " | ".join(runs) + " |", "|---|" + "---:|" * len(runs)]
+        for layer in layers:
+            out.append(f"| {layer} | " + " | ".join(f"{server[r].get(layer, 0):.1f}" for r in runs) + " |")
     logs = results.get("logs", {})
     if logs:
         out += ["", "**Logs**: " + "; ".join(f"{k}: {v.get('detail', '')}" for k, v in logs.items())]
     notes = results.get("notes", [])
     if notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in notes]
-    out += ["", "## Goals (ratios in this run)", "", "```"] + [r.line() for r in ratios(results)] + ["```", ""]
-    return "\n".join(out)
+    if goals:
+        out += ["", "## Goals (ratios in this run)", "", "```"] + [r.line() for r in ratios(results)] + ["```"]
+    return "\n".join(out) + "\n"
 
 
 def write(results: Result, out_dir: Path) -> tuple[Path, Path]:

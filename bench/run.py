@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import os
 import platform
 import subprocess
@@ -70,6 +71,7 @@ class Config:
     cedar: bool = True
     http: bool = True
     real_bundles: bool = True
+    profile: bool = False
     out: Path | None = RESULTS
     command: str = "python -m bench.run"
     notes: list[str] = field(default_factory=list)
@@ -243,6 +245,28 @@ def law_requests(requests: list[Request], bundle: str) -> list[Request]:
     return out
 
 
+def law_corpus(config: Config, bundle: str) -> list[Request]:
+    """Requests for a real bundle: bench/core_bench.py's youth-care corpus when it is there (every
+    relation, action, consents, objections, disclosures: the law bundles' own workload), else the
+    reference corpus rewritten into the contract's vocabulary (:func:`law_requests`). Either way the
+    dossier type is the bundle's and ``context.bundle`` names it."""
+    try:
+        from bench.core_bench import corpus as youth_care_corpus
+    except ImportError:
+        return law_requests(generate(config.n, config.seed), bundle)
+    dossier_type = {"nl-jgz": "jgz", "nl-jeugdhulp": "jeugdhulp"}.get(bundle, "jgz")
+    requests = youth_care_corpus(config.n, config.seed)
+    for r in requests:
+        r["resource"]["properties"]["dossier_type"] = dossier_type
+        r["context"]["bundle"] = bundle
+    return requests
+
+
+def law_corpus_name() -> str:
+    return ("bench/core_bench.py corpus(n, seed), dossier type and context.bundle set per bundle"
+            if importlib.util.find_spec("bench.core_bench") else "the reference corpus in the contract's vocabulary")
+
+
 # ---------------------------------------------------------------------------------------------
 # timing in-process
 
@@ -293,7 +317,7 @@ def inprocess(config: Config, catalog: Any, requests: list[Request]) -> list[dic
                         prepared, cedar_requests))
     engines.append(({"bundle": REFERENCE, "engine": "floor", "mode": "plain Python"}, floor_decide, requests))
     for name in real_bundles(config, catalog):
-        law = law_requests(requests, name)
+        law = law_corpus(config, name)
         law_compiled, law_facts = poortwachter_facts(catalog, name, law)
         engines.append(({"bundle": name, "engine": "poortwachter", "mode": "full path"},
                         poortwachter_full(catalog, name), law))
@@ -326,6 +350,118 @@ def real_bundles(config: Config, catalog: Any) -> list[str]:
         if note not in config.notes:
             config.notes.append(note)
     return [b for b in REAL_BUNDLES if b in names]
+
+
+# ---------------------------------------------------------------------------------------------
+# where the time goes
+
+
+def stage_profile(config: Config, catalog: Any, requests: list[Request]) -> list[dict[str, Any]]:
+    """CPU time per decision of each stage of the full path, per bundle (min over passes: robust on a
+    busy machine). The stages are the core's own: parse_envelope, select_for, derive_facts, evaluate."""
+    from poortwachter.core.decide import derive_facts
+    from poortwachter.core.policy.evaluate import evaluate
+    from poortwachter.core.request import parse_envelope
+
+    def per_call(func: Callable[[Any], Any], items: list[Any], passes: int = 7) -> float:
+        best = float("inf")
+        for _ in range(passes):
+            start = time.thread_time()
+            for item in items:
+                func(item)
+            best = min(best, (time.thread_time() - start) / len(items) * 1e6)
+        return best
+
+    rows = []
+    with pinned(config.server_core):
+        for name in [REFERENCE, *real_bundles(config, catalog)]:
+            corpus = (requests if name == REFERENCE else law_corpus(config, name))[:3000]
+            default = name if name == REFERENCE else None
+            compiled = catalog.select(name, NOW.date())
+            envelopes = [parse_envelope(r, NOW) for r in corpus]
+            facts = [derive_facts(compiled, e) for e in envelopes]
+            row = {
+                "bundle": name,
+                "parse_envelope_us": per_call(lambda r: parse_envelope(r, NOW), corpus),
+                "select_for_us": per_call(lambda e: catalog.select_for(e, default), envelopes),
+                "derive_facts_us": per_call(lambda e: derive_facts(compiled, e), envelopes),
+                "evaluate_us": per_call(lambda f: evaluate(compiled, f), facts),
+                "full_path_us": per_call(poortwachter_full(catalog, default or name), corpus),
+            }
+            rows.append(row)
+            say(f"  {name:<16} " + "  ".join(f"{k.removesuffix('_us')} {v:.1f} µs" for k, v in row.items()
+                                              if k != "bundle"))
+    return rows
+
+
+#: where a py-spy sample of the server is counted: the innermost frame matching one of these
+SERVER_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("core (parse, facts, evaluate)", ("poortwachter/core/",)),
+    ("decision log, request side", ("service/decision_log.py", "logbook/record.py", "logbook/pseudonym.py")),
+    ("metrics", ("service/metrics.py", "prometheus_client")),
+    ("decision cache", ("service/cache.py", "cachetools")),
+    ("service: body, routes, decider, edge", ("poortwachter/service/", "poortwachter/wire.py")),
+    ("FastAPI/Starlette routing and middleware", ("fastapi/", "starlette/")),
+    ("uvicorn/httptools protocol", ("uvicorn/", "httptools")),
+    ("asyncio event loop", ("asyncio/", "uvloop")),
+)
+
+
+def server_profile(stage: Any, seconds: float) -> dict[str, Any]:
+    """py-spy of Poortwachter's server while wrk runs single c=32 and batches: share of the event-loop
+    thread's samples per layer; the decision-log writer thread (mostly waiting in fdatasync, with the
+    GIL released) is counted apart."""
+    import shutil
+    import tempfile
+
+    spy = str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "py-spy"],
+                       check=False, stdout=sys.stderr)
+    spy = spy if Path(spy).exists() else (shutil.which("py-spy") or "")
+    if not spy:
+        return {"skipped": "py-spy could not be installed (pip install py-spy)"}
+    server = stage.servers["poortwachter"]
+    found: dict[str, Any] = {}
+    c = stage.config
+    for scenario in (Scenario("single", "/access/v1/evaluation", 1, max(c.concurrencies)),
+                     Scenario("batch", "/access/v1/evaluations", c.batch_size, c.batch_concurrency)):
+        out = Path(tempfile.mkstemp(suffix=".txt")[1])
+        spy_proc = subprocess.Popen([spy, "record", "-p", str(server.process.pid), "-d", str(int(seconds)),
+                                     "-r", "250", "-f", "raw", "-o", str(out), "--nonblocking"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        stage.one_run("poortwachter", scenario, seconds)
+        spy_proc.wait(timeout=seconds + 30)
+        found[f"{scenario.name} c={scenario.concurrency}"] = _layers(out)
+        out.unlink(missing_ok=True)
+    return found
+
+
+def _layers(path: Path) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    writer = loop = 0
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        if not line.strip():
+            continue
+        stack, _, n_text = line.rpartition(" ")
+        n = int(n_text)
+        frames = stack.split(";")
+        if any("threading.py" in f for f in frames[:3]):
+            writer += n
+            continue
+        loop += n
+        layer = next((name for f in reversed(frames) for name, keys in SERVER_LAYERS if any(k in f for k in keys)),
+                     "other")
+        counts[layer] = counts.get(layer, 0) + n
+    shares = {k: round(100 * v / loop, 1) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])} if loop else {}
+    shares["(decision-log writer thread, mostly in fdatasync without the GIL: samples as % of the loop's)"] = (
+        round(100 * writer / loop, 1) if loop else 0.0)
+    return shares
 
 
 # ---------------------------------------------------------------------------------------------
@@ -641,7 +777,7 @@ class HttpStage:
         path = self.workdir / f"{scenario.bundle}-{scenario.batch}.jsonl"
         if path.exists():
             return path
-        requests = self.requests if scenario.bundle == REFERENCE else law_requests(self.requests, scenario.bundle)
+        requests = self.requests if scenario.bundle == REFERENCE else law_corpus(self.config, scenario.bundle)
         with path.open("wb") as out:
             if scenario.batch == 1:
                 for r in requests:
@@ -799,7 +935,8 @@ def run(config: Config) -> tuple[int, dict[str, Any]]:
     meta: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"), "command": config.command,
         "machine": machine(), "versions": versions(config),
-        "corpus": {"n": len(requests), "seed": config.seed, "fingerprint": fingerprint(requests)},
+        "corpus": {"n": len(requests), "seed": config.seed, "fingerprint": fingerprint(requests),
+                   "real_bundles": law_corpus_name()},
         "repeats": config.repeats, "inprocess_seconds": config.inprocess_seconds,
         "http_seconds": config.http_seconds, "warmup_seconds": config.warmup_seconds,
     }
@@ -830,6 +967,12 @@ def run(config: Config) -> tuple[int, dict[str, Any]]:
         if http_stage is not None:
             say("HTTP figures")
             results["http"] = http_stage.measure()
+        if config.profile:
+            say("profile: CPU per stage of the full path")
+            results["profile"] = {"stages": stage_profile(config, catalog, requests)}
+            if http_stage is not None:
+                say("profile: py-spy of the server under wrk")
+                results["profile"]["server"] = server_profile(http_stage, max(3.0, config.http_seconds))
     finally:
         if http_stage is not None:
             http_stage.stop()
@@ -866,6 +1009,8 @@ def parse_args(argv: list[str] | None) -> Config:
     p.add_argument("--no-cedar", action="store_true", help="leave cedarpy out")
     p.add_argument("--no-http", action="store_true", help="in-process only (no servers, no wrk)")
     p.add_argument("--no-real-bundles", action="store_true", help="reference bundle only")
+    p.add_argument("--profile", action="store_true",
+                   help="also: CPU per stage of the full path, py-spy of the server under wrk")
     p.add_argument("--out", type=Path, default=RESULTS, help="results folder (default bench/results)")
     p.add_argument("--no-write", action="store_true", help="print only; keep bench/results as it is")
     a = p.parse_args(argv)
@@ -878,6 +1023,7 @@ def parse_args(argv: list[str] | None) -> Config:
         batch_concurrency=a.batch_concurrency or 8,
         server_core=a.server_core, client_core=a.client_core, install=not a.no_install,
         cerbos=not a.no_cerbos, cedar=not a.no_cedar, http=not a.no_http, real_bundles=not a.no_real_bundles,
+        profile=a.profile,
         out=None if a.no_write else a.out, command="python -m bench.run " + " ".join(argv or sys.argv[1:]),
     )
     return config
@@ -889,7 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
     if config.out is not None:
         json_path, md_path = report.write(results, config.out)
         say(f"wrote {json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path} and {md_path.name}")
-    print(report.markdown(results))
+    print(report.markdown(results, goals=False))
     report.print_ratios(results)
     return code
 

@@ -62,8 +62,9 @@ def test_real_bundle_requests_are_valid_contract_requests(catalog: Any) -> None:
         pytest.skip("no real bundle artifacts in bundles/ yet")
     from poortwachter.core.decide import decide
 
+    config = bench.Config(n=200)
     for name in names:
-        for request in bench.law_requests(bench.generate(200, 8), name):
+        for request in bench.law_corpus(config, name) + bench.law_requests(bench.generate(200, 8), name):
             assert decide(catalog, request, bench.NOW, None).bundle.bundle.name == name
 
 
@@ -72,6 +73,7 @@ def test_one_quick_run_of_the_whole_harness(tmp_path: Path) -> None:
     config = bench.Config(
         n=300, repeats=1, inprocess_seconds=0.02, http_seconds=1, warmup_seconds=1, concurrencies=(8,),
         install=False, cedar=HAS_CEDAR, cerbos=HTTP and cerbos_installed(), http=HTTP, out=tmp_path,
+        real_bundles=False,  # their requests are checked above; timing them adds seconds, not coverage
         command="pytest tests/bench",
     )
     code, results = bench.run(config)

@@ -64,8 +64,8 @@ def parse_wrk(out: str) -> dict[str, float]:
         return float(number) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = seconds(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = seconds(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = seconds(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = seconds(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": rps, "p50": p50, "p99": p99, "non2xx": float(bad.group(1)) if bad else 0.0}
 

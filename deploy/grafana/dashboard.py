@@ -31,8 +31,8 @@ PANELS: list[tuple[str, str, str, str, int, list[tuple[str, str]], str]] = [
      [(f"sum by (decision) (rate(poortwachter_decisions_total{sel()}[{R}]))", "{{decision}}")],
      "Every decision answered, allow and deny (batch items count one each)."),
     ("Decisions", "Deny ratio", "timeseries", "percentunit", 8,
-     [(f'sum(rate(poortwachter_decisions_total{sel(DENY)}[{R}])) / '
-       f"sum(rate(poortwachter_decisions_total{sel()}[{R}]))", "deny ratio")],
+     [((f'sum(rate(poortwachter_decisions_total{sel(DENY)}[{R}])) / '
+       f"sum(rate(poortwachter_decisions_total{sel()}[{R}]))"), "deny ratio")],
      "Share of decisions that deny. Alert PoortwachterDenyRateSpike compares it with the day."),
     ("Decisions", "Decisions by action", "timeseries", "reqps", 8,
      [(f"sum by (action, decision) (rate(poortwachter_decisions_total{sel()}[{R}]))", "{{action}} {{decision}}")],
@@ -43,8 +43,8 @@ PANELS: list[tuple[str, str, str, str, int, list[tuple[str, str]], str]] = [
     ("Latency and load", "Decision latency (in the service)", "timeseries", "s", 8,
      [(f"histogram_quantile({q}, sum by (le) (rate(poortwachter_decision_duration_seconds_bucket{sel()}[{R}])))",
        f"p{int(q * 100)}") for q in (0.5, 0.9, 0.99)],
-     "Time to decide one request or batch item, from parsed request to verdict; excludes network and the "
-     "decision-log wait (see Decision log)."),
+     ("Time to decide one request or batch item, from parsed request to verdict; excludes network and the "
+     "decision-log wait (see Decision log).")),
     ("Latency and load", "Decision latency heatmap", "heatmap", "s", 8,
      [(f"sum by (le) (increase(poortwachter_decision_duration_seconds_bucket{sel()}[{R}]))", "{{le}}")],
      "Buckets from 10 µs to 1 s."),
@@ -53,13 +53,13 @@ PANELS: list[tuple[str, str, str, str, int, list[tuple[str, str]], str]] = [
        f"p{int(q * 100)}") for q in (0.5, 0.99)],
      "Evaluations per /access/v1/evaluations call and items per /v1/filter call."),
     ("Latency and load", "Decision cache hit ratio", "timeseries", "percentunit", 8,
-     [(f'sum(rate(poortwachter_cache_requests_total{sel(HIT)}[{R}])) / '
-       f"sum(rate(poortwachter_cache_requests_total{sel()}[{R}]))", "hit ratio")],
+     [((f'sum(rate(poortwachter_cache_requests_total{sel(HIT)}[{R}])) / '
+       f"sum(rate(poortwachter_cache_requests_total{sel()}[{R}]))"), "hit ratio")],
      "Cache keyed by bundle revision and derived facts."),
     ("Latency and load", "Request errors by kind", "timeseries", "reqps", 16,
      [(f"sum by (kind) (rate(poortwachter_request_errors_total{sel()}[{R}]))", "{{kind}}")],
-     "Client errors (invalid request, too large, unsupported media type, unauthorised) and internal ones "
-     "(evaluation error: answered deny; decision log unavailable: answered 503)."),
+     ("Client errors (invalid request, too large, unsupported media type, unauthorised) and internal ones "
+     "(evaluation error: answered deny; decision log unavailable: answered 503).")),
     ("Bundles", "Active bundles", "table", "short", 12,
      [(f"max by (name, version, revision) (poortwachter_bundle_info{sel()})", "")],
      "name, version and revision of the bundles each worker has active."),
@@ -83,8 +83,8 @@ PANELS: list[tuple[str, str, str, str, int, list[tuple[str, str]], str]] = [
        f"p{int(q * 100)}") for q in (0.5, 0.99)],
      "What a request waits for its record to be durable, at most one flush plus the one before it."),
     ("Decision log", "Records per flush", "timeseries", "short", 6,
-     [(f"sum(rate(poortwachter_decision_log_flush_records_sum{sel()}[{R}])) / "
-       f"sum(rate(poortwachter_decision_log_flush_records_count{sel()}[{R}]))", "mean")],
+     [((f"sum(rate(poortwachter_decision_log_flush_records_sum{sel()}[{R}])) / "
+       f"sum(rate(poortwachter_decision_log_flush_records_count{sel()}[{R}]))"), "mean")],
      "How many decisions share one fsync (rises with concurrency)."),
 ]
 

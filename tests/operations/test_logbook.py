@@ -59,7 +59,7 @@ def event(i: int, client: str = "c-1", subject: str = "p-1") -> dict[str, Any]:
 
 
 def test_a_waited_record_is_on_disk_pseudonymised_and_chained(tmp_path: Path) -> None:
-    w, obs = make_writer(tmp_path)
+    w, _ = make_writer(tmp_path)
     seq = w.submit(event(1, client="c-42"))
     assert w.wait(seq, timeout=5)
     on_disk = lines(tmp_path / "log")

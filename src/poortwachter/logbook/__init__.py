@@ -12,4 +12,4 @@ from .pseudonym import Pseudonymiser, PseudonymKeyError
 from .record import DecisionEvent
 from .writer import LogUnavailable, LogWriter, WriterConfig
 
-__all__ = ["DecisionEvent", "LogUnavailable", "LogWriter", "Pseudonymiser", "PseudonymKeyError", "WriterConfig"]
+__all__ = ["DecisionEvent", "LogUnavailable", "LogWriter", "PseudonymKeyError", "Pseudonymiser", "WriterConfig"]

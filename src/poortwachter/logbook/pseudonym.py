@@ -35,12 +35,11 @@ def key_id(key: bytes) -> str:
 class Pseudonymiser:
     """``client id -> 'hmac-sha256:<key id>:<64 hex>'``; ``enabled=False`` logs ids in the clear."""
 
-    __slots__ = ("_key", "key_id", "enabled")
+    __slots__ = ("_key", "enabled", "key_id")
 
     def __init__(self, key: bytes | None, *, enabled: bool = True) -> None:
-        if enabled:
-            if key is None or len(key) < MIN_KEY_BYTES:
-                raise PseudonymKeyError(f"a pseudonymisation key of at least {MIN_KEY_BYTES} bytes is needed")
+        if enabled and (key is None or len(key) < MIN_KEY_BYTES):
+            raise PseudonymKeyError(f"a pseudonymisation key of at least {MIN_KEY_BYTES} bytes is needed")
         self._key = key or b""
         self.key_id = key_id(self._key) if enabled else "clear"
         self.enabled = enabled

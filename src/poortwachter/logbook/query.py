@@ -45,7 +45,7 @@ class FileReport:
 
 
 def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(value)
 
 
 def read_records(directory: Path, *, since: datetime | None = None, until: datetime | None = None,
@@ -157,4 +157,4 @@ def render_text(records: Iterable[dict[str, Any]]) -> Iterator[str]:
         what = item.get("category") or item.get("id") or "-"
         extra = " EMERGENCY" if r.get("emergency") else ""
         yield (f"{r.get('time', ''):27} {r.get('decision', ''):8} {r.get('action') or '-':9} {who:40} "
-               f"{str(what):34} {r.get('purpose') or '-'}{extra}")
+               f"{what!s:34} {r.get('purpose') or '-'}{extra}")

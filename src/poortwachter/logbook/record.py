@@ -3,7 +3,7 @@
 NEN 7513:2024 (seed 002, bijlage C, lines 3456-3479) asks at least: the event, its time, which client,
 which user caused it and on whose behalf. A record (schema ``v`` 1) holds::
 
-    v, time                     schema version; when the decision was taken (UTC, microseconds)
+    v, time                     schema version; when the decision was taken (ISO 8601 with offset, µs)
     decision_id, request_id     the answer's decision id; the caller's X-Request-ID (or ours)
     endpoint                    which API answered (e.g. /access/v1/evaluation)
     subject {id, type, role}    who asked; role = relation (person), discipline (professional) or kind
@@ -39,13 +39,14 @@ MAX_VALUE_CHARS = 256  # ids come from callers: a record must stay a record, not
 
 
 def _s(value: Any) -> str | None:
-    if value is None:
+    """A caller-supplied value as a bounded string (numbers and booleans spelled out; else None)."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (int, float, bool)):
+        text = str(value)
+    else:
         return None
-    if not isinstance(value, str):
-        value = str(value) if isinstance(value, (int, float, bool)) else None
-        if value is None:
-            return None
-    return value if len(value) <= MAX_VALUE_CHARS else value[:MAX_VALUE_CHARS] + "…"
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
 
 
 def _m(value: Any) -> Mapping[str, Any]:
@@ -159,16 +160,9 @@ class DecisionEvent:
         return record
 
 
-def _utc(value: Any) -> str:
-    """An ISO time with offset as UTC ``...Z`` (records sort and compare as text); else as given."""
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-        if parsed.tzinfo is not None:
-            return parsed.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    return value if isinstance(value, str) else utc_iso(_time.time_ns())
+def _when(value: Any) -> str:
+    """The event's time as given when it is an ISO string (with its offset; readers parse offsets), else now."""
+    return value if isinstance(value, str) and value else utc_iso(_time.time_ns())
 
 
 def from_flat(event: Mapping[str, Any], pseudonymise: Callable[[str], str]) -> dict[str, Any]:
@@ -181,7 +175,7 @@ def from_flat(event: Mapping[str, Any], pseudonymise: Callable[[str], str]) -> d
     error = event.get("error")
     record: dict[str, Any] = {
         "v": SCHEMA_VERSION,
-        "time": _utc(event.get("time")),
+        "time": _when(event.get("time")),
         "decision_id": event.get("decision_id"),
         "request_id": _s(event.get("request_id")),
         "endpoint": event.get("endpoint"),
@@ -218,7 +212,7 @@ def to_record(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[
         return from_flat(event, pseudonymise)
     record = dict(event)
     record.setdefault("v", SCHEMA_VERSION)
-    record["time"] = _utc(record.get("time"))
+    record["time"] = _when(record.get("time"))
     client = record.get("client")
     if isinstance(client, str):
         record["client"] = pseudonymise(client)

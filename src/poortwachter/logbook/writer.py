@@ -307,7 +307,7 @@ class LogWriter:
         for _, event in batch:
             try:
                 record = to_record(event, self._pseudonymise)
-            except Exception as exc:  # an event we cannot render is still recorded, never dropped
+            except Exception as exc:  # noqa: BLE001 - an event we cannot render is still recorded, never dropped
                 record = {"v": SCHEMA_VERSION, "time": utc_iso(time.time_ns()),
                           "decision_id": getattr(event, "decision_id", None),
                           "errors": [f"decision log could not render this event: {type(exc).__name__}"]}

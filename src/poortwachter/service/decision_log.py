@@ -188,7 +188,7 @@ class DecisionLog:
         if self._queue is None:
             try:
                 self.sink.write(event)
-            except Exception as exc:  # noqa: BLE001 - any sink failure means: not logged
+            except Exception as exc:
                 self._broken = f"{type(exc).__name__}: {exc}"
                 raise DecisionLogUnavailable(self._broken) from exc
             self._broken = None
@@ -284,12 +284,11 @@ class DurableAnswers:
             nonlocal replaced
             if replaced:
                 return  # the original body of a replaced answer is dropped
-            if message["type"] == "http.response.start" and pending:
-                if not await self.log.settle(list(pending)):
-                    replaced = True
-                    metrics.observe_error("decision-log-unavailable")
-                    await _refuse(send, self.log.reason or "the decision record could not be written")
-                    return
+            if message["type"] == "http.response.start" and pending and not await self.log.settle(list(pending)):
+                replaced = True
+                metrics.observe_error("decision-log-unavailable")
+                await _refuse(send, self.log.reason or "the decision record could not be written")
+                return
             await send(message)
 
         try:

@@ -99,7 +99,7 @@ _FAILED = LOG_RECORDS.labels("failed")
 class _Bounded:
     """Caps the distinct values of one label; beyond the cap a value is reported as ``other``."""
 
-    __slots__ = ("_seen", "_lock")
+    __slots__ = ("_lock", "_seen")
 
     def __init__(self) -> None:
         self._seen: set[str] = set()
@@ -194,7 +194,7 @@ def registry() -> CollectorRegistry:
     if folder is None:
         return REGISTRY
     reg = CollectorRegistry()
-    multiprocess.MultiProcessCollector(reg, path=folder)
+    multiprocess.MultiProcessCollector(reg, path=folder)  # type: ignore[no-untyped-call]
     return reg
 
 
@@ -239,7 +239,7 @@ def cleanup_multiprocess(folder: str | None) -> None:
 def worker_stopped() -> None:
     """In a worker's shutdown: its live gauges no longer count (livemin/livemax/livesum modes)."""
     if multiprocess_dir():
-        multiprocess.mark_process_dead(os.getpid())
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def start_exporter(address: str) -> None:

@@ -243,6 +243,24 @@ def write(results: Result, out_dir: Path) -> tuple[Path, Path]:
     return json_path, md_path
 
 
+DOCS_START = "<!-- figures:start (written by python -m bench.run; do not edit by hand) -->"
+DOCS_END = "<!-- figures:end -->"
+
+
+def update_docs(results: Result, docs: Path) -> bool:
+    """Replace the figures block of docs/benchmarks.md with this run (True if the block was found)."""
+    try:
+        text = docs.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    start, end = text.find(DOCS_START), text.find(DOCS_END)
+    if start < 0 or end < start:
+        return False
+    body = markdown(results).replace("# Benchmark run", "### Run", 1).replace("\n## ", "\n#### ")
+    docs.write_text(text[:start + len(DOCS_START)] + "\n\n" + body + "\n" + text[end:], encoding="utf-8")
+    return True
+
+
 def print_ratios(results: Result, stream: Any = None) -> bool:
     """Print the goals, last thing of a run; True when every measured goal is met."""
     stream = stream or sys.stdout

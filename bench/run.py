@@ -43,6 +43,7 @@ from bench.floor import decide as floor_decide
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs" / "benchmarks.md"
 REFERENCE = "bench-reference"
 REAL_BUNDLES = ("nl-jgz", "nl-jeugdhulp")
 Request = dict[str, Any]
@@ -72,6 +73,7 @@ class Config:
     http: bool = True
     real_bundles: bool = True
     profile: bool = False
+    quick: bool = False
     out: Path | None = RESULTS
     command: str = "python -m bench.run"
     notes: list[str] = field(default_factory=list)
@@ -1011,7 +1013,7 @@ def parse_args(argv: list[str] | None) -> Config:
     p.add_argument("--no-real-bundles", action="store_true", help="reference bundle only")
     p.add_argument("--profile", action="store_true",
                    help="also: CPU per stage of the full path, py-spy of the server under wrk")
-    p.add_argument("--out", type=Path, default=RESULTS, help="results folder (default bench/results)")
+    p.add_argument("--out", type=Path, help="results folder (default bench/results; --quick: bench/results/quick)")
     p.add_argument("--no-write", action="store_true", help="print only; keep bench/results as it is")
     a = p.parse_args(argv)
     quick = a.quick
@@ -1023,8 +1025,8 @@ def parse_args(argv: list[str] | None) -> Config:
         batch_concurrency=a.batch_concurrency or 8,
         server_core=a.server_core, client_core=a.client_core, install=not a.no_install,
         cerbos=not a.no_cerbos, cedar=not a.no_cedar, http=not a.no_http, real_bundles=not a.no_real_bundles,
-        profile=a.profile,
-        out=None if a.no_write else a.out, command="python -m bench.run " + " ".join(argv or sys.argv[1:]),
+        profile=a.profile, quick=quick,
+        out=None if a.no_write else (a.out or (RESULTS / "quick" if quick else RESULTS)), command="python -m bench.run " + " ".join(argv or sys.argv[1:]),
     )
     return config
 
@@ -1035,6 +1037,8 @@ def main(argv: list[str] | None = None) -> int:
     if config.out is not None:
         json_path, md_path = report.write(results, config.out)
         say(f"wrote {json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path} and {md_path.name}")
+        if code == 0 and not config.quick and config.out == RESULTS and report.update_docs(results, DOCS):
+            say("updated the figures in docs/benchmarks.md")
     print(report.markdown(results, goals=False))
     report.print_ratios(results)
     return code

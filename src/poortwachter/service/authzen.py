@@ -22,9 +22,9 @@ from .decider import SEMANTICS
 from .filtering import ENTITY_KEYS, Search
 from .openapi import DECISION_SECURITY, answers, body
 from .problems import Problem
-from .runtime import call, json_response, service
+from .runtime import RawRoute, call, json_response, service
 
-router = APIRouter(tags=["AuthZEN"])
+router = APIRouter(tags=["AuthZEN"], route_class=RawRoute)
 
 #: per-item keys whose absence falls back to the default entity's (certification C.3.2.7)
 _REQUIRED = {"subject": ("type", "id"), "action": ("name",), "resource": ("type", "id")}

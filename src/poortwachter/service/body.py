@@ -27,7 +27,13 @@ async def read_json(request: Request, limit: int, *, authzen: bool, optional: bo
     """The decoded body. AuthZEN paths answer a wrong media type with 400 (its certification
     requires that, C.2.4.3); the native API with 415 as RFC 9110 says. ``optional``: an absent
     body reads as None (admin calls without parameters)."""
-    length = request.headers.get("content-length")
+    length: str | None = None
+    content_type: str | None = None
+    for key, value in request.scope["headers"]:  # one pass, no Headers object
+        if key == b"content-length":
+            length = value.decode("latin-1")
+        elif key == b"content-type":
+            content_type = value.decode("latin-1")
     if length is not None:
         if not length.isdigit():
             raise Problem(400, "invalid-content-length", "Content-Length is not a number", field="request")
@@ -36,7 +42,6 @@ async def read_json(request: Request, limit: int, *, authzen: bool, optional: bo
                           f"of {limit} bytes", field="request", expected=f"at most {limit} bytes", got=f"{length} bytes")
         if optional and int(length) == 0:
             return None
-    content_type = request.headers.get("content-type")
     if optional and length is None and content_type is None:
         return None
     if not _is_json(content_type):

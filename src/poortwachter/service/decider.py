@@ -31,7 +31,7 @@ from ..core.request import Envelope, parse_envelope
 from ..core.verdict import EVALUATION_ERROR, BundleRef
 from . import metrics
 from .cache import DecisionCache, key_of
-from .decision_log import DecisionLog
+from .decision_log import DecisionLog, NullSink
 from .problems import item_error
 from .store import BundleStore
 
@@ -64,8 +64,9 @@ class Call:
 
 
 def _get(data: Any, *keys: str) -> Any:
+    """data[k1][k2]… or None; decoded JSON objects are dicts (the exact type check is the cheap one)."""
     for key in keys:
-        if not isinstance(data, Mapping):
+        if type(data) is not dict:
             return None
         data = data.get(key)
     return data
@@ -91,6 +92,7 @@ class Decider:
         self.log = decision_log
         self.default_bundle = default_bundle
         self.clock = clock or (lambda: datetime.now(AMSTERDAM))
+        self.logging = not isinstance(getattr(decision_log, "sink", None), NullSink)  # 'off': no events to build
         self.ids = Ids()
         self.request_ids = Ids()
 
@@ -125,8 +127,9 @@ class Decider:
             return self._failed(data, call, exc)
         verdict, ctx = entry
         decision_id = self.ids.next()
-        self.log.record(self._event(decision_id, call, data, envelope, facts, verdict.decision,
-                                    verdict.deciding_rules, [o.id for o in verdict.obligations], bundle.ref, None))
+        if self.logging:
+            self.log.record(self._event(decision_id, call, data, envelope, facts, verdict.decision,
+                                        verdict.deciding_rules, [o.id for o in verdict.obligations], bundle.ref, None))
         rule = verdict.reasons[0].rule if verdict.reasons else "none"
         metrics.observe_decision(bundle.ref.name, str(facts.get("action.name")), verdict.decision, rule,
                                  perf_counter() - started)

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import request_response
 
 from .cache import DecisionCache
 from .decider import Call, Decider
@@ -46,3 +48,16 @@ def call(request: Request, endpoint: str) -> Call:
 
 def json_response(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+class RawRoute(APIRoute):
+    """A documented FastAPI route whose endpoint takes only the Request and returns a Response.
+
+    FastAPI still builds the OpenAPI entry from the decorator (summary, body, answers), but requests
+    are dispatched the plain Starlette way: no dependency solving, no parameter validation, no exit
+    stacks. That is most of FastAPI's per-request cost, and the decision routes need none of it (they
+    read and validate their own bodies)."""
+
+    def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.app = request_response(endpoint)

@@ -101,3 +101,8 @@ def test_every_youth_care_fact_is_derived(facts_of, request_for):
                 assert isinstance(value, int) and not isinstance(value, bool), name
             elif spec.kind == "enum":
                 assert value in spec.values, name
+
+
+def test_a_birthdate_written_as_date_time_counts_as_its_date(facts_of, request_for):
+    f = facts_of(request_for(birthdate="2014-11-22T23:30:00-05:00", time="2026-11-22T10:00:00+01:00"))
+    assert f["client.age"] == 12

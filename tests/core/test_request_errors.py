@@ -131,6 +131,8 @@ CASES: list[tuple[str, Mutation, str, str, str]] = [
      "resource.properties.client.birthdate", "an ISO date", "20140530"),
     ("birthdate after context.time", lambda r: props(r)["client"].update(birthdate="2027-01-01"),
      "resource.properties.client.birthdate", "on or before", "'2027-01-01'"),
+    ("birthdate date-time with garbage", lambda r: props(r)["client"].update(birthdate="2014-05-30Tgarbage"),
+     "resource.properties.client.birthdate", "an ISO date", "'2014-05-30Tgarbage'"),
     ("date_of_death bad", lambda r: props(r)["client"].update(date_of_death="gisteren"),
      "resource.properties.client.date_of_death", "an ISO date", "'gisteren'"),
     ("last_change bad", lambda r: props(r).update(last_change="2020/01/01"), "resource.properties.last_change",

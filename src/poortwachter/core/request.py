@@ -112,7 +112,9 @@ def day(data: Json, key: str, path: str, *, required: bool = False) -> date | No
         return None
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value[:10]) if len(value) > 10 and value[10] == "T" else date.fromisoformat(value)
+            if len(value) > 10 and value[10] == "T":  # a date-time: its date as written, the rest must parse too
+                return datetime.fromisoformat(value).date()
+            return date.fromisoformat(value)
         except ValueError:
             pass
     raise RequestError(f"{path}.{key}", "an ISO date (YYYY-MM-DD)", value)

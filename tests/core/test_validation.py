@@ -233,3 +233,17 @@ def test_rule_file_schema_accepts_the_fixture_rules(policy_fixtures):
             errors = list(validator.iter_errors(data))
             assert errors == [], (path, [e.message for e in errors])
     assert list(validator.iter_errors([{"id": "x", "effect": "perhaps"}]))
+
+
+@pytest.mark.parametrize("bands", [
+    [{"below": True, "from": ["gezag"]}, {"from": ["self"]}],                       # a bool is not an age
+    [{"below": 16, "from": ["self"]}, {"below": 12, "from": ["gezag"]}, {"from": ["self"]}],  # 12 never reached
+    [{"below": 12, "from": ["gezag"]}, {"below": 12, "from": ["self"]}, {"from": ["self"]}],
+    [{"below": 0, "from": ["gezag"]}, {"from": ["self"]}],
+    [{"from": ["self"]}, {"from": ["gezag"]}],
+    [],
+])
+def test_consent_bands_must_rise(r, bands):
+    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "consent_by_age": bands}
+    with pytest.raises(BundleInvalid, match="consent_by_age"):
+        parse_bundle("bundle.yaml", manifest, [("rules/r.yaml", [r("a")])])

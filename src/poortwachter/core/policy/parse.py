@@ -80,17 +80,20 @@ def _consent_by_age(report: _Report, file: str, meta: Mapping[str, Any]) -> tupl
         return DEFAULT_CONSENT_BY_AGE
     bands: list[ConsentBand] = []
     ok = isinstance(value, list) and value
+    lower: int | None = 0  # None once a band without 'below' was seen: nothing may follow it
     for item in value if isinstance(value, list) else []:
         below = item.get("below") if isinstance(item, Mapping) else None
         parties = item.get("from") if isinstance(item, Mapping) else None
-        if not (isinstance(parties, list) and parties and set(parties) <= {"self", "gezag"}
-                and (below is None or isinstance(below, int))):
+        if not (isinstance(parties, list) and parties and set(parties) <= {"self", "gezag"} and lower is not None
+                and (below is None or (type(below) is int and below > lower))):  # ages rise band by band
             ok = False
             break
+        lower = below
         bands.append(ConsentBand(below, tuple(parties)))
     if not ok or bands[-1].below is not None:
         report.error(file, line_of(value) or line_of(meta),
-                     "'consent_by_age' must be a list of {below: N, from: [self|gezag, …]}, the last without 'below'")
+                     "'consent_by_age' must be a list of {below: N, from: [self|gezag, …]} with N rising, "
+                     "the last without 'below'")
         return DEFAULT_CONSENT_BY_AGE
     return tuple(bands)
 

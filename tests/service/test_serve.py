@@ -1,0 +1,99 @@
+"""`poortwachter serve` for real (uvicorn, uvloop, httptools) on the embedded bundles, and the quick
+start of docs/service.md run exactly as written there (only the port is a free one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from poortwachter.artifacts import embedded
+
+from .conftest import ROOT
+
+DOC = ROOT / "docs" / "service.md"
+PYTHON_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
+
+
+def snippet(name: str) -> str:
+    match = re.search(rf"<!-- snippet:{name} -->\n```sh\n(.*?)```\n<!-- /snippet -->", DOC.read_text(), re.S)
+    assert match, f"snippet {name} not found in {DOC}"
+    return match.group(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    if not list(embedded.bundle_dir().glob("nl-jgz-*.bundle.json")):
+        pytest.skip("the embedded nl-jgz bundle is not built (scripts/build-bundles)")
+    executable = PYTHON_BIN / "poortwachter"
+    if not executable.exists():
+        executable = Path(shutil.which("poortwachter") or "poortwachter")
+    port = _free_port()
+    errors = tmp_path_factory.mktemp("serve") / "stderr.txt"
+    proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=errors.open("wb"), env={**os.environ, "POORTWACHTER_RELOAD": "off"})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve did not become ready: {errors.read_text()}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_the_quick_start_serve_command_is_what_this_test_runs() -> None:
+    assert ".venv/bin/poortwachter serve" in snippet("serve")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_documented_curl_call_works_as_written(server: int) -> None:
+    command = snippet("curl").replace("127.0.0.1:8181", f"127.0.0.1:{server}")
+    out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30, check=True).stdout
+    answer = json.loads(out)
+    assert answer["decision"] is True
+    assert answer["context"]["bundle"]["name"] == "nl-jgz"
+    assert answer["context"]["reasons"][0]["rule"] == "jgz.inzage.gezag-onder-12"
+
+
+def test_served_stack_answers_evaluations_discovery_and_headers(server: int) -> None:
+    req = urllib.request.Request(f"http://127.0.0.1:{server}/access/v1/evaluations", method="POST",
+                                 data=json.dumps({"evaluations": []}).encode(),
+                                 headers={"Content-Type": "application/json", "X-Request-ID": "serve-1"})
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        raise AssertionError("expected a 400")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400
+        assert exc.headers["X-Request-ID"] == "serve-1"
+        assert exc.headers["Content-Type"] == "application/problem+json"
+    with urllib.request.urlopen(f"http://127.0.0.1:{server}/.well-known/authzen-configuration", timeout=5) as r:
+        meta = json.loads(r.read())
+    assert meta["access_evaluation_endpoint"] == f"http://127.0.0.1:{server}/access/v1/evaluation"

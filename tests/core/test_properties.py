@@ -107,3 +107,45 @@ def test_decision_is_invariant_under_rule_order(key: str, request: dict[str, Any
 
 def test_bundles_under_test():
     assert {"mini@1.0.0", "mini-overlay@1.0.0"} <= set(BUNDLES)
+
+
+def _holds(cond: Any, facts: dict[str, Any]) -> bool:
+    """The condition algebra interpreted directly from the model (independent of the compiler)."""
+    from poortwachter.core.policy.model import All, AnyOf, Leaf, Not
+
+    if isinstance(cond, Leaf):
+        value = facts.get(cond.fact, False if cond.value is True or cond.value is False else None)
+        if cond.op == "equals":
+            return value is cond.value if isinstance(cond.value, bool) else value == cond.value
+        if cond.op == "in":
+            return value in cond.value
+        return {"gte": value >= cond.value, "gt": value > cond.value,
+                "lte": value <= cond.value, "lt": value < cond.value}[cond.op]
+    if isinstance(cond, Not):
+        return not _holds(cond.item, facts)
+    if isinstance(cond, All):
+        return all(_holds(c, facts) for c in cond.items)
+    assert isinstance(cond, AnyOf)
+    return any(_holds(c, facts) for c in cond.items)
+
+
+@pytest.mark.parametrize("key", sorted(BUNDLES))
+@SETTINGS
+@given(request=requests())
+def test_evaluator_agrees_with_a_plain_scan_of_the_rules(key: str, request: dict[str, Any]) -> None:
+    """The compiled, indexed evaluator decides as a scan over every rule in bundle order would."""
+    bundle = BUNDLES[key]
+    facts = derive_facts(bundle, parse_envelope(request, NOW))
+    action, category = facts["action.name"], facts["resource.category"]
+    applicable = [r for r in bundle.bundle.rules
+                  if (r.actions is None or action in r.actions) and (r.categories is None or category in r.categories)
+                  and _holds(r.condition, facts)]
+    denies = [r for r in applicable if r.effect == "deny"]
+    deciding = denies or [r for r in applicable if r.effect == "allow"]
+    verdict = evaluate(bundle, facts)
+    assert verdict.decision is (not denies and bool(deciding))
+    assert verdict.deciding_rules == (tuple(r.id for r in deciding) or ("default-deny",))
+    expected_obligations: list[str] = []
+    for r in deciding:
+        expected_obligations += [o for o in r.obligations if o not in expected_obligations]
+    assert [o.id for o in verdict.obligations] == expected_obligations

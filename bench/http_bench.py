@@ -45,10 +45,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from starlette.requests import Request  # noqa: E402 - module level: FastAPI resolves the annotation here
-from starlette.responses import Response  # noqa: E402
+from starlette.requests import Request
+from starlette.responses import Response
 
-from bench.corpus import generate  # noqa: E402
+from bench.corpus import generate
 
 BATCH = 50
 CATEGORIES = ("personalia", "groei", "vaccinatie", "medisch", "gespreksverslag", "dagrapportage",

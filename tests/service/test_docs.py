@@ -17,7 +17,7 @@ API = (ROOT / "docs" / "api.md").read_text()
 
 @pytest.mark.parametrize("name", list(Settings.model_fields))
 def test_every_setting_is_in_the_settings_table(name: str) -> None:
-    assert re.search(rf"^\| `{name}` \|", SERVICE, re.M), f"docs/service.md does not document the setting {name}"
+    assert re.search(rf"^\| `{name}` \|", SERVICE, re.MULTILINE), f"docs/service.md does not document the setting {name}"
 
 
 def test_every_operation_is_in_the_endpoint_table(harness: Harness) -> None:

@@ -108,9 +108,8 @@ def test_admin_token_from_file_and_from_its_digest(make_harness: Any, tmp_path: 
 def test_short_tokens_are_refused_at_startup(make_harness: Any) -> None:
     from poortwachter.service.settings import SettingsError
 
-    with pytest.raises(SettingsError, match="shorter than 16"):
-        with make_harness(admin_token="short"):
-            pass
+    with pytest.raises(SettingsError, match="shorter than 16"), make_harness(admin_token="short"):
+        pass
 
 
 def test_unknown_path_and_method_are_problems(harness: Harness) -> None:

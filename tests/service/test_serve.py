@@ -26,7 +26,7 @@ PYTHON_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 
 
 def snippet(name: str) -> str:
-    match = re.search(rf"<!-- snippet:{name} -->\n```sh\n(.*?)```\n<!-- /snippet -->", DOC.read_text(), re.S)
+    match = re.search(rf"<!-- snippet:{name} -->\n```sh\n(.*?)```\n<!-- /snippet -->", DOC.read_text(), re.DOTALL)
     assert match, f"snippet {name} not found in {DOC}"
     return match.group(1)
 

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from poortwachter.artifacts import embedded
-from poortwachter.service.settings import SETTINGS_ENV, Settings, SettingsError, load_settings, settings_from_env
+from poortwachter.service.settings import (
+    SETTINGS_ENV,
+    Settings,
+    SettingsError,
+    load_settings,
+    settings_from_env,
+)
 
 
 def test_defaults_serve_the_embedded_bundles_on_loopback() -> None:

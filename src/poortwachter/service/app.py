@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,7 +28,7 @@ from .decider import Decider, Ids
 from .decision_log import DecisionLog, DecisionLogUnavailable, DurableAnswers, open_decision_log
 from .inventory import Inventory
 from .openapi import answers, build_openapi
-from .problems import PROBLEM_JSON, Problem
+from .problems import Problem
 from .reload import watch
 from .runtime import Service, json_response, service
 from .security import guards
@@ -116,7 +117,7 @@ def _problem_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
         field = ".".join(str(p) for p in first["loc"][1:]) or "request"
         return Problem(400, "invalid-request", f"{field}: {first['msg']}", field=field,
-                       expected=first["msg"]).response()
+                       expected=str(first["msg"])).response()
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(DecisionLogUnavailable, on_log_unavailable)

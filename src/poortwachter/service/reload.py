@@ -54,7 +54,7 @@ async def watch(store: BundleStore, folder: Path, state_dir: Path | None, mode: 
                               recursive=True):
             try:
                 await reload_in_thread(store)
-            except Exception:  # noqa: BLE001 - keep watching
+            except Exception:
                 log.exception("reload failed; the active bundles stay")
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("bundle folder watcher stopped; hot reload is off until restart")

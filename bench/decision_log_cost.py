@@ -54,8 +54,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PIN = True
+
+
 def pinned(cpu: int, argv: list[str]) -> list[str]:
-    return (["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []) + argv
+    if not PIN or not shutil.which("taskset") or (os.cpu_count() or 1) < 2:
+        return argv
+    return ["taskset", "-c", str(cpu), *argv]
 
 
 def parse_wrk(out: str) -> dict[str, float]:
@@ -130,7 +135,10 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="2-second runs")
     p.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    p.add_argument("--no-pin", action="store_true", help="let server and wrk share all cores")
     args = p.parse_args()
+    global PIN  # noqa: PLW0603 - one flag for the helper above
+    PIN = not args.no_pin
     if not shutil.which("wrk"):
         print("wrk is needed (apt-get install wrk)", file=sys.stderr)
         return 2

@@ -46,6 +46,7 @@ from .record import SCHEMA_VERSION, DecisionEvent, to_record, utc_iso
 
 Durability = Literal["fsync", "write"]
 FILE_PREFIX = "decisions"
+LINGER_SECONDS = 0.05  # a record nobody waits for is written at most this late
 FILE_SUFFIX = ".jsonl"
 
 
@@ -127,6 +128,7 @@ class LogWriter:
         self._failed: list[tuple[int, int]] = []
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[bool]]] = []
         self._closing = False
+        self._kicked = False
         self._healthy = True
         self._reason: str | None = None
         self._thread: threading.Thread | None = None
@@ -158,8 +160,13 @@ class LogWriter:
     def current_file(self) -> Path | None:
         return self._path
 
-    def submit(self, event: DecisionEvent | Mapping[str, Any]) -> int:
-        """Queue one event; its sequence number, to wait on. Raises LogUnavailable (fail closed)."""
+    def submit(self, event: DecisionEvent | Mapping[str, Any], *, wake: bool = True) -> int:
+        """Queue one event; its sequence number, to wait on. Raises LogUnavailable (fail closed).
+
+        ``wake=False`` leaves the writer asleep until somebody waits (:meth:`wait_async` wakes it) or
+        ``LINGER_SECONDS`` pass: a request that produces many records (a batch) then wakes the writer
+        once, when it is done, instead of handing the GIL back and forth with it for every record.
+        """
         with self._lock:
             if not self._healthy or self._closing:
                 raise LogUnavailable(self._reason or "decision log is closing")
@@ -167,9 +174,20 @@ class LogWriter:
                 raise LogUnavailable(f"decision log queue full ({self.config.max_pending} pending)")
             self._seq += 1
             self._queue.append((self._seq, event))
-            if len(self._queue) == 1:
-                self._has_work.notify()
+            if wake:
+                self._wake()
             return self._seq
+
+    def kick(self) -> None:
+        """Write whatever is queued now (nobody may be waiting for it)."""
+        with self._lock:
+            self._wake()
+
+    def _wake(self) -> None:
+        """With the lock held: have the writer take the queue now."""
+        if self._queue and not self._kicked:
+            self._kicked = True
+            self._has_work.notify()
 
     def _outcome(self, seq: int) -> bool:
         return not any(lo <= seq <= hi for lo, hi in self._failed)
@@ -187,11 +205,13 @@ class LogWriter:
                 return self._outcome(seq)
             fut: asyncio.Future[bool] = loop.create_future()
             self._waiters.append((seq, loop, fut))
+            self._wake()
         return await fut
 
     def wait(self, seq: int, timeout: float | None = None) -> bool:
         """Blocking form of :meth:`wait_async` (threads, tests); False also on timeout."""
         with self._lock:
+            self._wake()
             if not self._progress.wait_for(lambda: self._done >= seq, timeout):
                 return False
             return self._outcome(seq)
@@ -221,11 +241,14 @@ class LogWriter:
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not self._queue and not self._closing:
-                    self._has_work.wait(None if self._healthy else self.config.retry_seconds)
-                    if not self._healthy and not self._queue:
-                        break
-                batch, self._queue = self._queue, []
+                while not self._closing and not (self._queue and self._kicked):
+                    if self._queue:
+                        timeout: float | None = LINGER_SECONDS
+                    else:
+                        timeout = None if self._healthy else self.config.retry_seconds
+                    if not self._has_work.wait(timeout) and (self._queue or not self._healthy):
+                        break  # records nobody waits for, or time to retry an unwritable log
+                batch, self._queue, self._kicked = self._queue, [], False
                 closing = self._closing
             if batch:
                 self._write_batch(batch)

@@ -177,10 +177,11 @@ class DecisionLog:
     def record(self, event: Mapping[str, Any]) -> None:
         """Accept one decision event, or raise DecisionLogUnavailable (then: do not answer it)."""
         if self.writer is not None:
-            seq = self.writer.submit(event)
             pending = _pending.get()
-            if pending is not None:
-                pending.append(seq)
+            if pending is None:  # outside an HTTP request: nobody will wait, write soon
+                self.writer.submit(event)
+            else:  # DurableAnswers waits for it (and wakes the writer) when the answer is ready
+                pending.append(self.writer.submit(event, wake=False))
             return
         if self._closed:
             raise DecisionLogUnavailable("the decision log is closed")
@@ -295,6 +296,8 @@ class DurableAnswers:
             await self.app(scope, receive, send_when_durable)
         finally:
             _pending.reset(token)
+            if pending and self.log.writer is not None:
+                self.log.writer.kick()  # records of an answer that never started (an error path)
 
 
 async def _refuse(send: Send, reason: str) -> None:

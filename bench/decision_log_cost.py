@@ -137,7 +137,7 @@ def main() -> int:
     p.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     p.add_argument("--no-pin", action="store_true", help="let server and wrk share all cores")
     args = p.parse_args()
-    global PIN  # noqa: PLW0603 - one flag for the helper above
+    global PIN
     PIN = not args.no_pin
     if not shutil.which("wrk"):
         print("wrk is needed (apt-get install wrk)", file=sys.stderr)

@@ -286,3 +286,15 @@ def test_a_writer_that_recorded_nothing_leaves_no_file(tmp_path: Path) -> None:
     w, _ = make_writer(tmp_path)
     assert w.close()
     assert q.log_files(tmp_path / "log") == []
+
+
+def test_records_nobody_waits_for_are_written_soon(tmp_path: Path) -> None:
+    w, obs = make_writer(tmp_path)
+    for i in range(5):
+        w.submit(event(i), wake=False)  # a request's records: the writer sleeps until someone waits ...
+    for _ in range(100):  # ... or LINGER_SECONDS pass
+        if sum(n for n, _ in obs.batches) == 5:
+            break
+        threading.Event().wait(0.01)
+    assert sum(n for n, _ in obs.batches) == 5 and len(obs.batches) == 1  # one group commit for all five
+    w.close()

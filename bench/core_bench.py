@@ -45,13 +45,13 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from poortwachter.artifacts.folder import load_folder  # noqa: E402
-from poortwachter.core import vocabulary as v  # noqa: E402
-from poortwachter.core.decide import derive_facts  # noqa: E402
-from poortwachter.core.errors import PoortwachterError, RequestError  # noqa: E402
-from poortwachter.core.policy.compile import CompiledBundle, compile_bundle  # noqa: E402
-from poortwachter.core.policy.evaluate import evaluate  # noqa: E402
-from poortwachter.core.request import parse_envelope  # noqa: E402
+from poortwachter.artifacts.folder import load_folder
+from poortwachter.core import vocabulary as v
+from poortwachter.core.decide import derive_facts
+from poortwachter.core.errors import PoortwachterError, RequestError
+from poortwachter.core.policy.compile import CompiledBundle, compile_bundle
+from poortwachter.core.policy.evaluate import evaluate
+from poortwachter.core.request import parse_envelope
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MINI = ROOT / "tests" / "fixtures" / "policies" / "mini"
@@ -258,9 +258,9 @@ def floor_decide(req: Request) -> bool:
     today = now.astimezone(AMSTERDAM).date()
     born = date.fromisoformat(client["birthdate"])
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    if relation == "ouder" and action == "copy" and age >= 16:  # parent-16-plus-blocked-without-consent
-        if not _floor_consent_self(req, client["id"], subject, category, now):
-            return False
+    if (relation == "ouder" and action == "copy" and age >= 16  # parent-16-plus-blocked-without-consent
+            and not _floor_consent_self(req, client["id"], subject, category, now)):
+        return False
     if relation == "self":  # self-12-plus
         return age >= 12
     if not is_parent:

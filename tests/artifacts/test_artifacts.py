@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import shutil
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,8 @@ from poortwachter.artifacts.folder import load_folder
 from poortwachter.artifacts.keys import generate, load_keyring, load_private
 from poortwachter.core.decide import decide
 from poortwachter.core.errors import RequestError
-from poortwachter.core.policy.compile import compile_bundle
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

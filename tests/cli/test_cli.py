@@ -240,7 +240,7 @@ def test_console_script_exit_codes():
     exe = ROOT / ".venv" / "bin" / "poortwachter"
     if not exe.exists():
         pytest.skip("console script not installed")
-    ok = subprocess.run([str(exe), "validate", MINI], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    bad = subprocess.run([str(exe), "validate", BROKEN], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    usage = subprocess.run([str(exe), "frobnicate"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    ok = subprocess.run([str(exe), "validate", MINI], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    bad = subprocess.run([str(exe), "validate", BROKEN], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    usage = subprocess.run([str(exe), "frobnicate"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert (ok.returncode, bad.returncode, usage.returncode) == (0, 2, 2)

@@ -53,8 +53,8 @@ def manifest(**extra: Any) -> dict[str, Any]:
 @pytest.fixture
 def build() -> Callable[..., CompiledBundle]:
     """Compile a bundle from data: ``build([rule(...), ...], **manifest_keys)``."""
-    from poortwachter.core.policy.parse import parse_bundle
     from poortwachter.core.policy.compile import compile_bundle
+    from poortwachter.core.policy.parse import parse_bundle
 
     def run(rules: list[dict[str, Any]], **meta: Any) -> CompiledBundle:
         bundle, _ = parse_bundle("bundle.yaml", manifest(**meta), [("rules/r.yaml", rules)])

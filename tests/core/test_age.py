@@ -6,12 +6,13 @@ on 29 February turns a year older on 1 March in a common year (docs/facts.md).
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from poortwachter.core.calendar import local_date, whole_years
 from poortwachter.core.errors import RequestError
 from poortwachter.core.request import parse_envelope
-from datetime import date, datetime, timezone
 
 NOON = "T12:00:00+01:00"
 
@@ -113,7 +114,7 @@ def test_dst_edges(facts_of, request_for, born, time, expected):
 
 
 def test_local_date_uses_amsterdam():
-    assert local_date(datetime(2026, 5, 29, 22, 0, tzinfo=timezone.utc)) == date(2026, 5, 30)
+    assert local_date(datetime(2026, 5, 29, 22, 0, tzinfo=UTC)) == date(2026, 5, 30)
     assert local_date(datetime(2026, 5, 29, 22, 0)) == date(2026, 5, 29)
 
 
@@ -133,7 +134,7 @@ def test_missing_time_uses_the_shell_clock(mini, request_for):
 
     request = request_for(birthdate="2014-11-22", time=None)
     on = derive_facts(mini, parse_envelope(request, datetime(2026, 11, 22, 0, 0, tzinfo=AMSTERDAM)))
-    before = derive_facts(mini, parse_envelope(request, datetime(2026, 11, 21, 23, 0, tzinfo=timezone.utc)))
+    before = derive_facts(mini, parse_envelope(request, datetime(2026, 11, 21, 23, 0, tzinfo=UTC)))
     assert (on["client.age"], before["client.age"]) == (12, 12)  # 23:00Z on the 21st is the 22nd here
     naive = derive_facts(mini, parse_envelope(request, datetime(2026, 11, 21, 23, 59)))
     assert naive["client.age"] == 11

@@ -6,15 +6,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from core_strategies import requests  # tests/core/core_strategies.py
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core_strategies import requests  # tests/core/core_strategies.py
 from poortwachter.artifacts.folder import load_folder
 from poortwachter.core.catalog import Catalog
 from poortwachter.core.decide import decide, derive_facts
@@ -25,7 +25,7 @@ from poortwachter.core.request import parse_envelope
 from poortwachter.core.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -3,6 +3,7 @@ custom vocabularies."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -150,19 +151,20 @@ def test_yaml_is_safe():
 
 def test_custom_vocabulary_bundle(policy_fixtures):
     """policies/authzen-certification declares its own types, actions and properties."""
+    from datetime import datetime
+
     from poortwachter.core.decide import derive_facts
+    from poortwachter.core.errors import RequestError
     from poortwachter.core.policy.compile import compile_bundle
     from poortwachter.core.policy.evaluate import evaluate
     from poortwachter.core.request import parse_envelope
-    from poortwachter.core.errors import RequestError
-    from datetime import datetime, timezone
 
     root = policy_fixtures.parent.parent.parent
     bundle, warnings, _ = load_folder(root / "policies" / "authzen-certification")
     assert warnings == [] and not bundle.vocabulary.youth_care
     assert bundle.vocabulary.actions == ("read", "write", "delete")
     compiled = compile_bundle(bundle, "test")
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
 
     def decide(request: dict[str, Any]) -> Any:
         return evaluate(compiled, derive_facts(compiled, parse_envelope(request, now)))

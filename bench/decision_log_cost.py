@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -121,6 +122,15 @@ def run(duration: int) -> list[tuple[str, str, dict[str, float]]]:
     return results
 
 
+def median_of(runs: list[list[tuple[str, str, dict[str, float]]]]) -> list[tuple[str, str, dict[str, float]]]:
+    """Per (mode, load): the median of each figure over the repeats."""
+    out = []
+    for i, (mode, label, _) in enumerate(runs[0]):
+        cells = [run[i][2] for run in runs]
+        out.append((mode, label, {k: statistics.median(c[k] for c in cells) for k in cells[0]}))
+    return out
+
+
 def table(results: list[tuple[str, str, dict[str, float]]]) -> str:
     lines = ["| load | decision log | requests/s | p50 | p99 |", "|---|---|---:|---:|---:|"]
     for label in dict.fromkeys(label for _, label, _ in results):
@@ -136,13 +146,18 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="2-second runs")
     p.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     p.add_argument("--no-pin", action="store_true", help="let server and wrk share all cores")
+    p.add_argument("--repeats", type=int, default=3, help="runs per mode; the table shows medians")
     args = p.parse_args()
     global PIN
     PIN = not args.no_pin
     if not shutil.which("wrk"):
         print("wrk is needed (apt-get install wrk)", file=sys.stderr)
         return 2
-    print(table(run(2 if args.quick else args.duration)))
+    load_before = os.getloadavg()[0]
+    runs = [run(2 if args.quick else args.duration) for _ in range(1 if args.quick else args.repeats)]
+    print(table(median_of(runs)))
+    print(f"\nmedian of {len(runs)} run(s); load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
+          f"{os.cpu_count()} cores{', server and wrk pinned to one core each' if PIN else ''}")
     return 0
 
 

@@ -46,7 +46,7 @@ from .record import SCHEMA_VERSION, DecisionEvent, to_record, utc_iso
 
 Durability = Literal["fsync", "write"]
 FILE_PREFIX = "decisions"
-LINGER_SECONDS = 0.05  # a record nobody waits for is written at most this late
+LINGER_SECONDS = 0.05  # a record nobody waits for is written within about twice this
 FILE_SUFFIX = ".jsonl"
 
 
@@ -242,12 +242,11 @@ class LogWriter:
         while True:
             with self._lock:
                 while not self._closing and not (self._queue and self._kicked):
-                    if self._queue:
-                        timeout: float | None = LINGER_SECONDS
-                    else:
-                        timeout = None if self._healthy else self.config.retry_seconds
+                    # Idle, the writer looks every LINGER_SECONDS for records nobody woke it for
+                    # (cheaper than a wake-up per record); unhealthy, it retries every retry_seconds.
+                    timeout = LINGER_SECONDS if self._healthy else self.config.retry_seconds
                     if not self._has_work.wait(timeout) and (self._queue or not self._healthy):
-                        break  # records nobody waits for, or time to retry an unwritable log
+                        break
                 batch, self._queue, self._kicked = self._queue, [], False
                 closing = self._closing
             if batch:

@@ -19,6 +19,7 @@ watches, so all workers converge on the same active set.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -203,6 +204,7 @@ class BundleStore:
         self.disk: dict[str, tuple[str, ...]] = {}  # name → revisions valid in the folder
         self.holds: dict[str, Hold] = {}
         self.listeners: list[Callable[[Snapshot], None]] = []
+        self._verified: dict[str, tuple[Manifest, CompiledBundle]] = {}  # sha256 of the file bytes → result
 
     # -------------------------------------------------------------------------------- reading
 
@@ -229,13 +231,17 @@ class BundleStore:
         except OSError as exc:
             refused[str(self.folder)] = f"cannot list the bundle folder: {exc}"
             paths = []
+        verified: dict[str, tuple[Manifest, CompiledBundle]] = {}
         for path in paths:
             try:
                 raw = path.read_bytes()
-                manifest, compiled = load_bytes(raw, self.keyring, path.name)
+                digest = hashlib.sha256(raw).hexdigest()
+                # the same bytes were verified and compiled before: a reload compiles only what changed
+                manifest, compiled = self._verified.get(digest) or load_bytes(raw, self.keyring, path.name)
             except (ArtifactError, OSError) as exc:
                 refused[path.name] = str(exc)
                 continue
+            verified[digest] = (manifest, compiled)
             key = compiled.bundle.key
             if key in seen:
                 refused[path.name] = f"{key} is already loaded from {seen[key]}"
@@ -246,6 +252,7 @@ class BundleStore:
             if loaded is None or loaded.file != path.name:
                 loaded = Loaded(manifest, compiled, path.name, now)
             found.setdefault(manifest.name, []).append(loaded)
+        self._verified = verified
         return found, refused
 
     def _from_archive(self, revision: str) -> Loaded | None:

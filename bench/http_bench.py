@@ -226,6 +226,31 @@ def run_asyncio(port: int, path: str, payloads: list[bytes], duration: float, co
     return result
 
 
+# ------------------------------------------------------------------------------------------ CPU time
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (Linux /proc), 0 when unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds of the server and its worker processes so far. Unlike wall-clock throughput this
+    does not depend on what else the machine runs, so CPU µs per request compares fairly."""
+    total = _cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                total += _cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 # ------------------------------------------------------------------------------------------ main
 
 
@@ -280,10 +305,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("floor", "single", "batch"):
             url = f"http://127.0.0.1:{port}{paths[name]}"
             for seconds, keep in ((args.warmup, False), (args.duration, True)):
+                cpu_before = server_cpu(server.pid)
                 if client == "wrk":
                     r = run_wrk(url, files[name], seconds, args.connections, str(client_cpu) if pin else None)
                 else:
                     r = run_asyncio(port, paths[name], payloads[name], seconds, args.connections, client_cpu)
+                r["cpu_us"] = (server_cpu(server.pid) - cpu_before) * 1e6 / max(1, r["requests"])
                 if keep:
                     results[name] = r
         hits, misses = cache_stats(port) if args.workers == 1 else (0.0, 0.0)
@@ -296,13 +323,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     per = {"floor": 1, "single": 1, "batch": BATCH}
-    print(f"\n{'scenario':26} {'requests/s':>11} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    print(f"\n{'scenario':26} {'requests/s':>11} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+          f"{'server CPU µs/req':>18}")
     labels = {"floor": "floor (bare POST endpoint)", "single": "single evaluation",
               "batch": f"batch of {BATCH} evaluations"}
     for name, r in results.items():
         decisions = "-" if name == "floor" else f"{r['rps'] * per[name]:12.0f}"
         print(f"{labels[name]:26} {r['rps']:11.0f} {decisions:>12} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-              f"{r['non_2xx'] + r['socket_errors']:8d}")
+              f"{r['non_2xx'] + r['socket_errors']:8d} {r['cpu_us']:18.1f}")
     floor = results["floor"]["rps"]
     single = results["single"]["rps"]
     batch = results["batch"]["rps"] * BATCH
@@ -310,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
           f"(deciding costs {1e6 / single - 1e6 / floor:.0f} µs per request over the bare stack)")
     print(f"batch decisions/s ÷ floor requests/s  = {batch / floor:.2f}  "
           f"({1e6 / batch:.1f} µs per decision in a batch of {BATCH})")
+    cpu = {name: r["cpu_us"] for name, r in results.items()}
+    if all(cpu.values()):
+        print(f"per CPU core (server CPU time): floor {1e6 / cpu['floor']:.0f} requests/s, single "
+              f"{1e6 / cpu['single']:.0f} decisions/s, batch {1e6 * BATCH / cpu['batch']:.0f} decisions/s; "
+              f"single ÷ floor = {cpu['floor'] / cpu['single']:.2f}")
     if hits + misses:
         print(f"decision cache: {hits:.0f} hits, {misses:.0f} misses ({100 * hits / (hits + misses):.0f}% hits)")
     return 0

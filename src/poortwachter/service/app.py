@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -46,6 +48,13 @@ dossiers (Digitaal Dossier JGZ, jeugdhulp), following the OpenID AuthZEN Authori
   ignored; unknown values of known fields are errors.
 * Allowed values listed here are those of the youth-care vocabulary (contract decision-api.md).
 """
+
+
+# FastAPI ≥ 0.16x probes for OpenTelemetry providers on every request; the service reports through
+# Prometheus and the decision log (which keeps traceparent), so the probe is switched off where it exists.
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
 
 
 class EdgeMiddleware:
@@ -209,9 +218,7 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
                                 {"name": "Native", "description": "Explanations and field filtering"},
                                 {"name": "Bundles", "description": "Policy bundles (admin calls need a token)"},
                                 {"name": "Operations", "description": "Health, readiness, metrics"}],
-                  # FastAPI's built-in OpenTelemetry hooks check for providers on every request; the
-                  # service reports through Prometheus and the decision log (which keeps traceparent)
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
+                  **_NO_TELEMETRY)
     app.state.service = svc
     _problem_handlers(app)
     _mount_first(app, authzen.router, native.router, admin.router)

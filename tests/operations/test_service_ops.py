@@ -180,3 +180,15 @@ def test_log_cli_reads_what_the_service_wrote(client: TestClient, parent: Any, t
                  "--format", "json"]) == 0
     (record,) = [orjson.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert record["subject"]["id"] == "p-father"
+
+
+def test_serve_refuses_a_short_pseudonymisation_key(tmp_path: Path, mini_bundles: Path,
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from poortwachter.cli import main
+
+    (tmp_path / "key").write_text("REPLACE-ME\n")
+    monkeypatch.setenv("POORTWACHTER_DECISION_LOG", str(tmp_path / "log"))
+    monkeypatch.setenv("POORTWACHTER_DECISION_LOG_KEY_FILE", str(tmp_path / "key"))
+    assert main(["serve", "--bundles", str(mini_bundles), "--port", "0"]) == 2
+    assert "shorter than 16 bytes" in capsys.readouterr().err

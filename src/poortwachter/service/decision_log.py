@@ -337,9 +337,11 @@ def open_decision_log(target: str, capacity: int, settings: Any = None,
     try:
         pseudonymiser, source = pseudonym.from_settings(env, Path(key_file) if key_file else None, enabled=enabled,
                                                         generate_at=generate_at)
-    except pseudonym.PseudonymKeyError:
+    except pseudonym.PseudonymKeyError as exc:
         if folder is not None:
-            raise
+            from .settings import SettingsError
+
+            raise SettingsError(f"decision log: {exc}") from None
         pseudonymiser, source = pseudonym.Pseudonymiser(os.urandom(32)), "a random key for this process only"
     if target == "stdout":
         log.info("decision log on stdout (no durability guarantee); client pseudonyms: %s", source)

@@ -298,3 +298,15 @@ def test_records_nobody_waits_for_are_written_soon(tmp_path: Path) -> None:
         threading.Event().wait(0.01)
     assert sum(n for n, _ in obs.batches) == 5 and len(obs.batches) == 1  # one group commit for all five
     w.close()
+
+
+def test_files_of_several_workers_are_merged_in_time_order(tmp_path: Path) -> None:
+    a, _ = make_writer(tmp_path)
+    b, _ = make_writer(tmp_path)
+    for w, minutes in ((a, (1, 3)), (b, (2, 4))):
+        for m in minutes:
+            w.wait(w.submit({**event(m), "time": f"2026-11-23T10:0{m}:00+01:00"}), timeout=5)
+    a.close()
+    b.close()
+    assert len(q.log_files(tmp_path / "log")) == 2
+    assert [r["decision_id"] for r in q.read_records(tmp_path / "log")] == ["d-1", "d-2", "d-3", "d-4"]

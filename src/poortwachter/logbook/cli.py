@@ -79,9 +79,9 @@ def _summary(records: Iterable[dict[str, Any]]) -> list[str]:
         entry[0] += 1
         entry[2] = r.get("time")
         entry[3].add(f"{r.get('action')}:{r.get('decision')}")
-    out = [f"{'subject (type/role)':44} {'count':>5}  {'first (UTC)':27} {'last (UTC)':27} actions"]
+    out = [f"{'subject (type/role)':44} {'count':>5}  {'first':32} {'last':32} actions"]
     for (sid, stype, role), (n, first, last, acts) in sorted(who.items(), key=lambda kv: str(kv[1][1])):
-        out.append(f"{f'{sid} ({stype}/{role})':44} {n:5}  {first:27} {last:27} {', '.join(sorted(acts))}")
+        out.append(f"{f'{sid} ({stype}/{role})':44} {n:5}  {first:32} {last:32} {', '.join(sorted(acts))}")
     return out
 
 

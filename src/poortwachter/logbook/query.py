@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,9 +49,43 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _file_records(path: Path, since: datetime | None, until: datetime | None,
+                  on_problem: Callable[[str], None] | None) -> Iterator[tuple[datetime, dict[str, Any]]]:
+    for n, line in enumerate(_lines(path), 1):
+        if not line.endswith(b"\n"):
+            if on_problem:
+                on_problem(f"{path.name}:{n}: incomplete last line (process stopped while writing)")
+            break
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if on_problem:
+                on_problem(f"{path.name}:{n}: not JSON")
+            continue
+        if not isinstance(record, dict) or "event" in record:
+            continue
+        try:
+            when = _parse_time(record["time"])
+        except (KeyError, TypeError, ValueError):
+            when = _EPOCH
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        if (since is not None and when < since) or (until is not None and when >= until):
+            continue
+        yield when, record
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def read_records(directory: Path, *, since: datetime | None = None, until: datetime | None = None,
                  on_problem: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:
-    """Decision records (not the open/close lines) with ``since <= time < until``."""
+    """Decision records (not the open/close lines) with ``since <= time < until``, in time order.
+
+    Each file is in the order its process wrote it; the files of several workers (processes) are
+    merged by time as they are read, so memory stays flat however large the log.
+    """
+    files = []
     for path in log_files(directory):
         if until is not None:
             stamp = path.name[len(FILE_PREFIX) + 1:].split("-", 1)[0]
@@ -59,29 +94,9 @@ def read_records(directory: Path, *, since: datetime | None = None, until: datet
                     continue
             except ValueError:
                 pass
-        for n, line in enumerate(_lines(path), 1):
-            if not line.endswith(b"\n"):
-                if on_problem:
-                    on_problem(f"{path.name}:{n}: incomplete last line (process stopped while writing)")
-                break
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                if on_problem:
-                    on_problem(f"{path.name}:{n}: not JSON")
-                continue
-            if not isinstance(record, dict) or "event" in record:
-                continue
-            if since is not None or until is not None:
-                try:
-                    when = _parse_time(record["time"])
-                except (KeyError, TypeError, ValueError):
-                    continue
-                if since is not None and when < since:
-                    continue
-                if until is not None and when >= until:
-                    continue
-            yield record
+        files.append(_file_records(path, since, until, on_problem))
+    for _, record in heapq.merge(*files, key=lambda pair: pair[0]):
+        yield record
 
 
 @dataclass(frozen=True)
@@ -149,12 +164,12 @@ def verify(directory: Path) -> list[FileReport]:
 
 def render_text(records: Iterable[dict[str, Any]]) -> Iterator[str]:
     """One line per decision, the columns a parent or a privacy officer asks about."""
-    yield f"{'time (UTC)':27} {'decision':8} {'action':9} {'subject (type/role)':40} {'item':34} purpose"
+    yield f"{'time':32} {'decision':8} {'action':9} {'subject (type/role)':40} {'item':34} purpose"
     for r in records:
         s = r.get("subject") or {}
         who = f"{s.get('id')} ({s.get('type')}/{s.get('role') or '-'})"
         item = r.get("item") or {}
         what = item.get("category") or item.get("id") or "-"
         extra = " EMERGENCY" if r.get("emergency") else ""
-        yield (f"{r.get('time', ''):27} {r.get('decision', ''):8} {r.get('action') or '-':9} {who:40} "
+        yield (f"{r.get('time', ''):32} {r.get('decision', ''):8} {r.get('action') or '-':9} {who:40} "
                f"{what!s:34} {r.get('purpose') or '-'}{extra}")

@@ -39,7 +39,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(tmp_path: Path, bundles: Path, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def server(tmp_path: Path, bundles: Path, workers: int,
+           extra_env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POORTWACHTER_", "PROMETHEUS_"))}
     env.update({
@@ -49,6 +50,7 @@ def server(tmp_path: Path, bundles: Path, workers: int) -> Iterator[tuple[subpro
         "POORTWACHTER_RELOAD": "off",
         "POORTWACHTER_LOG_LEVEL": "warning",
         "POORTWACHTER_STATE_DIR": str(tmp_path / "state"),
+        **(extra_env or {}),
     })
     out = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "poortwachter.cli", "serve", "--host", "127.0.0.1",
@@ -159,16 +161,18 @@ def test_every_answered_decision_is_in_the_log(tmp_path: Path, mini_bundles: Pat
 
 @pytest.mark.slow
 def test_metrics_add_up_across_worker_processes(tmp_path: Path, mini_bundles: Path) -> None:
-    """Two workers, one /metrics: the decision counter equals the decisions made by both."""
-    with server(tmp_path, mini_bundles, 2) as (proc, base):
+    """Two workers, one /metrics: the decision counter equals the decisions made by both; the separate
+    metrics listener (metrics_address, served by the parent process) reports the same."""
+    exporter = f"127.0.0.1:{free_port()}"
+    with server(tmp_path, mini_bundles, 2, {"POORTWACHTER_METRICS_ADDRESS": exporter}) as (proc, base):
         n = 0
         for i in range(200):  # a fresh connection each time, so the kernel spreads them over the workers
             r = httpx.post(base + "/access/v1/evaluation", json=request(i), timeout=10)
             assert r.status_code == 200
             n += 1
         text = ""
-        for _ in range(3):  # any worker may answer the scrape; each sees every worker's samples
-            text = httpx.get(base + "/metrics", timeout=10).text
+        for url in (base + "/metrics",) * 3 + (f"http://{exporter}/metrics",):  # any worker, then the parent
+            text = httpx.get(url, timeout=10).text
             total = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                         if line.startswith("poortwachter_decisions_total{"))
             assert total == n

@@ -7,6 +7,7 @@ Admin operations are called with and without the admin token.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -33,6 +34,7 @@ def _app() -> Any:
     """Built at import: schemathesis parametrizes at collection time (its lazy fixture loader does
     not work with this pytest), so the app cannot come from a fixture."""
     folder = Path(tempfile.mkdtemp(prefix="pw-schemathesis-"))
+    atexit.register(shutil.rmtree, folder, True)
     for name, source in SOURCES.items():
         build_artifact(source, folder / name)
         for built in (folder / name).glob("*.bundle.json"):

@@ -12,12 +12,12 @@ import re
 from collections.abc import Callable, Mapping
 from functools import partial
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 from .errors import Diagnostic, RequestError, Span
 from .facts import FactValue
 from .request import Envelope
-from .vocabulary import NONE, Extractor, FactSpec, Vocabulary
+from .vocabulary import NONE, Extractor, ExtractorKind, FactKind, FactSpec, Vocabulary
 
 _FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 _ROOTS = ("subject", "action", "resource", "context")
@@ -89,8 +89,8 @@ def parse_vocabulary(data: Mapping[str, Any], span: Span) -> tuple[Vocabulary | 
                 err(f"fact {fact}: 'thresholds' must be a list of integers")
                 continue
             thresholds.append((fact, tuple(sorted(ts))))
-        specs[fact] = FactSpec(fact, kind, values, str(spec.get("description", fact)), str(spec.get("description", fact)))
-        extractors.append(Extractor(fact, how, tuple(p for p in paths if p), bool(spec.get("required", False))))
+        specs[fact] = FactSpec(fact, cast(FactKind, kind), values, str(spec.get("description", fact)), str(spec.get("description", fact)))
+        extractors.append(Extractor(fact, cast(ExtractorKind, how), tuple(p for p in paths if p), bool(spec.get("required", False))))
     if errors:
         return None, errors
     assert isinstance(name, str)
@@ -191,7 +191,7 @@ def _step(ex: Extractor, spec: FactSpec) -> Step:
             raise RequestError(where, f"a value for {fact}", missing=True)
         # the common, valid case without a call; anything else gets _typed's checks and messages
         if type(value) is plain and (allowed is None or value in allowed):
-            facts[fact] = value
+            facts[fact] = cast(FactValue, value)
         else:
             facts[fact] = _typed(spec, value, where)
     return from_

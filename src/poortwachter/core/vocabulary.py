@@ -55,6 +55,7 @@ CONSENT_PARTIES = ("self", "gezag", "all_gezag", "valid")
 OBJECTION_PARTIES = ("self", "gezag")
 
 FactKind = Literal["enum", "bool", "int", "str"]
+ExtractorKind = Literal["from", "member", "same"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +180,7 @@ class Extractor:
     """
 
     fact: str
-    how: Literal["from", "member", "same"]
+    how: ExtractorKind
     paths: tuple[tuple[str, ...], ...]
     required: bool = False
 

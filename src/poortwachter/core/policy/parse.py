@@ -99,7 +99,7 @@ def _consent_by_age(report: _Report, file: str, meta: Mapping[str, Any]) -> tupl
 
 
 def _text(report: _Report, file: str, data: Any, what: str, rule: str | None = None) -> Text | None:
-    if not (isinstance(data, Mapping) and all(isinstance(data.get(k), str) and data.get(k).strip() for k in ("nl", "en"))):
+    if not (isinstance(data, Mapping) and all(isinstance(v := data.get(k), str) and v.strip() for k in ("nl", "en"))):
         report.error(file, line_of(data), f"{what} needs non-empty 'nl' and 'en' texts", rule)
         return None
     return Text(data["nl"].strip(), data["en"].strip())
@@ -393,7 +393,7 @@ def _rule(report: _Report, m: _Manifest, file: str, data: Any) -> Rule | None:
         report.error(file, line, "'replaces' must be a rule id", rid)
     if len(report.items) > errors_before and report.failed:
         return None
-    assert reason is not None and basis is not None and source is not None
+    assert reason is not None and basis is not None and source is not None and effect in ("allow", "deny")
     condition: Condition = All(tuple(parts)) if len(parts) != 1 else parts[0]
     return Rule(
         id=rid, effect=effect, actions=actions, categories=categories, condition=condition if parts else TRUE,

@@ -53,10 +53,6 @@ class DecisionCache:
         if self._data is not None:
             self._data[key] = entry
 
-    def clear(self) -> None:
-        if self._data is not None:
-            self._data.clear()
-
     def stats(self) -> dict[str, int]:
         return {"size": len(self._data) if self._data is not None else 0, "capacity": self.size,
                 "hits": self.hits, "misses": self.misses}

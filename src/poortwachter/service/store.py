@@ -75,9 +75,6 @@ class Snapshot:
     generation: int
     loaded_at: datetime
 
-    def bundle_count(self) -> int:
-        return sum(len(v) for v in self.active.values())
-
 
 @dataclass(frozen=True)
 class Hold:

@@ -177,9 +177,21 @@ def _gate(rule: CompiledRule, fact: str) -> frozenset[str] | None:
     return allowed
 
 
-def _bucket(denies: Rules, allows: Rules, vocabulary: Vocabulary, used: frozenset[str] = frozenset(),
-            depth: int = 3) -> Bucket:
-    """A bucket of these rules, split on the enum fact whose values cut it down most (if one pays)."""
+Memo = dict[tuple[tuple[int, ...], frozenset[str], int], Bucket]
+
+
+def _bucket(denies: Rules, allows: Rules, vocabulary: Vocabulary, memo: Memo, used: frozenset[str] = frozenset(),
+            depth: int = 2) -> Bucket:
+    """A bucket of these rules, split on the enum fact whose values cut it down most (if one pays).
+
+    Shares with the same rules are one object (``memo``, per bundle): many values and many buckets
+    end up with the same few rules, and every object here lives as long as the bundle (and is walked
+    by each full garbage collection of the service).
+    """
+    key = (tuple(map(id, denies)) + (-1,) + tuple(map(id, allows)), used, depth)
+    found = memo.get(key)
+    if found is not None:
+        return found
     rules = (*denies, *allows)
     best: tuple[float, str, dict[str, tuple[Rules, Rules]]] | None = None
     facts = sorted({leaf.fact for r in rules for leaf in _gate_leaves(r)} - used) if depth > 0 else []
@@ -200,10 +212,13 @@ def _bucket(denies: Rules, allows: Rules, vocabulary: Vocabulary, used: frozense
         if best is None or cost < best[0]:
             best = (cost, fact, share)
     if best is None or best[0] > 0.8 * len(rules):
-        return Bucket(denies, allows)
-    _, fact, share = best
-    return Bucket(denies, allows, fact, {v: _bucket(d, a, vocabulary, used | {fact}, depth - 1)
-                                         for v, (d, a) in share.items()})
+        bucket = Bucket(denies, allows)
+    else:
+        _, fact, share = best
+        bucket = Bucket(denies, allows, fact, {v: _bucket(d, a, vocabulary, memo, used | {fact}, depth - 1)
+                                               for v, (d, a) in share.items()})
+    memo[key] = bucket
+    return bucket
 
 
 def _gate_leaves(rule: CompiledRule) -> list[Leaf]:
@@ -234,6 +249,7 @@ def compile_bundle(bundle: Bundle, revision: str) -> CompiledBundle:
         for r in bundle.rules
     ]
     index: dict[tuple[str, str], Bucket] = {}
+    memo: Memo = {}
     for action in actions:
         for category in categories:
             fits = [c for c in compiled
@@ -242,5 +258,5 @@ def compile_bundle(bundle: Bundle, revision: str) -> CompiledBundle:
             if fits:
                 denies = tuple(c for c in fits if c.rule.effect == "deny")
                 allows = tuple(c for c in fits if c.rule.effect == "allow")
-                index[(action, category)] = _bucket(denies, allows, bundle.vocabulary)
+                index[(action, category)] = _bucket(denies, allows, bundle.vocabulary, memo)
     return CompiledBundle(bundle, BundleRef(bundle.name, bundle.version, revision), index)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..facts import FactValue
-from ..verdict import BundleRef, Obligation
+from ..verdict import BundleRef, Obligation, Reason
 from ..vocabulary import NONE, Vocabulary
 from .model import All, AnyOf, Bundle, Condition, Leaf, Not, Rule, conjuncts
 
@@ -112,6 +112,12 @@ class CompiledRule:
     test: Test
     obligations: tuple[Obligation, ...]
     parts: tuple[tuple[Condition, Test], ...]  # top-level conjuncts, for explanations and `missing`
+    #: the Reason a verdict names this rule with; made once here, shared by every verdict (immutable)
+    reason: Reason = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        r = self.rule
+        object.__setattr__(self, "reason", Reason(r.id, r.effect, r.reason, r.basis, r.source))
 
 
 Rules = tuple[CompiledRule, ...]

@@ -21,8 +21,7 @@ Facts = Mapping[str, FactValue]
 
 
 def _reason(rule: CompiledRule) -> Reason:
-    r = rule.rule
-    return Reason(r.id, r.effect, r.reason, r.basis, r.source)
+    return rule.reason
 
 
 def _obligations(rules: list[CompiledRule]) -> tuple[Obligation, ...]:

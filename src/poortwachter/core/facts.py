@@ -21,10 +21,15 @@ Facts = Mapping[str, FactValue]
 
 @dataclass(frozen=True, slots=True)
 class ConsentBand:
-    """``from_`` must all consent for clients below ``below`` years (None: no upper bound)."""
+    """``from_`` must all consent for clients below ``below`` years (None: no upper bound).
+
+    ``wilsonbekwaam``: for a client flagged wilsonbekwaam, the consent of all of these parties counts
+    as well (e.g. a holder of gezag for a young person of 12+ who cannot judge his interests).
+    """
 
     below: int | None
     from_: tuple[str, ...]
+    wilsonbekwaam: tuple[str, ...] = ()
 
 
 DEFAULT_CONSENT_BY_AGE = (
@@ -115,6 +120,9 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
     for band in consent_by_age:
         if band.below is None or age < band.below:
             break
+    consent_valid = all(consent_self if p == "self" else consent_gezag for p in band.from_)
+    if not consent_valid and band.wilsonbekwaam and client.wilsonbekwaam:
+        consent_valid = all(consent_self if p == "self" else consent_gezag for p in band.wilsonbekwaam)
     recipient = act.recipient
     facts: dict[str, FactValue] = {
         **_party_facts(_SUBJECT_KEYS, subj, client.id),
@@ -129,6 +137,9 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
         "action.new_school_known": act.new_school_known,
         **(_NO_RECIPIENT if recipient is None else _party_facts(_RECIPIENT_KEYS, recipient, client.id)),
         "recipient.in_care": recipient.in_care if recipient else False,
+        "recipient.identity_verified": recipient.identity_verified if recipient else False,
+        "recipient.shielded": recipient is not None and recipient.id in res.shielded_from,
+        "recipient.is_about": recipient is not None and res.about_id is not None and recipient.id == res.about_id,
         "resource.type": res.type,
         "resource.dossier_type": res.dossier_type,
         "resource.category": res.category or NONE,
@@ -147,7 +158,8 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
         "consent.self": consent_self,
         "consent.gezag": consent_gezag,
         "consent.all_gezag": bool(gezag) and gezag <= consenters,
-        "consent.valid": all(consent_self if p == "self" else consent_gezag for p in band.from_),
+        "consent.valid": consent_valid,
+        "consent.about": res.about_id is not None and res.about_id in consenters,
         "objection.self": client.id in objectors,
         "objection.gezag": bool(objectors & gezag),
     }

@@ -49,9 +49,9 @@ TRANSFER_REASONS = ("verhuizing", "schoolwissel", "other")
 ATTESTATIONS = (
     "emergency", "complaint_defence", "informatieplicht", "meldrecht", "client_informed",
     "colleague_consulted", "serious_harm", "not_good_care", "excessive_request",
-    "significant_interest_other", "court_order",
+    "significant_interest_other", "court_order", "legal_retention_duty",
 )
-CONSENT_PARTIES = ("self", "gezag", "all_gezag", "valid")
+CONSENT_PARTIES = ("self", "gezag", "all_gezag", "valid", "about")
 OBJECTION_PARTIES = ("self", "gezag")
 
 FactKind = Literal["enum", "bool", "int", "str"]
@@ -116,6 +116,10 @@ YOUTH_CARE_FACTS: tuple[FactSpec, ...] = (
     _bool("action.new_school_known", "the new school is known (transfer)"),
     *_party_facts("recipient"),
     _bool("recipient.in_care", "the child is in care at the recipient", "het kind is in zorg bij de ontvanger"),
+    _bool("recipient.identity_verified", "identity of the receiving person was verified",
+          "de identiteit van de ontvanger is gecontroleerd", obtainable=True),
+    _bool("recipient.shielded", "the item is shielded from the recipient", "het item is afgeschermd voor de ontvanger"),
+    _bool("recipient.is_about", "the item is about the recipient", "het item gaat over de ontvanger"),
     _enum("resource.type", RESOURCE_TYPES, "dossier item or whole dossier", with_none=False),
     _enum("resource.dossier_type", DOSSIER_TYPES, "kind of dossier", with_none=False),
     _enum("resource.category", CATEGORIES, "category of the dossier item"),
@@ -142,6 +146,8 @@ YOUTH_CARE_FACTS: tuple[FactSpec, ...] = (
           obtainable=True),
     _bool("consent.valid", "consent of whoever must consent at the client's age",
           "toestemming van wie op deze leeftijd toestemming moet geven", obtainable=True),
+    _bool("consent.about", "consent of the person the item is about", "toestemming van degene over wie het item gaat",
+          obtainable=True),
     _bool("objection.self", "the young person objects", "de jongere maakt bezwaar"),
     _bool("objection.gezag", "a holder of gezag objects", "een gezaghebbende maakt bezwaar"),
     *(_bool(f"attestation.{k}", f"a professional attests: {k.replace('_', ' ')}",

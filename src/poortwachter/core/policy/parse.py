@@ -36,6 +36,8 @@ RULE_KEYS = {
     "id", "effect", "actions", "subject", "resource", "recipient", "when", "obligations", "reason",
     "basis", "source", "replaces", "description",
 }
+BAND_KEYS = {"below", "from", "wilsonbekwaam"}  # a consent_by_age band
+WILSONBEKWAAM_PARTIES = ("gezag",)  # whose consent counts for a wilsonbekwame client (not the client himself)
 COMPARISONS = ("gte", "gt", "lte", "lt")
 SHORTHANDS = ("holds", "age_below", "age_at_least", "has_consent", "has_objection", "has_attestation")
 
@@ -84,16 +86,19 @@ def _consent_by_age(report: _Report, file: str, meta: Mapping[str, Any]) -> tupl
     for item in value if isinstance(value, list) else []:
         below = item.get("below") if isinstance(item, Mapping) else None
         parties = item.get("from") if isinstance(item, Mapping) else None
-        if not (isinstance(parties, list) and parties and set(parties) <= {"self", "gezag"} and lower is not None
-                and (below is None or (type(below) is int and below > lower))):  # ages rise band by band
+        wb = item.get("wilsonbekwaam", []) if isinstance(item, Mapping) else None
+        if not (isinstance(item, Mapping) and set(item) <= BAND_KEYS
+                and isinstance(parties, list) and parties and set(parties) <= {"self", "gezag"} and lower is not None
+                and (below is None or (type(below) is int and below > lower))  # ages rise band by band
+                and isinstance(wb, list) and set(wb) <= set(WILSONBEKWAAM_PARTIES)):
             ok = False
             break
         lower = below
-        bands.append(ConsentBand(below, tuple(parties)))
+        bands.append(ConsentBand(below, tuple(parties), tuple(wb)))
     if not ok or bands[-1].below is not None:
         report.error(file, line_of(value) or line_of(meta),
-                     "'consent_by_age' must be a list of {below: N, from: [self|gezag, …]} with N rising, "
-                     "the last without 'below'")
+                     "'consent_by_age' must be a list of {below: N, from: [self|gezag, …], wilsonbekwaam: [gezag]} "
+                     "with N rising, the last without 'below' ('wilsonbekwaam' is optional)")
         return DEFAULT_CONSENT_BY_AGE
     return tuple(bands)
 

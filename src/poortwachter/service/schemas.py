@@ -202,7 +202,8 @@ class AttestationItem(_Open):
         "A fact only a professional can establish: emergency, complaint_defence, informatieplicht, meldrecht, "
         "client_informed (the client was told what is shared, with whom and why), colleague_consulted, "
         "serious_harm, not_good_care (sharing would not fit a goed hulpverlener), excessive_request, "
-        "significant_interest_other, court_order."), examples=["client_informed"])
+        "significant_interest_other, court_order, legal_retention_duty (a statutory provision opposes "
+        "destruction, BW 7:455 lid 2)."), examples=["client_informed"])
     by: str | None = Field(None, description="Id of the attesting professional.", examples=["prof-7"])
 
 
@@ -423,7 +424,7 @@ class Missing(BaseModel):
     """A fact the caller could obtain that would turn this deny into an allow."""
 
     fact: str = Field(description="consent, attestation or the fact name.", examples=["consent"])
-    from_: str | None = Field(None, alias="from", description="consent: whose consent (self, gezag, all_gezag, valid).")
+    from_: str | None = Field(None, alias="from", description="consent: whose consent (self, gezag, all_gezag, valid, about).")
     kind: str | None = Field(None, description="attestation: which kind.")
     path: str = Field(description="The derived fact, e.g. consent.self.")
     rule: str = Field(description="The rule that would then allow.")

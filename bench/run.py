@@ -300,7 +300,7 @@ def time_each(decide: Callable[[Any], Any], items: list[Any], seconds: float) ->
     return {
         "decisions": count, "seconds": wall, "decisions_per_s": count / wall,
         "p50_us": latencies[count // 2] / 1000, "p99_us": latencies[min(count - 1, int(count * 0.99))] / 1000,
-        "max_us": latencies[-1] / 1000, "cpu_s": cpu,
+        "max_us": latencies[-1] / 1000, "cpu_s": cpu, "decisions_per_cpu_s": count / cpu if cpu > 0 else 0.0,
     }
 
 
@@ -326,6 +326,10 @@ def inprocess(config: Config, catalog: Any, requests: list[Request]) -> list[dic
         engines.append(({"bundle": name, "engine": "poortwachter", "mode": "evaluate only"},
                         poortwachter_evaluate(law_compiled), law_facts))
     runs: list[list[dict[str, float]]] = [[] for _ in engines]
+    # the corpora and their derived facts are the harness's data, not engine state: keep the full
+    # collections of this process from walking them in the middle of a timed call
+    gc.collect()
+    gc.freeze()
     with pinned(config.server_core):
         for _, decide, items in engines:  # warm-up: caches, specialisation, lazily built plans
             for item in items[:500]:
@@ -337,6 +341,7 @@ def inprocess(config: Config, catalog: Any, requests: list[Request]) -> list[dic
                 say(f"  run {repeat + 1}/{config.repeats} {label['bundle']:<16} {label['engine']:<13} "
                     f"{label['mode']:<36} {last['decisions_per_s']:>11,.0f}/s  p50 {last['p50_us']:7.1f} µs  "
                     f"p99 {last['p99_us']:7.1f} µs")
+    gc.unfreeze()
     return [{**label, "runs": r, "summary": report.summarize(r)}
             for (label, _, _), r in zip(engines, runs)]
 
@@ -851,7 +856,7 @@ class HttpStage:
             "requests_per_s": done / duration, "decisions_per_s": done * scenario.batch / duration,
             "p50_ms": latency["p50"] / 1000, "p90_ms": latency["p90"] / 1000, "p99_ms": latency["p99"] / 1000,
             "max_ms": latency["max"] / 1000, "errors": errors, "server_cpu_s": server_cpu,
-            "client_cpu_s": client_cpu,
+            "client_cpu_s": client_cpu, "server_cpu_us_per_decision": server_cpu / max(1, done * scenario.batch) * 1e6,
         }
 
     def measure(self) -> list[dict[str, Any]]:

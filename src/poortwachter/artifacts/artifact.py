@@ -109,13 +109,19 @@ def verify(raw: bytes, keyring: Keyring, where: str) -> tuple[Manifest, dict[str
     return parsed, from_plain(content)
 
 
-def load(path: Path, keyring: Keyring) -> tuple[Manifest, CompiledBundle]:
-    """Verify, validate and compile one artifact file."""
-    manifest, content = verify(path.read_bytes(), keyring, str(path))
+def load_bytes(raw: bytes, keyring: Keyring, where: str) -> tuple[Manifest, CompiledBundle]:
+    """Verify, validate and compile one artifact already read into memory (the store archives exactly
+    the bytes it verified)."""
+    manifest, content = verify(raw, keyring, where)
     try:
         bundle, _ = bundle_from_content(content)
     except BundleError as exc:
-        raise ArtifactError(f"{path}: content does not validate: {exc}") from None
+        raise ArtifactError(f"{where}: content does not validate: {exc}") from None
     if (bundle.name, bundle.version) != (manifest.name, manifest.version):
-        raise ArtifactError(f"{path}: manifest says {manifest.name}@{manifest.version}, content {bundle.key}")
+        raise ArtifactError(f"{where}: manifest says {manifest.name}@{manifest.version}, content {bundle.key}")
     return manifest, compile_bundle(bundle, manifest.revision)
+
+
+def load(path: Path, keyring: Keyring) -> tuple[Manifest, CompiledBundle]:
+    """Verify, validate and compile one artifact file."""
+    return load_bytes(path.read_bytes(), keyring, str(path))

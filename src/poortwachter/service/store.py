@@ -32,12 +32,10 @@ from typing import Any
 
 import orjson
 
-from ..artifacts.artifact import SUFFIX, ArtifactError, Manifest, verify
+from ..artifacts.artifact import SUFFIX, ArtifactError, Manifest, load_bytes
 from ..artifacts.keys import Keyring
 from ..core.catalog import Catalog
-from ..core.errors import BundleError
-from ..core.policy.compile import CompiledBundle, compile_bundle
-from ..core.policy.content import bundle_from_content
+from ..core.policy.compile import CompiledBundle
 from . import metrics
 
 log = logging.getLogger("poortwachter.store")
@@ -88,18 +86,6 @@ class Hold:
 
 class StoreConflict(Exception):
     """An admin request that cannot be carried out (unknown version, nothing to roll back to)."""
-
-
-def load_bytes(raw: bytes, keyring: Keyring, where: str) -> tuple[Manifest, CompiledBundle]:
-    """Verify, validate and compile one artifact read into memory (read once: archive what was verified)."""
-    manifest, content = verify(raw, keyring, where)
-    try:
-        bundle, _ = bundle_from_content(content)
-    except BundleError as exc:
-        raise ArtifactError(f"{where}: content does not validate: {exc}") from None
-    if (bundle.name, bundle.version) != (manifest.name, manifest.version):
-        raise ArtifactError(f"{where}: manifest says {manifest.name}@{manifest.version}, content {bundle.key}")
-    return manifest, compile_bundle(bundle, manifest.revision)
 
 
 class _MemoryState:

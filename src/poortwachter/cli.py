@@ -1,4 +1,4 @@
-"""`poortwachter`: validate, test, explain and build bundles; serve decisions.
+"""`poortwachter`: validate, test, explain and build bundles; analyse them; serve decisions.
 
 Exit codes fit CI: 0 ok, 1 a test failed (or a diff found changes), 2 invalid input (a bundle or
 request that does not validate, a file that cannot be read).
@@ -200,6 +200,145 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return OK
 
 
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def _resolve(spec: str, args: argparse.Namespace) -> Bundle:
+    from .authoring.diff import resolve_bundle
+
+    try:
+        bundle, _ = resolve_bundle(spec, args.bundles, args.policies, args.keys)
+    except KeyError as exc:
+        raise Usage(exc.args[0]) from None
+    return bundle
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from .authoring import table as t
+
+    bundle = _resolve(args.bundle, args)
+    if args.flat:
+        flat = t.FlatTable(bundle, max_leaves=args.max_rows)
+        _write(t.flat_markdown(flat), args.out)
+        return OK
+    table = t.Table(bundle)
+    if args.format == "json":
+        _write(orjson.dumps(t.table_json(table), option=orjson.OPT_INDENT_2).decode() + "\n", args.out)
+    else:
+        _write(t.render_csv(table) if args.format == "csv" else t.render_markdown(table), args.out)
+    return OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .authoring import diff as d
+    from .authoring.table import TooLarge
+
+    old, new = _resolve(args.old, args), _resolve(args.new, args)
+    try:
+        diff = d.Diff(old, new)
+    except TooLarge as exc:
+        raise Usage(str(exc)) from None
+    if args.format == "json":
+        text = orjson.dumps(d.diff_json(diff), option=orjson.OPT_INDENT_2).decode() + "\n"
+    else:
+        text = d.render_markdown(diff) if args.format == "md" else d.render_text(diff, brief=args.brief)
+    _write(text, args.out)
+    if args.html:
+        from .authoring.matrix import render_diff_matrix
+
+        _write(render_diff_matrix(old, new, diff), args.html)
+    if args.out is not None:
+        print(d.summary_line(diff))
+    return FAILED if diff.regions else OK
+
+
+def _coverage(folder: Path, bundle: Bundle) -> set[str] | None:
+    """Rules some scenario of the folder made decide (None: no scenarios to run)."""
+    if not folder.is_dir():
+        return None
+    scenarios, problems = read_suites(scenario_files(folder))
+    if problems:
+        _print_diagnostics(problems)
+        raise Usage(f"{folder}: the scenario suites do not validate")
+    outcomes = run(_sibling_catalog(folder, bundle), bundle.key, scenarios)
+    return {r.id for r in bundle.rules} - set(uncovered([r.id for r in bundle.rules], bundle.key, outcomes))
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    import yaml
+
+    from .authoring.lint import config_levels, lint, parse_levels
+
+    status = OK
+    for spec in args.bundles_to_lint:
+        bundle = _resolve(spec, args)
+        folder = Path(spec)
+        levels: dict[str, str] = {}
+        if (folder / "lint.yaml").is_file():
+            levels.update(config_levels(yaml.safe_load((folder / "lint.yaml").read_text(encoding="utf-8")),
+                                        str(folder / "lint.yaml")))
+        levels.update(parse_levels(args.severity))
+        seeds = args.seeds if args.seeds is not None and args.seeds.is_dir() else None
+        findings = lint(bundle, _coverage(folder, bundle), seeds, levels)
+        if args.format == "json":
+            sys.stdout.write(orjson.dumps({"bundle": bundle.key, "findings": [f.as_json() for f in findings]},
+                                          option=orjson.OPT_INDENT_2).decode() + "\n")
+        else:
+            shown = [f for f in findings if args.verbose or f.severity != "info"]
+            for f in shown:
+                print(f)
+            count = {lvl: sum(f.severity == lvl for f in findings) for lvl in ("error", "warning", "info")}
+            print(f"{spec}: {bundle.key}: {count['error']} errors, {count['warning']} warnings, {count['info']} info"
+                  + ("" if args.verbose or not count["info"] else " (-v shows info)"))
+        fail = ("error",) if args.fail_on == "error" else ("error", "warning")
+        if any(f.severity in fail for f in findings):
+            status = FAILED
+    return status
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from .authoring.matrix import render_diff_matrix, render_matrix
+
+    bundle = _resolve(args.bundle, args)
+    if args.against:
+        _write(render_diff_matrix(_resolve(args.against, args), bundle), args.out)
+    else:
+        _write(render_matrix(bundle), args.out)
+    return OK
+
+
+def cmd_reference(args: argparse.Namespace) -> int:
+    from .authoring.reference import render_reference
+
+    folders = args.folders or sorted(p for p in args.policies.iterdir() if (p / "bundle.yaml").is_file())
+    if args.out is not None and len(folders) != 1:
+        raise Usage("-o names one file: give exactly one bundle folder")
+    stale = []
+    for folder in folders:
+        bundle = _load(folder)
+        target = args.out or args.out_dir / f"{folder.name}.md"
+        text = render_reference(bundle, f"poortwachter reference {folder.resolve().parent.name}/{folder.name}")
+        if args.check:
+            current = target.read_text(encoding="utf-8") if target.is_file() else None
+            if current != text:
+                stale.append(target)
+                print(f"{target}: {'missing' if current is None else 'out of date'} for {bundle.key} "
+                      f"(run: poortwachter reference {folder})", file=sys.stderr)
+        else:
+            _write(text, target)
+    if args.check:
+        if not stale:
+            print(f"{len(folders)} rule references are current")
+        return FAILED if stale else OK
+    return OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .service.main import serve
 
@@ -246,6 +385,48 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("--bundles", type=Path)
     cp.add_argument("--workers", type=int)
     cp.add_argument("--config", type=Path)
+    def sources(cp: argparse.ArgumentParser) -> None:
+        cp.add_argument("--bundles", type=Path, default=Path("bundles"), help="artifact folder for name@version")
+        cp.add_argument("--policies", type=Path, default=Path("policies"), help="bundle folders for name@version")
+        cp.add_argument("--keys", type=Path, default=embedded.key_dir(), help="folder of trusted *.pub keys")
+
+    cp = command("table", cmd_table, "the complete decision table of a bundle (exact, not sampled)")
+    cp.add_argument("bundle", help="a bundle folder, an artifact file or name[@version]")
+    cp.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    cp.add_argument("--flat", action="store_true", help="disjoint regions with one verdict each (small bundles)")
+    cp.add_argument("--max-rows", type=int, default=20_000, help="limit of --flat")
+    cp.add_argument("-o", "--out", type=Path)
+    sources(cp)
+    cp = command("diff", cmd_diff, "every combination whose verdict, obligations or deciding rules change "
+                 "(exit 0 none, 1 changes, 2 invalid input)")
+    cp.add_argument("old", help="a bundle folder, an artifact file or name@version")
+    cp.add_argument("new")
+    cp.add_argument("--format", choices=("text", "md", "json"), default="text")
+    cp.add_argument("-o", "--out", type=Path)
+    cp.add_argument("--html", type=Path, help="also write the decision matrix of the diff")
+    cp.add_argument("--brief", action="store_true", help="text: the changes in words, without the region list")
+    sources(cp)
+    cp = command("lint", cmd_lint, "gaps, overlaps, dead rules, untested rules, sources, thresholds "
+                 "(exit 1 on errors)")
+    cp.add_argument("bundles_to_lint", nargs="+", metavar="bundle")
+    cp.add_argument("--severity", action="append", default=[], metavar="CODE=LEVEL",
+                    help="override a check's severity (error, warning, info, off)")
+    cp.add_argument("--fail-on", choices=("error", "warning"), default="error")
+    cp.add_argument("--seeds", type=Path, default=Path("../shared/seeds"), help="seed texts sources cite")
+    cp.add_argument("--format", choices=("text", "json"), default="text")
+    cp.add_argument("-v", "--verbose", action="store_true", help="also print info findings")
+    sources(cp)
+    cp = command("matrix", cmd_matrix, "the decision matrix of a bundle (or of a diff) as one HTML page")
+    cp.add_argument("bundle")
+    cp.add_argument("--against", help="an older version: draw the matrix of the diff")
+    cp.add_argument("-o", "--out", type=Path, required=True)
+    sources(cp)
+    cp = command("reference", cmd_reference, "write (or --check) the Markdown rule reference of bundle folders")
+    cp.add_argument("folders", nargs="*", type=Path, help="default: every folder under --policies")
+    cp.add_argument("-o", "--out", type=Path, help="the file (one folder); default <out-dir>/<folder>.md")
+    cp.add_argument("--out-dir", type=Path, default=Path("docs/reference"))
+    cp.add_argument("--policies", type=Path, default=Path("policies"))
+    cp.add_argument("--check", action="store_true", help="exit 1 when a reference is missing or out of date")
     cp = command("log", cmd_log, "query the decision log (by client, subject, time) or verify its hash chains")
     logbook_cli.add_arguments(cp)
     return p

@@ -224,7 +224,10 @@ def cmd_table(args: argparse.Namespace) -> int:
 
     bundle = _resolve(args.bundle, args)
     if args.flat:
-        flat = t.FlatTable(bundle, max_leaves=args.max_rows)
+        try:
+            flat = t.FlatTable(bundle, max_leaves=args.max_rows)
+        except t.TooLarge as exc:
+            raise Usage(f"{exc}; raise --max-rows or use the row table") from None
         _write(t.flat_markdown(flat), args.out)
         return OK
     table = t.Table(bundle)

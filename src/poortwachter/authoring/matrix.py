@@ -158,7 +158,7 @@ p.meta { color: #444; margin: .2em 0 .8em; }
 .legend li { list-style: none; margin: .15em 0; } .legend ul { padding: 0; }
 table.m { border-collapse: collapse; margin: .4em 0 1em; }
 table.m th, table.m td { border: 1px solid #999; padding: 2px 3px; vertical-align: bottom; }
-table.m th.who { text-align: left; white-space: nowrap; max-width: 22em; overflow: hidden; text-overflow: ellipsis; }
+table.m th.who { text-align: left; white-space: nowrap; max-width: 30em; overflow: hidden; text-overflow: ellipsis; }
 table.m thead th { font-weight: 600; font-size: 11px; }
 table.m thead th.cat { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; max-height: 14em; }
 td.c { white-space: nowrap; padding: 1px; }

@@ -196,8 +196,10 @@ def markdown(results: Result, goals: bool = True) -> str:
         "",
         f"- command: `{meta.get('command', 'python -m bench.run')}`",
         f"- machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, {machine.get('memory', '?')}, "
-        f"{machine.get('kernel', '?')}; Python {machine.get('python', '?')}",
-        f"- versions: " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
+        f"{machine.get('kernel', '?')}; Python {machine.get('python', '?')}; load average before "
+        f"{' '.join(machine.get('load_before', []))}, after {' '.join(machine.get('load_after', []))} "
+        "(the machine is shared)",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
         f"- corpus: {corpus.get('n', '?')} requests, seed {corpus.get('seed', '?')}, "
         f"fingerprint {corpus.get('fingerprint', '?')}",
         f"- every figure: median of {meta.get('repeats', '?')} runs (min–max); in-process runs of "
@@ -217,7 +219,7 @@ def markdown(results: Result, goals: bool = True) -> str:
         out += ["", "## HTTP on loopback (AuthZEN, wrk)", ""] + _http_table(results["http"])
     profile = results.get("profile", {})
     if profile.get("stages"):
-        out += ["", "## Where the time goes", "", "In-process, CPU µs per decision per stage of the full path "
+        out += ["", "## Profile of this run", "", "In-process, CPU µs per decision per stage of the full path "
                 "(min over passes):", "",
                 "| bundle | parse_envelope | select_for | derive_facts | evaluate | full path |",
                 "|---|---:|---:|---:|---:|---:|"]

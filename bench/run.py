@@ -130,7 +130,7 @@ def versions(config: Config) -> dict[str, str]:
         from bench.peers.cerbos_runner import CERBOS_VERSION
 
         found["cerbos"] = CERBOS_VERSION
-    found["wrk"] = _version_of(["wrk", "--version"]).split(" [")[0]
+    found["wrk"] = _version_of(["wrk", "--version"]).split(" [")[0].removeprefix("wrk ")
     return found
 
 

@@ -164,12 +164,11 @@ def pinned(core: int | None) -> Iterator[None]:
 
 
 def load_catalog() -> Any:
-    """Every signed artifact in bundles/, verified with the DEV key, as the service would load them."""
-    from poortwachter.artifacts import embedded
+    """Every signed artifact in bundles/, verified with the keys in keys/ (the DEV key), as the service would."""
     from poortwachter.artifacts.directory import load_directory
     from poortwachter.artifacts.keys import load_keyring
 
-    result = load_directory(ROOT / "bundles", load_keyring(embedded.key_dir()))
+    result = load_directory(ROOT / "bundles", load_keyring(ROOT / "keys"))
     for file, why in result.errors.items():
         say(f"  refused {file}: {why}")
     return result.catalog

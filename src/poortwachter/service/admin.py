@@ -108,3 +108,77 @@ async def rollback(request: Request, name: str) -> Response:
     except StoreConflict as exc:
         raise Problem(409, "conflict", str(exc), field="name") from None
     return json_response(report.as_dict())
+
+
+# ------------------------------------------------------------------------------------------ shadow evaluation
+
+
+def _no_shadow(name: str) -> Problem:
+    return Problem(404, "no-shadow", f"no shadow evaluation of {name!r} in this worker (start one with "
+                   f"POST /v1/bundles/{name}/shadow)", field="name")
+
+
+@router.post("/{name}/shadow", summary="Start shadow evaluation of a candidate (admin)", response_model=None,
+             openapi_extra={**body("ShadowRequest"), **ADMIN_SECURITY},
+             responses=answers("ShadowReport", 400, 401, 403, 404, 409, 413, 415))
+async def start_shadow(request: Request, name: str) -> Response:
+    """``{"version": …}``, ``{"revision": "sha256:…"}`` or ``{"file": "candidates/….bundle.json"}`` (an
+    artifact inside the bundle folder; a subfolder is not loaded by reloads): verify that candidate
+    and, from now on, compare it with the active versions of the bundle on every decision they give,
+    in the background. Answers never change. Replaces a running shadow of the same bundle; every
+    worker follows (state folder)."""
+    svc = service(request)
+    svc.admin.check(request)
+    data = await read_json(request, svc.settings.max_body_bytes, authzen=False)
+    try:
+        data = obj(data, "request")
+        version = text(data, "version", "request", required=False)
+        revision = text(data, "revision", "request", required=False)
+        file = text(data, "file", "request", required=False)
+    except RequestError as exc:
+        raise Problem.from_request_error(exc) from None
+    if sum(x is not None for x in (version, revision, file)) != 1:
+        raise Problem(400, "invalid-request", "request: give exactly one of version, revision or file",
+                      field="request", expected="exactly one of version, revision, file")
+    _known(request, name)
+    try:
+        await to_thread.run_sync(svc.store.start_shadow, name, version, revision, file)
+    except StoreConflict as exc:
+        raise Problem(409, "conflict", str(exc), field="version" if version else "revision" if revision else "file") \
+            from None
+    report = svc.shadow.report(name)
+    if report is None:  # the store resolved it, so the runner follows it; only a concurrent stop gets here
+        raise _no_shadow(name)
+    return json_response(report)
+
+
+@router.get("/{name}/shadow", summary="Shadow evaluation report (admin)", response_model=None,
+            openapi_extra=ADMIN_SECURITY, responses=answers("ShadowReport", 401, 403, 404))
+async def shadow_report(request: Request, name: str) -> Response:
+    """This worker's comparison of the candidate with the active bundle: how many decisions were
+    compared, how many would differ, each distinct difference with its count, and the latest
+    differences with the facts that mattered. After a stop, the final report of the last shadow."""
+    svc = service(request)
+    svc.admin.check(request)
+    _known(request, name)
+    report = svc.shadow.report(name)
+    if report is None:
+        raise _no_shadow(name)
+    return json_response(report)
+
+
+@router.delete("/{name}/shadow", summary="Stop shadow evaluation (admin)", response_model=None,
+               openapi_extra=ADMIN_SECURITY, responses=answers("ShadowReport", 401, 403, 404))
+async def stop_shadow(request: Request, name: str) -> Response:
+    """Stop comparing (in every worker); answers this worker's final report."""
+    svc = service(request)
+    svc.admin.check(request)
+    _known(request, name)
+    try:
+        await to_thread.run_sync(svc.store.stop_shadow, name)
+    except KeyError:
+        raise _no_shadow(name) from None
+    report = svc.shadow.report(name)
+    if report is None:
+        raise _no_shadow(name)
+    return json_response(report)

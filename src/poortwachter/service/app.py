@@ -35,6 +35,7 @@ from .reload import watch
 from .runtime import Service, json_response, service
 from .security import guards
 from .settings import Settings, settings_from_env
+from .shadow import ShadowRunner
 from .store import BundleStore
 
 log = logging.getLogger("poortwachter.service")
@@ -118,7 +119,10 @@ def _problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        problem = Problem(exc.status_code, kind, str(exc.detail), headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route of the path; a path may have several
+            headers["Allow"] = _allowed(request)
+        problem = Problem(exc.status_code, kind, str(exc.detail), headers=headers)
         return problem.response()
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -132,6 +136,15 @@ def _problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DecisionLogUnavailable, on_log_unavailable)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+
+
+def _allowed(request: Request) -> str:
+    """The Allow header of a 405: every method of the path the request matched first (as routing does),
+    including those of further routes on that same path."""
+    routes = [r for r in request.app.router.routes if getattr(r, "path_regex", None) is not None]
+    path = next((r.path for r in routes if r.path_regex.match(request.url.path)), None)
+    methods = {m for r in routes if r.path == path for m in getattr(r, "methods", None) or ()}
+    return ", ".join(sorted(methods))
 
 
 def _health_routes(app: FastAPI) -> None:
@@ -182,9 +195,10 @@ def build_service(settings: Settings, *, decision_log: DecisionLog | None = None
     store = BundleStore(settings.bundles, keyring, settings.state_dir, settings.default_bundle)
     cache = DecisionCache(settings.cache_size, settings.cache_ttl)
     dlog = decision_log or open_decision_log(settings.decision_log, settings.decision_log_capacity, settings)
-    decider = Decider(store, cache, dlog, settings.default_bundle, clock)
+    shadow = ShadowRunner(store, settings.shadow_queue, settings.shadow_sample)
+    decider = Decider(store, cache, dlog, settings.default_bundle, clock, shadow)
     return Service(settings, store, cache, dlog, decider, admin_guard, decision_guard,
-                   Inventory.load(settings.search_inventory))
+                   Inventory.load(settings.search_inventory), shadow)
 
 
 def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | None = None,
@@ -209,6 +223,7 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
             stop.set()
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(watcher, 5)
+            svc.shadow.close()
             if decision_log is None:  # a log handed in (tests) belongs to the caller
                 svc.decision_log.close()
             metrics.worker_stopped()

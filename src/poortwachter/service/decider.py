@@ -7,6 +7,9 @@ so the cache can sit between facts and verdict; there is no policy logic here. F
 - any other exception while deciding yields a *deny* naming the error, never an allow and never a
   5xx: a caller that gets an answer gets one that fails closed;
 - an answer that cannot be written to the decision log is not given (DecisionLogUnavailable → 503).
+
+A shadow candidate (service/shadow.py) is offered each decision only after its answer is computed;
+the offer never blocks and nothing it does reaches the answer.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from . import metrics
 from .cache import DecisionCache, key_of
 from .decision_log import DecisionLog, NullSink
 from .problems import item_error
+from .shadow import ShadowRunner
 from .store import BundleStore
 
 log = logging.getLogger("poortwachter.decider")
@@ -86,8 +90,10 @@ class Decider:
     """Decides with the store's current snapshot; one instance per app (per worker process)."""
 
     def __init__(self, store: BundleStore, cache: DecisionCache, decision_log: DecisionLog,
-                 default_bundle: str | None, clock: Callable[[], datetime] | None = None) -> None:
+                 default_bundle: str | None, clock: Callable[[], datetime] | None = None,
+                 shadow: ShadowRunner | None = None) -> None:
         self.store = store
+        self.shadow = shadow
         self.cache = cache
         self.log = decision_log
         self.default_bundle = default_bundle
@@ -133,6 +139,9 @@ class Decider:
         rule = verdict.reasons[0].rule if verdict.reasons else "none"
         metrics.observe_decision(bundle.ref.name, str(facts.get("action.name")), verdict.decision, rule,
                                  perf_counter() - started)
+        shadow = self.shadow
+        if shadow is not None and shadow.tracks:
+            shadow.offer(bundle, envelope, facts, decision_id)
         return {"decision": verdict.decision, "context": {"decision_id": decision_id, **ctx}}
 
     def decide_item(self, data: Any, call: Call) -> Answer:
@@ -172,6 +181,8 @@ class Decider:
         decision_id = self.ids.next()
         self.log.record(self._event(decision_id, call, data, envelope, facts, verdict.decision,
                                     verdict.deciding_rules, [o.id for o in verdict.obligations], bundle.ref, None))
+        if self.shadow is not None and self.shadow.tracks:
+            self.shadow.offer(bundle, envelope, facts, decision_id)
         return wire.explanation(explanation, decision_id)
 
     def _failed(self, data: Any, call: Call, exc: Exception) -> Answer:

@@ -16,6 +16,7 @@ the exposition can change in one place. Exported (all names ``poortwachter_*``, 
     decision_log_flush_duration_seconds                   histogram one group commit (write + fsync)
     decision_log_flush_records                            histogram records per group commit
     decision_log_healthy                                  gauge     0 while the log cannot be written
+    shadow_decisions_total{bundle, result}                counter   result = same | different | dropped | error
 
 Label values are bounded: bundle names, versions, revisions, actions and rule ids come from loaded,
 signed bundles, never from a client; error kinds are code constants. As a last guard every label
@@ -89,6 +90,9 @@ LOG_FLUSH_RECORDS = Histogram("poortwachter_decision_log_flush_records", "Record
 LOG_HEALTHY = Gauge("poortwachter_decision_log_healthy", "1 while the decision log accepts records, else 0.",
                     multiprocess_mode="livemin")
 LOG_HEALTHY.set(1)
+SHADOW = Counter("poortwachter_shadow_decisions_total",
+                 "Decisions a shadow candidate bundle was compared on (service/shadow.py): same or different "
+                 "answer, dropped (shadow queue full) or error.", ["bundle", "result"])
 
 _HIT = CACHE.labels("hit")
 _MISS = CACHE.labels("miss")
@@ -178,6 +182,20 @@ def decision_log_flushed(records: int, seconds: float, ok: bool) -> None:
 
 def decision_log_health(healthy: bool) -> None:
     LOG_HEALTHY.set(1 if healthy else 0)
+
+
+_shadow_children: dict[tuple[str, str], Counter] = {}
+
+
+def shadow_result(bundle: str, result: str, count: int = 1) -> None:
+    """``result``: same, different, dropped or error (code constants); ``bundle``: a loaded bundle's name.
+    Called per dropped decision on the answer path, so label children are cached."""
+    child = _shadow_children.get((bundle, result))
+    if child is None:
+        child = SHADOW.labels(_name(bundle), result)
+        if len(_shadow_children) < MAX_LABEL_VALUES:
+            _shadow_children[bundle, result] = child
+    child.inc(count)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .decision_log import DecisionLog
 from .inventory import Inventory
 from .security import Guard
 from .settings import Settings
+from .shadow import ShadowRunner
 from .store import BundleStore
 
 
@@ -34,6 +35,7 @@ class Service:
     admin: Guard
     decisions: Guard
     inventory: Inventory
+    shadow: ShadowRunner
 
 
 def service(request: Request) -> Service:

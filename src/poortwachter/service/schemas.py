@@ -383,6 +383,18 @@ class ActivateRequest(_Open):
     revision: str | None = Field(None, description="Make exactly this revision (sha256:…) active.")
 
 
+class ShadowRequest(_Open):
+    """The candidate to evaluate beside the active versions: exactly one of the three."""
+
+    version: str | None = Field(None, description="A known version of the bundle (its newest known revision), e.g. "
+                                "one loaded but not yet in force.", examples=["2027.1.0"])
+    revision: str | None = Field(None, description="Exactly this known or archived revision (sha256:…).")
+    file: str | None = Field(None, description=(
+        "A signed artifact inside the bundle folder, relative to it; put candidates in a subfolder (e.g. "
+        "candidates/), which reloads do not load. Verified like every artifact."),
+        examples=["candidates/nl-jgz-2026.2.0.bundle.json"])
+
+
 # ------------------------------------------------------------------------------------------ response
 
 
@@ -576,6 +588,68 @@ class BundleDetail(BaseModel):
     last_error: LoadError | None
 
 
+class ShadowCandidate(BaseModel):
+    version: str
+    revision: str
+    effective_from: str
+    file: str = Field(description="Where it was loaded from (a file, the bundle folder or archive:<revision>).")
+
+
+class ShadowVerdict(BaseModel):
+    bundle: str = Field(description="name@version", examples=["nl-jgz@2026.1.0"])
+    decision: bool
+    rules: list[str] = Field(description="Deciding rules (default-deny when no rule applied).")
+    obligations: list[str]
+
+
+class ShadowChange(BaseModel):
+    """One distinct difference and how often it occurred."""
+
+    count: int
+    kind: Literal["decision", "rules", "obligations"] = Field(
+        description="decision: allow ↔ deny; rules: same decision, other deciding rules; obligations: only those.")
+    active: ShadowVerdict = Field(description="What was answered.")
+    candidate: ShadowVerdict = Field(description="What the candidate would have answered.")
+
+
+class ShadowDifference(BaseModel):
+    """One decision on which the candidate would have answered differently."""
+
+    at: str = Field(description="When it was compared (UTC).")
+    decision_id: str = Field(description="The decision's id, as in the answer and the decision log.")
+    as_of: str = Field(description="The request's time (context.time, else when it arrived).")
+    kind: Literal["decision", "rules", "obligations"]
+    active: ShadowVerdict
+    candidate: ShadowVerdict
+    facts: dict[str, str | bool | int] = Field(description=(
+        "The derived facts the deciding rules of either version look at, plus action and category (free-text "
+        "facts are left out; no ids)."))
+    candidate_facts: dict[str, str | bool | int] = Field(description=(
+        "Those facts the candidate derives otherwise (other age thresholds or consent bands)."))
+
+
+class ShadowReport(BaseModel):
+    """Shadow evaluation of one bundle in the worker that answered (the metric sums all workers)."""
+
+    name: str
+    running: bool = Field(description="False: the final report of the last shadow, stopped at ``stopped``.")
+    worker: int = Field(description="Process id of the worker whose traffic this is.")
+    candidate: ShadowCandidate
+    since: str
+    stopped: str | None
+    compared: int = Field(description="Decisions compared (same + different).")
+    same: int
+    different: int
+    dropped: int = Field(description="Not compared: the shadow queue was full.")
+    errors: int = Field(description="Not compared: the comparison failed (logged).")
+    skipped: int = Field(description="Not compared: the request named a version (context.bundle name@version).")
+    by_kind: dict[str, int] = Field(description="Differences by kind: decision, rules, obligations.")
+    changes: list[ShadowChange] = Field(description="Each distinct difference with its count, most frequent first "
+                                        "(at most 100; further ones are counted in other_changes).")
+    other_changes: int
+    sample: list[ShadowDifference] = Field(description="The latest differences, newest first (shadow_sample).")
+
+
 class LoadReport(BaseModel):
     generation: int
     changed: list[str]
@@ -608,7 +682,7 @@ class Problem(BaseModel):
 
 MODELS: tuple[type[BaseModel], ...] = (
     EvaluationRequest, EvaluationsRequest, FilterRequest, SubjectSearchRequest, ResourceSearchRequest,
-    ActionSearchRequest, ActivateRequest, EvaluationResponse, EvaluationsResponse, ExplanationResponse,
+    ActionSearchRequest, ActivateRequest, ShadowRequest, EvaluationResponse, EvaluationsResponse, ExplanationResponse,
     FilterResponse, EntitySearchResponse, ActionSearchResponse, Discovery, BundleList, BundleDetail, LoadReport,
-    Health, Problem,
+    ShadowReport, Health, Problem,
 )

@@ -81,6 +81,11 @@ class Settings(BaseModel):
                           "variable POORTWACHTER_DECISION_LOG_KEY; else (development) a random key made in "
                           "state_dir or beside the log folder.")
     decision_log_pseudonymise: bool = Field(True, description="Pseudonymise client ids in the decision log.")
+    shadow_queue: int = Field(10_000, ge=1, description=(
+        "Decisions waiting for shadow comparison per worker; beyond it a comparison is dropped (and counted), "
+        "never waited for."))
+    shadow_sample: int = Field(100, ge=0, le=10_000, description=(
+        "Most recent differences a shadow report keeps (per worker)."))
     metrics_address: str | None = Field(
         None, description="Also serve /metrics alone on host:port, e.g. 0.0.0.0:9464 beside a loopback-only sidecar.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Server log level.")

@@ -13,8 +13,13 @@ compiled first; only then is the new snapshot swapped in. What a reload may and 
   that name arrives in the folder (a fix), or an ``activate`` without arguments releases it.
 
 With several uvicorn workers each process has its own store; admin changes go through a shared
-state folder (holds.json, an archive of every artifact loaded, a reload stamp) that every worker
-watches, so all workers converge on the same active set.
+state folder (holds.json, shadow.json, an archive of every artifact loaded, a reload stamp) that every
+worker watches, so all workers converge on the same active set and the same shadow candidates.
+
+Shadow evaluation (service/shadow.py) names its candidates here too: ``start_shadow`` resolves a
+version, revision or artifact file to a verified, compiled artifact, archives it and records
+``name → revision`` in the state; every reload re-reads that record into ``store.shadows`` and tells
+the ``shadow_listeners``. A candidate never enters the snapshot: it cannot decide anything.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from . import metrics
 log = logging.getLogger("poortwachter.store")
 
 HOLDS_FILE = "holds.json"
+SHADOW_FILE = "shadow.json"
 RELOAD_STAMP = "reload-stamp"
 ARCHIVE = "archive"
 MAX_KNOWN_PER_NAME = 20
@@ -84,6 +90,19 @@ class Hold:
     at: str
 
 
+@dataclass(frozen=True)
+class Shadowing:
+    """A candidate artifact evaluated beside the active versions of ``name`` (since ``since``)."""
+
+    name: str
+    candidate: Loaded
+    since: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.name, self.candidate.revision, self.since)
+
+
 class StoreConflict(Exception):
     """An admin request that cannot be carried out (unknown version, nothing to roll back to)."""
 
@@ -93,6 +112,7 @@ class _MemoryState:
 
     def __init__(self) -> None:
         self.holds: dict[str, Hold] = {}
+        self.shadows: dict[str, tuple[str, str]] = {}
         self.archive: dict[str, bytes] = {}
 
     def read_holds(self) -> dict[str, Hold]:
@@ -100,6 +120,12 @@ class _MemoryState:
 
     def write_holds(self, holds: dict[str, Hold]) -> None:
         self.holds = dict(holds)
+
+    def read_shadows(self) -> dict[str, tuple[str, str]]:
+        return dict(self.shadows)
+
+    def write_shadows(self, shadows: dict[str, tuple[str, str]]) -> None:
+        self.shadows = dict(shadows)
 
     def put(self, revision: str, raw: bytes) -> None:
         self.archive.setdefault(revision, raw)
@@ -137,6 +163,21 @@ class _FolderState:
     def write_holds(self, holds: dict[str, Hold]) -> None:
         self._write(self.folder / HOLDS_FILE, orjson.dumps(
             {n: {"revisions": h.revisions, "disk": h.disk, "reason": h.reason, "at": h.at} for n, h in holds.items()}))
+
+    def read_shadows(self) -> dict[str, tuple[str, str]]:
+        """name → (candidate revision, since)."""
+        try:
+            data = orjson.loads((self.folder / SHADOW_FILE).read_bytes())
+            return {n: (str(s["revision"]), str(s["since"])) for n, s in data.items()}
+        except FileNotFoundError:
+            return {}
+        except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError) as exc:
+            log.error("state %s unreadable, no shadow evaluation: %s", self.folder / SHADOW_FILE, exc)
+            return {}
+
+    def write_shadows(self, shadows: dict[str, tuple[str, str]]) -> None:
+        self._write(self.folder / SHADOW_FILE, orjson.dumps(
+            {n: {"revision": r, "since": since} for n, (r, since) in shadows.items()}))
 
     def _archived(self, revision: str) -> Path:
         return self.folder / ARCHIVE / (revision.replace(":", "-") + SUFFIX)
@@ -187,6 +228,8 @@ class BundleStore:
         self.disk: dict[str, tuple[str, ...]] = {}  # name → revisions valid in the folder
         self.holds: dict[str, Hold] = {}
         self.listeners: list[Callable[[Snapshot], None]] = []
+        self.shadows: dict[str, Shadowing] = {}  # name → candidate evaluated beside it (never deciding)
+        self.shadow_listeners: list[Callable[[dict[str, Shadowing]], None]] = []
         self._verified: dict[str, tuple[Manifest, CompiledBundle]] = {}  # sha256 of the file bytes → result
 
     # -------------------------------------------------------------------------------- reading
@@ -293,7 +336,9 @@ class BundleStore:
             report.kept.extend(sorted(old.active))
             active = {n: list(v) for n, v in old.active.items()}
         self.refused = refused
-        return self._swap(active, report)
+        report = self._swap(active, report)
+        self._follow_shadows()
+        return report
 
     def _name_of_file(self, file: str, found: dict[str, list[Loaded]]) -> str | None:
         """Artifacts are named <name>-<version>.bundle.json: attribute a refused file to a bundle name."""
@@ -410,6 +455,86 @@ class BundleStore:
                        if x.manifest.version != target.manifest.version]
             revisions = tuple(x.revision for x in [*current, target])
             return self._hold(name, revisions, f"activate {target.manifest.version} {target.revision}")
+
+    # -------------------------------------------------------------------------------- shadow candidates
+
+    def _follow_shadows(self) -> None:
+        """``self.shadows`` from the state (another worker may have changed it); listeners hear of changes."""
+        found: dict[str, Shadowing] = {}
+        for name, (revision, since) in self._state.read_shadows().items():
+            current = self.shadows.get(name)
+            if current is not None and current.key == (name, revision, since):
+                found[name] = current
+                continue
+            loaded = self._from_archive(revision)
+            if loaded is None or loaded.name != name:
+                log.error("shadow candidate %s of %s is not available here; not shadowing it", revision, name)
+                continue
+            found[name] = Shadowing(name, loaded, since)
+        if {n: s.key for n, s in found.items()} != {n: s.key for n, s in self.shadows.items()}:
+            self.shadows = found
+            for listener in self.shadow_listeners:
+                listener(found)
+
+    def _candidate(self, name: str, version: str | None, revision: str | None, file: str | None) -> Loaded:
+        if file is not None:
+            return self._candidate_file(name, file)
+        found = [x for x in self.known.values() if x.name == name
+                 and (revision is None or x.revision == revision)
+                 and (version is None or x.manifest.version == version)]
+        if not found and version is not None and revision is None:  # a folder artifact not active (held)
+            found = [Loaded(m, c, "bundle folder", datetime.now(UTC)) for m, c in self._verified.values()
+                     if m.name == name and m.version == version]
+        if not found and revision is not None and (archived := self._from_archive(revision)):
+            found = [archived] if archived.name == name else []
+        if not found:
+            wanted = " ".join(p for p in (version and f"version {version}", revision and f"revision {revision}") if p)
+            raise StoreConflict(f"bundle {name!r} has no known {wanted}")
+        return max(found, key=lambda x: x.loaded_at)
+
+    def _candidate_file(self, name: str, file: str) -> Loaded:
+        """An artifact file inside the bundle folder, e.g. ``candidates/x.bundle.json`` (a subfolder is not
+        loaded by reloads): verified like every artifact."""
+        root = self.folder.resolve()
+        path = (self.folder / file).resolve()
+        if not path.is_relative_to(root) or not path.name.endswith(SUFFIX):
+            raise StoreConflict(f"{file!r} is not a {SUFFIX} file inside the bundle folder")
+        try:
+            raw = path.read_bytes()
+            manifest, compiled = load_bytes(raw, self.keyring, file)
+        except OSError as exc:
+            raise StoreConflict(f"cannot read {file!r}: {exc.strerror or exc}") from None
+        except ArtifactError as exc:
+            raise StoreConflict(f"{file!r} refused: {exc}") from None
+        if manifest.name != name:
+            raise StoreConflict(f"{file!r} holds bundle {manifest.name!r}, not {name!r}")
+        self._state.put(manifest.revision, raw)  # other workers (and restarts) load it from the archive
+        return Loaded(manifest, compiled, file, datetime.now(UTC))
+
+    def start_shadow(self, name: str, version: str | None = None, revision: str | None = None,
+                     file: str | None = None) -> Shadowing:
+        """Evaluate a candidate beside ``name`` from now on (replacing an earlier one); StoreConflict
+        when it cannot be found or verified. Every worker follows through the state."""
+        with self._lock:
+            candidate = self._candidate(name, version, revision, file)
+            self.known.setdefault(candidate.revision, candidate)
+            shadows = self._state.read_shadows()
+            shadows[name] = (candidate.revision, datetime.now(UTC).isoformat())
+            self._state.write_shadows(shadows)
+            self._follow_shadows()
+            if name not in self.shadows:
+                raise StoreConflict(f"candidate {candidate.revision} of {name!r} could not be archived")
+            return self.shadows[name]
+
+    def stop_shadow(self, name: str) -> None:
+        """Stop shadowing ``name`` (in every worker); KeyError when no candidate is shadowed."""
+        with self._lock:
+            shadows = self._state.read_shadows()
+            if name not in shadows and name not in self.shadows:
+                raise KeyError(name)
+            shadows.pop(name, None)
+            self._state.write_shadows(shadows)
+            self._follow_shadows()
 
     # -------------------------------------------------------------------------------- reporting
 

@@ -104,8 +104,8 @@ def _party(rng: random.Random, kind: str, ids: dict[str, str], relation: str | N
         relation = relation or _weighted(rng, _PERSON_RELATIONS)
         pid = ids["client"] if relation == "self" else rng.choice((ids["p1"], ids["p2"]))
         props: dict[str, Any] = {"relation": relation,
-                                 "gezag": relation in ("ouder", "voogd") and rng.random() < 0.8
-                                 or relation == "pleegouder" and rng.random() < 0.2}
+                                 "gezag": (relation in ("ouder", "voogd") and rng.random() < 0.8)
+                                 or (relation == "pleegouder" and rng.random() < 0.2)}
         if rng.random() < 0.5:
             props["identity_verified"] = rng.random() < 0.7
         return {"type": "person", "id": pid, "properties": props}

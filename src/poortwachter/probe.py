@@ -21,8 +21,13 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m poortwachter.probe [healthz|readyz]", file=sys.stderr)
         return 2
     base = os.environ.get("POORTWACHTER_PROBE_URL") or f"http://127.0.0.1:{os.environ.get('POORTWACHTER_PORT', '8181')}"
+    if not base.startswith(("http://", "https://")):
+        print(f"POORTWACHTER_PROBE_URL must be an http(s) URL, got {base!r}", file=sys.stderr)
+        return 2
     try:
-        with urllib.request.urlopen(f"{base.rstrip('/')}/{path}", timeout=float(os.environ.get("PROBE_TIMEOUT", "2"))) as r:
+        url = f"{base.rstrip('/')}/{path}"
+        timeout = float(os.environ.get("PROBE_TIMEOUT", "2"))
+        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - scheme checked above
             return 0 if 200 <= r.status < 300 else 1
     except urllib.error.HTTPError as exc:
         print(f"{path}: HTTP {exc.code}: {exc.read(500).decode('utf-8', 'replace')}", file=sys.stderr)

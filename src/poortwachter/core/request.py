@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 from . import vocabulary as v
 from .calendar import as_aware, local_date, start_of_day
@@ -54,7 +54,7 @@ class OneOf(frozenset[str]):
 
     names: tuple[str, ...]
 
-    def __new__(cls, names: tuple[str, ...]) -> OneOf:
+    def __new__(cls, names: tuple[str, ...]) -> Self:
         self = super().__new__(cls, names)
         self.names = names
         return self

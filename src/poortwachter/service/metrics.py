@@ -269,5 +269,6 @@ def start_exporter(address: str) -> None:
     from prometheus_client import start_http_server
 
     host, _, port = address.rpartition(":")
-    start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=registry())
+    # an empty host means every interface: the scraper sits outside the pod (deploy/k8s NetworkPolicy)
+    start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=registry())  # noqa: S104
     log.info("metrics exporter on %s", address)

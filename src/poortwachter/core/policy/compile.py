@@ -207,7 +207,7 @@ def _bucket(denies: Rules, allows: Rules, vocabulary: Vocabulary, memo: Memo, us
             continue
         gates = {id(r): _gate(r, fact) for r in rules}
 
-        def fits(rule: CompiledRule, value: str) -> bool:
+        def fits(rule: CompiledRule, value: str, gates: dict[int, frozenset[str] | None] = gates) -> bool:
             gate = gates[id(rule)]
             return gate is None or value in gate
 

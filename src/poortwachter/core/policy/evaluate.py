@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..facts import FactValue
 from ..verdict import DEFAULT_DENY, EVALUATION_ERROR, Missing, Obligation, Reason, Text, Verdict
 from ..vocabulary import NONE, Vocabulary
-from .compile import Bucket, CompiledBundle, CompiledRule
+from .compile import CompiledBundle, CompiledRule
 from .model import AnyOf, Condition, Leaf, Not, describe
 
 Facts = Mapping[str, FactValue]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, Union
+from typing import Literal
 
 from ..errors import Span
 from ..facts import ConsentBand, FactValue
@@ -42,7 +42,7 @@ class Not:
     item: Condition
 
 
-Condition = Union[Leaf, All, AnyOf, Not]
+Condition = Leaf | All | AnyOf | Not
 TRUE = All(())
 
 

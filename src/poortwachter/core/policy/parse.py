@@ -17,7 +17,12 @@ from ..errors import BundleInvalid, Diagnostic, Span
 from ..facts import DEFAULT_CONSENT_BY_AGE, ConsentBand
 from ..verdict import Text
 from ..vocabulary import (
-    ATTESTATIONS, BASE_OBLIGATIONS, CONSENT_PARTIES, OBJECTION_PARTIES, YOUTH_CARE, Vocabulary,
+    ATTESTATIONS,
+    BASE_OBLIGATIONS,
+    CONSENT_PARTIES,
+    OBJECTION_PARTIES,
+    YOUTH_CARE,
+    Vocabulary,
 )
 from .model import ANY_ACTION, TRUE, All, AnyOf, Bundle, Condition, Leaf, Not, Rule, conjuncts
 from .source import line_of

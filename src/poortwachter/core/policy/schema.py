@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..vocabulary import (
-    ACTIONS, ATTESTATIONS, BASE_OBLIGATIONS, CATEGORIES, CONSENT_PARTIES, OBJECTION_PARTIES, YOUTH_CARE,
+    ACTIONS,
+    ATTESTATIONS,
+    BASE_OBLIGATIONS,
+    CATEGORIES,
+    CONSENT_PARTIES,
+    OBJECTION_PARTIES,
+    YOUTH_CARE,
 )
 from .parse import RULE_ID
 

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..artifacts.keys import load_keyring
-from . import admin, authzen, metrics, native
+from . import admin, authzen, heap, metrics, native
 from .cache import DecisionCache
 from .decider import Decider, Ids
 from .decision_log import DecisionLog, DecisionLogUnavailable, DurableAnswers, open_decision_log
@@ -197,6 +197,7 @@ def build_service(settings: Settings, *, decision_log: DecisionLog | None = None
     dlog = decision_log or open_decision_log(settings.decision_log, settings.decision_log_capacity, settings)
     shadow = ShadowRunner(store, settings.shadow_queue, settings.shadow_sample)
     decider = Decider(store, cache, dlog, settings.default_bundle, clock, shadow)
+    store.listeners.append(heap.settle)
     return Service(settings, store, cache, dlog, decider, admin_guard, decision_guard,
                    Inventory.load(settings.search_inventory), shadow)
 
@@ -209,6 +210,7 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        heap.tune()
         report = await asyncio.to_thread(svc.store.reload)
         if not svc.store.ready:
             log.error("not ready: %s", svc.store.not_ready_reason())

@@ -29,7 +29,7 @@ from ..core.policy.evaluate import evaluate
 from ..core.policy.model import Bundle, Rule
 from ..core.verdict import Verdict
 from .space import _ACTION, _CATEGORY, Space
-from .table import SKIP, TRUE, Cond, Program, Region, State, explore, guarded, merge, sort_regions
+from .table import SKIP, TRUE, Cond, Program, Region, State, explore, guarded, merge, settle_kind, sort_regions
 
 # ---------------------------------------------------------------------------------------------
 # what changes on a region
@@ -136,19 +136,6 @@ class _PairSettle:
                     changed[side].add(i)
         return changed
 
-    @staticmethod
-    def _kind(st: State) -> tuple[str | None, list[Cond]]:
-        if any(c is TRUE for _, c in st.denies):
-            return "deny", []
-        du = [c for _, c in st.denies]
-        allow_true = any(c is TRUE for _, c in st.allows)
-        au = [c for _, c in st.allows if c is not TRUE]
-        if du:
-            return None, du if allow_true else du + au
-        if allow_true:
-            return "allow", []
-        return (None, au) if au else ("default", [])
-
     def __call__(self, states: Sequence[State]) -> tuple[Any, list[Cond]]:
         so, sn = states
         changed = self._changed(so, sn)
@@ -159,8 +146,8 @@ class _PairSettle:
                         if i in changed[side] and c is not TRUE]
         if open_changed:
             return None, open_changed
-        ko, rel_o = self._kind(so)
-        kn, rel_n = self._kind(sn)
+        ko, rel_o = settle_kind(so)
+        kn, rel_n = settle_kind(sn)
         if ko is None or kn is None:
             return None, rel_o + rel_n
         if ko == kn == "default":

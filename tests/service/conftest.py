@@ -8,6 +8,8 @@ policies/authzen-certification (the AuthZEN certification fixture).
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -37,6 +39,15 @@ SOURCES = {
     CERT: ROOT / "policies" / "authzen-certification",
     "authzen-spec": FIXTURES / "policies" / "authzen-spec",
 }
+
+
+def stop_server(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM (the server drains its decision log), then SIGKILL if it is still there after 30 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def build_artifact(folder: Path, out: Path, revision: str = "test") -> Path:

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -19,7 +18,7 @@ import pytest
 
 from poortwachter.artifacts import embedded
 
-from .conftest import ROOT
+from .conftest import ROOT, stop_server
 
 DOC = ROOT / "docs" / "service.md"
 PYTHON_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
@@ -62,11 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
             time.sleep(0.2)
         yield port
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 def test_the_quick_start_serve_command_is_what_this_test_runs() -> None:

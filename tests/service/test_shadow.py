@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -22,7 +21,7 @@ from poortwachter.artifacts.keys import load_keyring
 from poortwachter.service.shadow import ShadowRunner
 from poortwachter.service.store import BundleStore
 
-from .conftest import ADMIN_TOKEN, FIXTURES, ROOT, Harness, MakeHarness, build_artifact, yc_request
+from .conftest import ADMIN_TOKEN, FIXTURES, ROOT, Harness, MakeHarness, build_artifact, stop_server, yc_request
 
 SHADOW = "/v1/bundles/svc-jgz/shadow"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -325,8 +324,4 @@ def test_two_workers_both_shadow_and_the_metric_adds_them_up(bundle_dir: Path, t
             metrics = r.read().decode()
         assert 'poortwachter_shadow_decisions_total{bundle="svc-jgz",result="different"} 40.0' in metrics
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)

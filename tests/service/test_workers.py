@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -13,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .conftest import ADMIN_TOKEN, ROOT, build_artifact, yc_request
+from .conftest import ADMIN_TOKEN, ROOT, build_artifact, stop_server, yc_request
 from .test_store import DENY_ALL, _variant
 
 
@@ -74,11 +73,7 @@ def test_rollback_reaches_every_worker(bundle_dir: Path, tmp_path: Path) -> None
         seen, workers = _revisions(port)
         assert seen == original and len(workers) == 2
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 def _ready(port: int) -> bool:

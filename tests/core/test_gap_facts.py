@@ -156,11 +156,16 @@ DUO_PLUS = [{"below": 12, "from": ["gezag"]}, {"below": 16, "from": ["self", "ge
     (JEUGDHULP, "2012-01-01", True, ["p-1"], True),        # 14, wilsonbekwaam: a holder of gezag
     (JEUGDHULP, "2012-01-01", True, ["p-9"], False),       # ... listed in client.gezaghebbenden
     (JEUGDHULP, "2012-01-01", True, [], False),
-    (JEUGDHULP, "2012-01-01", True, ["c-1"], True),        # as before: the young person's own consent counts too
+    (JEUGDHULP, "2012-01-01", True, ["c-1"], False),       # a wilsonbekwame client cannot consent himself
+    (JEUGDHULP, "2012-01-01", True, ["c-1", "p-1"], True),
+    (JEUGDHULP, "2008-01-01", True, ["c-1"], False),       # 18: still not himself (BW 7:465 lid 2)
     (JEUGDHULP, "2016-01-01", True, ["p-1"], True),        # 10: gezag anyway
     (JEUGDHULP, "2016-01-01", True, ["c-1"], False),
     (DUO_PLUS, "2012-01-01", False, ["p-1"], False),       # 14: the minor and a holder of gezag
     (DUO_PLUS, "2012-01-01", True, ["p-1"], True),
+    (DUO_PLUS, "2012-01-01", True, ["c-1"], False),        # 14, wilsonbekwaam: his own consent does not count
+    (DUO_PLUS, "2008-01-01", False, ["c-1"], True),        # 18, wilsbekwaam: he alone
+    (DUO_PLUS, "2008-01-01", True, ["c-1"], False),
     (DUO_PLUS, "2008-01-01", True, ["p-2"], True),         # 18, wilsonbekwaam
     (DUO_PLUS, "2008-01-01", False, ["p-2"], False),
 ])
@@ -173,9 +178,10 @@ def test_consent_valid_for_a_wilsonbekwame_client(facts_of, request_for, build, 
 
 
 @pytest.mark.parametrize("bands", [JEUGDHULP, DUO_PLUS], ids=["jeugdhulp", "duo-plus"])
-def test_wilsonbekwaam_band_equals_the_spelled_out_condition(facts_of, request_for, build, r, bands):
-    """What the bundles wrote before, `any: [{has_consent: valid}, {all: [{holds: client.wilsonbekwaam},
-    {has_consent: gezag}]}]` under bands without the entry, is exactly `consent.valid` with it."""
+def test_wilsonbekwaam_band_replaces_the_client_consent(facts_of, request_for, build, r, bands):
+    """With the entry, `consent.valid` is the band's own rule for a wilsbekwame client and, for a
+    wilsonbekwame client in a band that has the entry, a holder of gezag's consent (the client's own
+    consent no longer counts: 001:433-437, 000:951-956, BW 7:465 lid 2)."""
     spelled = build([r("x")], consent_by_age=[{k: v for k, v in b.items() if k != "wilsonbekwaam"} for b in bands])
     folded = build([r("x")], consent_by_age=bands)
     for birthdate, wb, by_self, by_gezag in itertools.product(
@@ -185,8 +191,9 @@ def test_wilsonbekwaam_band_equals_the_spelled_out_condition(facts_of, request_f
         req = request_for(birthdate=birthdate, client={"gezaghebbenden": ["p-1"], "wilsonbekwaam": wb},
                           context={"consents": given})
         old = facts_of(req, spelled)
-        before = bool(old["consent.valid"]) or (wb and bool(old["consent.gezag"]))
-        assert facts_of(req, folded)["consent.valid"] is before, (birthdate, wb, by_self, by_gezag)
+        wilsonbekwaam_band = wb and old["client.age"] >= 12
+        expected = by_gezag if wilsonbekwaam_band else bool(old["consent.valid"])
+        assert facts_of(req, folded)["consent.valid"] is expected, (birthdate, wb, by_self, by_gezag)
 
 
 @pytest.mark.parametrize("band", [

@@ -24,7 +24,8 @@ class ConsentBand:
     """``from_`` must all consent for clients below ``below`` years (None: no upper bound).
 
     ``wilsonbekwaam``: for a client flagged wilsonbekwaam, the consent of all of these parties counts
-    as well (e.g. a holder of gezag for a young person of 12+ who cannot judge his interests).
+    instead of ``from_`` (e.g. a holder of gezag for a young person of 12+ who cannot judge his
+    interests): such a client cannot consent himself (BW 7:465 lid 2).
     """
 
     below: int | None
@@ -120,9 +121,9 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
     for band in consent_by_age:
         if band.below is None or age < band.below:
             break
-    consent_valid = all(consent_self if p == "self" else consent_gezag for p in band.from_)
-    if not consent_valid and band.wilsonbekwaam and client.wilsonbekwaam:
-        consent_valid = all(consent_self if p == "self" else consent_gezag for p in band.wilsonbekwaam)
+    # a wilsonbekwame client cannot consent himself: his band's `wilsonbekwaam` parties decide instead
+    deciders = band.wilsonbekwaam if band.wilsonbekwaam and client.wilsonbekwaam else band.from_
+    consent_valid = all(consent_self if p == "self" else consent_gezag for p in deciders)
     recipient = act.recipient
     facts: dict[str, FactValue] = {
         **_party_facts(_SUBJECT_KEYS, subj, client.id),

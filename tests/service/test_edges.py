@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from poortwachter.service import decider as decider_module
@@ -132,3 +133,63 @@ def test_metrics_count_decisions_and_cache(harness: Harness) -> None:
     decisions = [line for line in r.text.splitlines() if line.startswith("poortwachter_decisions_total{")]
     assert any('rule="parent-gezag-under-12"' in line and 'bundle="svc-jgz"' in line for line in decisions)
     assert any('result="hit"' in line for line in r.text.splitlines() if line.startswith("poortwachter_cache"))
+
+
+# ------------------------------------------------------------------ bounds on what a caller sends (issue 17)
+
+
+def _raw(harness: Harness, path: str, raw: bytes) -> Any:
+    return harness.client.post(path, content=raw, headers={"Content-Type": "application/json"})
+
+
+def test_a_duplicate_key_is_refused_not_read_as_its_last_value(harness: Harness) -> None:
+    """orjson keeps the last of two equal keys: a parent without gezag could send ``"gezag": false``
+    for the PEP's parser and ``"gezag": true`` for ours."""
+    denied = orjson.dumps(yc_request(gezag=False))
+    assert harness.post("/access/v1/evaluation", orjson.loads(denied)).json()["decision"] is False
+    smuggled = denied.replace(b'"gezag":false', b'"gezag":false,"gezag":true')
+    r = _raw(harness, "/access/v1/evaluation", smuggled)
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"].endswith("/duplicate-key") and "'gezag' twice" in r.json()["detail"]
+    # a colon escaped as \u003a elsewhere cannot hide the duplicate from the colon count
+    hidden = smuggled.replace(b'"purpose":"care"', b'"purpose":"care","note":"\\u003a"')
+    assert _raw(harness, "/access/v1/evaluations", hidden).json()["type"].endswith("/duplicate-key")
+    # equal keys in different objects are fine, and so are escaped colons without duplicates
+    ok = orjson.dumps(yc_request(context={"note": "a\\u003ab:c"}))
+    assert _raw(harness, "/access/v1/evaluation", ok).status_code == 200
+
+
+def test_nesting_deeper_than_the_limit_is_refused(harness: Harness) -> None:
+    def nested(levels: int) -> bytes:  # the request object is level 1, context level 2
+        body = yc_request()
+        inner: Any = "x"
+        for _ in range(levels - 2):
+            inner = [inner]
+        body["context"]["deep"] = inner
+        return orjson.dumps(body)
+
+    assert _raw(harness, "/access/v1/evaluation", nested(32)).status_code == 200
+    r = _raw(harness, "/access/v1/evaluation", nested(33))
+    assert r.status_code == 400 and r.json()["type"].endswith("/too-deep")
+    assert r.json()["errors"][0]["expected"] == "at most 32 levels of nesting"
+    # brackets inside strings are text, not nesting
+    assert _raw(harness, "/access/v1/evaluation",
+                orjson.dumps(yc_request(context={"note": "[" * 200 + "{" * 200}))).status_code == 200
+
+
+def test_a_string_longer_than_the_limit_is_refused(harness: Harness) -> None:
+    """A top-level subject of a batch is copied into every item's decision record: one long id would
+    be written a thousand times."""
+    r = harness.post("/access/v1/evaluation", yc_request(subject_id="p" * 9000))
+    assert r.status_code == 400 and r.json()["type"].endswith("/string-too-long")
+    assert r.json()["errors"][0]["got"] == "9000 bytes"
+    assert harness.post("/access/v1/evaluation", yc_request(subject_id="p" * 8000)).status_code == 200
+
+
+def test_bounds_on_a_typical_body_cost_little() -> None:
+    """The shape bounds must not slow the hot path: a typical request passes every gate."""
+    from poortwachter.service.body import Bounds, decode
+
+    raw = orjson.dumps(yc_request(context={"consents": [{"by": "c-1", "for": "ouder", "scope": "dossier",
+                                                          "given_at": "2026-01-01"}]}))
+    assert decode(raw, Bounds(1 << 20)) == orjson.loads(raw)

@@ -19,7 +19,7 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://poortwachter.nl/problems/"
 
 TITLES = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
     409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error",
     503: "Service Unavailable",
 }

@@ -52,6 +52,12 @@ class Settings(BaseModel):
     cache_ttl: float = Field(300.0, gt=0, description="Seconds a cached verdict lives.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body (413 beyond).")
     max_batch: int = Field(1000, ge=1, description="Most evaluations in one /access/v1/evaluations call.")
+    max_batch_work: int = Field(20_000, ge=1, description=(
+        "Most work units in one call: each evaluation, filter item or search candidate counts 1 plus the "
+        "consents, objections and attestations of its (merged) context (413 beyond)."))
+    max_json_depth: int = Field(32, ge=4, le=512, description="Deepest nesting of objects and arrays in a body (400 beyond).")
+    max_string_bytes: int = Field(8192, ge=256, description="Longest JSON string in a body, as sent (400 beyond).")
+    body_timeout: float = Field(10.0, gt=0, description="Seconds to receive a whole request body (408 beyond).")
     max_filter_items: int = Field(1000, ge=1, description="Most items/categories in one /v1/filter or search.")
     search_page_size: int = Field(100, ge=1, description="Default page size of the search endpoints.")
     search_inventory: Path | None = Field(
@@ -68,7 +74,12 @@ class Settings(BaseModel):
         "stdout", description="Decision log (NEN 7513): a folder of rotating JSON-lines files, each answer sent only "
                               "after its record is on disk (production); 'stdout' (development, no durability); "
                               "or 'off'. See docs/operations.md.")
-    decision_log_capacity: int = Field(10_000, ge=1, description="Queued log events before failing closed (503).")
+    decision_log_capacity: int = Field(10_000, ge=1, description="Queued log events before requests wait for room "
+                                                                 "(back-pressure; see decision_log_wait_timeout).")
+    decision_log_wait_timeout: float = Field(
+        5.0, gt=0, le=300, description="Seconds a request waits at most for room in the decision log queue and for "
+                                       "its record to be written; then 503 decision-log-unavailable. A writer without "
+                                       "progress for this long while records wait is reported unhealthy (/readyz).")
     decision_log_durability: Literal["fsync", "write"] = Field(
         "fsync", description="fsync: answer after the record is fsynced (survives power loss); write: after it is "
                              "written to the kernel (survives a crash of the process, not of the machine).")

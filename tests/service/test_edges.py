@@ -193,3 +193,102 @@ def test_bounds_on_a_typical_body_cost_little() -> None:
     raw = orjson.dumps(yc_request(context={"consents": [{"by": "c-1", "for": "ouder", "scope": "dossier",
                                                           "given_at": "2026-01-01"}]}))
     assert decode(raw, Bounds(1 << 20)) == orjson.loads(raw)
+
+
+def _consents(n: int) -> list[dict[str, str]]:
+    return [{"by": "c-1", "for": f"p-{i}", "scope": "dossier", "given_at": "2026-01-01"} for i in range(n)]
+
+
+def test_a_batch_whose_context_multiplies_its_work_is_refused_before_deciding(harness: Harness) -> None:
+    """Issue 17: 14,000 consents in the top-level context and 1,000 empty items (998 KB) were 14 million
+    consent parses, 42 s of one worker. Now a 413 that names the budget, before any decision."""
+    body = {**yc_request(context={"consents": _consents(14_000)}), "evaluations": [{}] * 1000}
+    r = harness.post("/access/v1/evaluations", body)
+    assert r.status_code == 413 and r.json()["type"].endswith("/too-much-work")
+    assert "max_batch_work" in r.json()["detail"] and r.json()["errors"][0]["field"] == "evaluations"
+    assert r.json()["errors"][0]["got"] == f"{1000 * 14_001} work units"
+    assert harness.sink.events == []  # nothing was decided
+
+
+def test_the_work_budget_counts_items_and_their_context_lists(make_harness: Any) -> None:
+    with make_harness(max_batch_work=100) as h:
+        ok = {**yc_request(context={"consents": _consents(9)}), "evaluations": [{}] * 10}  # 10 × (1 + 9)
+        assert h.post("/access/v1/evaluations", ok).status_code == 200
+        over = {**yc_request(context={"consents": _consents(9), "attestations": [{"kind": "emergency", "by": "x"}]}),
+                "evaluations": [{}] * 10}  # 10 × 11
+        assert h.post("/access/v1/evaluations", over).status_code == 413
+        # an item's own context replaces the default one (entity-level), and counts instead of it
+        light = {**over, "evaluations": [{"context": {"purpose": "care"}}] * 10}
+        assert h.post("/access/v1/evaluations", light).status_code == 200
+        base = yc_request(context={"consents": _consents(20)})
+        categories = ["gespreksverslag", "groeigegevens", "vaccinaties", "medicatie", "gezinssituatie"]
+        r = h.post("/v1/filter", {**{k: base[k] for k in ("subject", "action", "context")},
+                                  "resource": {"properties": base["resource"]["properties"]}, "categories": categories})
+        assert r.status_code == 413 and r.json()["type"].endswith("/too-much-work")  # 5 × 21
+        search = {k: base[k] for k in ("subject", "action", "context")}
+        r = h.post("/access/v1/search/resource", {**search, "resource": {"type": "dossier_item"},
+                                                 "candidates": [{"id": c, "properties": {**base["resource"]["properties"],
+                                                                                         "category": c}} for c in categories]})
+        assert r.status_code == 413 and r.json()["type"].endswith("/too-much-work")
+
+
+def test_a_long_batch_gives_the_event_loop_turns() -> None:
+    """Deciding is paced: other requests of the same worker are served between slices of a batch."""
+    import asyncio
+    from time import perf_counter
+
+    from poortwachter.service import batch
+
+    class SlowDecider:
+        def decide_item(self, data: Any, call: Any) -> dict[str, Any]:
+            until = perf_counter() + 0.001  # 1 ms of CPU per decision
+            while perf_counter() < until:
+                pass
+            return {"decision": data["allow"]}
+
+    async def scenario() -> tuple[list[dict[str, Any]], int]:
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        answers = await batch.decide_paced(SlowDecider(), [{"allow": True}] * 100, None)  # type: ignore[arg-type]
+        seen = ticks
+        stop.set()
+        await task
+        return answers, seen
+
+    answers, ticks = asyncio.run(scenario())
+    assert len(answers) == 100 and ticks >= 10  # a turn every slice (~5 ms): about 20; unpaced it would be 1
+    first_deny = asyncio.run(batch.decide_paced(SlowDecider(), [{"allow": True}, {"allow": False}, {"allow": True}],
+                                                None, "deny_on_first_deny"))  # type: ignore[arg-type]
+    assert [a["decision"] for a in first_deny] == [True, False]
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00"])
+def test_a_time_out_of_the_calendars_range_is_a_400_on_search_and_filter(harness: Harness, when: str) -> None:
+    """Issue 17: search/action and search/resource answered 500 (an OverflowError converting to
+    Amsterdam time), without any authentication configured; filter denied every item with a traceback."""
+    base = yc_request(context={"time": when})
+    props = base["resource"]["properties"]
+    calls = {
+        "/access/v1/search/action": {"subject": base["subject"], "resource": base["resource"], "context": base["context"]},
+        "/access/v1/search/resource": {"subject": base["subject"], "action": base["action"], "context": base["context"],
+                                       "resource": {"type": "dossier_item", "properties": props}},
+        "/access/v1/search/subject": {"subject": {"type": "person"}, "action": base["action"],
+                                      "resource": base["resource"], "context": base["context"]},
+        "/v1/filter": {"subject": base["subject"], "action": base["action"], "context": base["context"],
+                       "resource": {"properties": props}, "categories": ["gespreksverslag"]},
+    }
+    for path, body in calls.items():
+        r = harness.post(path, body)
+        assert r.status_code == 400, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["errors"][0]["field"] == "context.time", path
+    assert harness.sink.events == []

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from ..core.errors import RequestError
 from ..core.request import obj
+from .batch import check_work, decide_paced
 from .body import read_json
 from .decider import SEMANTICS
 from .filtering import ENTITY_KEYS, Search
@@ -100,7 +101,9 @@ async def evaluations(request: Request) -> Response:
             return json_response(svc.decider.decide(data, call(request, "evaluations")))
     except RequestError as exc:
         raise Problem.from_request_error(exc) from None
-    return json_response({"evaluations": svc.decider.decide_batch(items, call(request, "evaluations"), semantic)})
+    check_work(items, svc.settings.max_batch_work, "evaluations")
+    answers = await decide_paced(svc.decider, items, call(request, "evaluations"), semantic)
+    return json_response({"evaluations": answers})
 
 
 async def _search(request: Request, kind: str) -> Response:
@@ -121,7 +124,8 @@ async def _search(request: Request, kind: str) -> Response:
         entities, requests = search.requests(search.default_candidates(inventory, actions, youth_care))
     except RequestError as exc:
         raise Problem.from_request_error(exc) from None
-    return json_response(search.page(svc.decider, entities, requests, call(request, f"search/{kind}")))
+    check_work(requests, settings.max_batch_work, "request")
+    return json_response(await search.page(svc.decider, entities, requests, call(request, f"search/{kind}")))
 
 
 _SEARCH_DOC = ("Candidates come from the request's ``candidates`` (Poortwachter extension), else from the "

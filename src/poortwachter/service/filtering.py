@@ -18,9 +18,11 @@ from typing import Any
 
 import orjson
 
+from ..core.calendar import local_date
 from ..core.errors import RequestError
-from ..core.request import Json, obj, text
+from ..core.request import Json, instant, obj, text
 from ..core.vocabulary import CATEGORIES
+from .batch import decide_paced
 from .decider import Answer, Call, Decider
 
 ENTITY_KEYS = ("subject", "action", "resource", "context")
@@ -36,6 +38,21 @@ def merge(template: Json, candidate: Json, *, id_key: str = "id") -> dict[str, A
         entity["properties"] = {**(base if isinstance(base, Mapping) else {}),
                                 **(own if isinstance(own, Mapping) else {})}
     return entity
+
+
+def shared_context(body: Json) -> Json:
+    """The context every decision of a filter or search shares, its time checked once: an instant the
+    calendar cannot take to Amsterdam time (year 9999 at UTC, year 1 at +14:00) is a 400 for the call,
+    not an error in each item (nor a 500 on the way to choosing a bundle)."""
+    context = obj(body.get("context"), "context", required=False)
+    try:
+        when = instant(context, "time", "context")
+        if when is not None:
+            local_date(when)
+    except (OverflowError, ValueError):
+        raise RequestError("context.time", "a date-time from year 1 to 9999 in Amsterdam time",
+                           context.get("time")) from None
+    return context
 
 
 def _list(body: Json, key: str, limit: int) -> list[Any] | None:
@@ -58,6 +75,7 @@ def filter_requests(body: Any, limit: int) -> tuple[list[str], list[Any]]:
     obj(body.get("subject"), "subject")
     obj(body.get("action"), "action")
     template = obj(body.get("resource"), "resource", required=False)
+    shared_context(body)
     items = _list(body, "items", limit)
     categories = _list(body, "categories", limit)
     if (items is None) == (categories is None):
@@ -79,8 +97,8 @@ def filter_requests(body: Any, limit: int) -> tuple[list[str], list[Any]]:
     return ids, requests
 
 
-def run_filter(decider: Decider, ids: list[str], requests: list[Any], call: Call) -> dict[str, Any]:
-    answers = decider.decide_batch(requests, call)
+async def run_filter(decider: Decider, ids: list[str], requests: list[Any], call: Call) -> dict[str, Any]:
+    answers = await decide_paced(decider, requests, call)
     results = [{"id": i, **a} for i, a in zip(ids, answers)]
     return {"allowed": [r["id"] for r in results if r["decision"]],
             "denied": [r["id"] for r in results if not r["decision"]],
@@ -152,7 +170,7 @@ class Search:
         else:
             _fixed(self.body, "subject")
             _fixed(self.body, "resource")
-        obj(self.body.get("context"), "context", required=False)
+        shared_context(self.body)
         self.token, self.size = _page(self.body, default_size, limit)
         self.digest = _digest(self.body)
         self.offset = _offset(self.token, self.digest)
@@ -193,8 +211,9 @@ class Search:
             return [{"id": c, "properties": {"category": c}} for c in CATEGORIES]
         return []
 
-    def page(self, decider: Decider, entities: list[dict[str, Any]], requests: list[Any], call: Call) -> dict[str, Any]:
-        answers: list[Answer] = decider.decide_batch(requests, call)
+    async def page(self, decider: Decider, entities: list[dict[str, Any]], requests: list[Any],
+                   call: Call) -> dict[str, Any]:
+        answers: list[Answer] = await decide_paced(decider, requests, call)
         results = [e for e, a in zip(entities, answers) if a["decision"]]
         chunk = results[self.offset:self.offset + self.size]
         end = self.offset + len(chunk)

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.errors import RequestError
+from .batch import check_work
 from .body import read_json
 from .filtering import filter_requests, run_filter
 from .openapi import DECISION_SECURITY, answers, body
@@ -48,4 +49,5 @@ async def filter_items(request: Request) -> Response:
         if exc.path in ("items", "categories") and exc.expected.startswith("at most"):
             raise Problem(413, "batch-too-large", str(exc), field=exc.path, expected=exc.expected, got=exc.got) from None
         raise Problem.from_request_error(exc) from None
-    return json_response(run_filter(svc.decider, ids, requests, call(request, "filter")))
+    check_work(requests, svc.settings.max_batch_work, "request")
+    return json_response(await run_filter(svc.decider, ids, requests, call(request, "filter")))

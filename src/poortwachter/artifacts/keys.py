@@ -34,12 +34,38 @@ def load_private(path: Path) -> Ed25519PrivateKey:
 
 
 def load_keyring(*folders: Path) -> Keyring:
-    """Every ``*.pub`` in ``folders`` by key id (file stem)."""
+    """Every ``*.pub`` in ``folders`` by key id (file stem); ValueError on the first unusable key file."""
     ring: Keyring = {}
     for folder in folders:
         for path in sorted(Path(folder).glob("*.pub")):
-            key = serialization.load_pem_public_key(path.read_bytes())
-            if not isinstance(key, Ed25519PublicKey):
-                raise ValueError(f"{path} is not an Ed25519 public key")
-            ring[path.stem] = key
+            ring[path.stem] = _public(path)
     return ring
+
+
+def read_keyring(*folders: Path) -> tuple[Keyring, dict[str, str]]:
+    """Like :func:`load_keyring`, for a running service re-reading its keys on every reload: an unusable or
+    missing key file or folder is left out (fail closed: what it signed is refused) and reported, path → why."""
+    ring: Keyring = {}
+    problems: dict[str, str] = {}
+    for folder in folders:
+        if not Path(folder).is_dir():
+            problems[str(folder)] = "the keys folder is missing: no key in it is trusted"
+            continue
+        for path in sorted(Path(folder).glob("*.pub")):
+            try:
+                ring[path.stem] = _public(path)
+            except (OSError, ValueError) as exc:
+                problems[str(path)] = f"not trusted: {exc}"
+    return ring, problems
+
+
+def fingerprint(key: Ed25519PublicKey) -> bytes:
+    """The raw 32 public-key bytes: whether a key id still names the key an artifact was verified with."""
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _public(path: Path) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(path.read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{path} is not an Ed25519 public key")
+    return key

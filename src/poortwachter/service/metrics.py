@@ -11,7 +11,10 @@ the exposition can change in one place. Exported (all names ``poortwachter_*``, 
     bundle_info{name, version, revision}                  gauge     1 while that version is active
     bundles_active                                        gauge     number of active bundle versions
     bundle_last_reload_timestamp_seconds                  gauge     when a bundle was last loaded successfully
-    bundle_loads_total{name, result}                      counter   result = success | failure
+    bundle_loads_total{name, result}                      counter   result = success | failure (each new refusal)
+    bundle_refused_artifacts                              gauge     files in the bundle folder refused now
+    bundle_revoked_total{name}                            counter   active versions deactivated: key removed
+    bundle_watcher_failing                                gauge     1 while hot reload cannot watch (retrying)
     decision_log_records_total{result}                    counter   result = written | failed
     decision_log_flush_duration_seconds                   histogram one group commit (write + fsync)
     decision_log_flush_records                            histogram records per group commit
@@ -81,6 +84,14 @@ BUNDLE_RELOADED = Gauge("poortwachter_bundle_last_reload_timestamp_seconds",
                         "Unix time a bundle was last loaded successfully.", multiprocess_mode="livemax")
 BUNDLE_LOADS = Counter("poortwachter_bundle_loads_total", "Bundle artifact loads, successful or refused.",
                        ["name", "result"])
+BUNDLE_REFUSED = Gauge("poortwachter_bundle_refused_artifacts",
+                       "Artifact files in the bundle folder refused at the last reload (the last good version of "
+                       "each stays active); 0 when every file loads.", multiprocess_mode="livemax")
+BUNDLE_REVOKED = Counter("poortwachter_bundle_revoked_total",
+                         "Active bundle versions deactivated because their signing key is no longer trusted.", ["name"])
+WATCHER_FAILING = Gauge("poortwachter_bundle_watcher_failing",
+                        "1 while hot reload is on but the bundle folder cannot be watched (the watcher retries).",
+                        multiprocess_mode="livemax")
 LOG_RECORDS = Counter("poortwachter_decision_log_records_total", "Decision log records written or failed.",
                       ["result"])
 LOG_FLUSH_SECONDS = Histogram("poortwachter_decision_log_flush_duration_seconds",
@@ -171,6 +182,18 @@ def bundle_retired(name: str, version: str, revision: str) -> None:
     with _active_lock:
         _active.discard((name, version, revision))
         BUNDLES_ACTIVE.set(len(_active))
+
+
+def bundle_refused(count: int) -> None:
+    BUNDLE_REFUSED.set(count)
+
+
+def bundle_revoked(name: str) -> None:
+    BUNDLE_REVOKED.labels(_name(name)).inc()
+
+
+def watcher_failing(failing: bool) -> None:
+    WATCHER_FAILING.set(1 if failing else 0)
 
 
 def decision_log_flushed(records: int, seconds: float, ok: bool) -> None:

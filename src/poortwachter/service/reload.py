@@ -1,60 +1,114 @@
-"""Hot reload: watch the bundle folder (and the shared state folder) and reload the store on change.
+"""Hot reload: watch the bundle folder, the shared state folder and the keys folders; reload on change.
 
 inotify through watchfiles by default; ``reload: poll`` scans instead (network file systems and
 Kubernetes ConfigMap mounts, whose atomic symlink swaps some watchers miss). Changes are debounced
 so a deploy that writes several artifacts causes one reload. The reload itself runs in a worker
 thread, so verifying and compiling never stall the event loop that answers decisions.
+
+The watcher never gives up: a folder that is missing (at start or later), or removed and created again
+(a new inode inotify knows nothing of), is noticed within a tick; while the bundle folder cannot be
+watched the store says so (``/readyz``, ``poortwachter_bundle_watcher_failing``) and the watcher retries,
+reloading once it can watch again. A full reload every ``RESYNC_SECONDS`` bounds how long any missed
+event can keep a worker behind (a reload of unchanged files only hashes them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from anyio import to_thread
 from watchfiles import Change, awatch
 
+from .bundle_state import LOCK_FILE
 from .store import ARCHIVE, BundleStore
 
 log = logging.getLogger("poortwachter.reload")
 
+TICK_MS = 500  # how often the watched folders' identity is checked
+RETRY_SECONDS = 1.0  # pause before watching again after the watcher failed
+RESYNC_SECONDS = 30.0  # a full reload at least this often, events or not
+
 
 def relevant(archive: Path | None) -> Callable[[Change, str], bool]:
-    """Everything but the store's own archive writes and temp files: artifacts, the state files, and
-    the ``..data`` symlink swaps of Kubernetes volume mounts."""
+    """Everything but the store's own archive writes, lock and temp files: artifacts, keys, the state files,
+    and the ``..data`` symlink swaps of Kubernetes volume mounts."""
 
     def check(change: Change, path: str) -> bool:
         p = Path(path)
         if archive is not None and p.is_relative_to(archive):
             return False
-        return not p.name.startswith(".tmp-")
+        return not p.name.startswith(".tmp-") and p.name != LOCK_FILE
 
     return check
 
 
 async def reload_in_thread(store: BundleStore) -> None:
     report = await to_thread.run_sync(store.reload)
-    if report.changed or report.refused:
+    if report.changed:
         log.info("reload: generation %d, changed %s, refused %s, kept %s", report.generation,
                  report.changed, sorted(report.refused), report.kept)
 
 
-async def watch(store: BundleStore, folder: Path, state_dir: Path | None, mode: str, poll_interval: float,
-                stop: asyncio.Event, debounce_ms: int = 400) -> None:
-    """Run until ``stop`` is set; never raises (a broken watcher is logged, decisions go on)."""
-    if mode == "off":
-        return
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder, None when it is not there: a changed identity needs a new watch."""
     try:
-        folders = [folder.resolve()] + ([state_dir.resolve()] if state_dir is not None else [])
-        archive = (state_dir / ARCHIVE).resolve() if state_dir is not None else None
-        async for _ in awatch(*folders, watch_filter=relevant(archive), debounce=debounce_ms, stop_event=stop,
-                              force_polling=mode == "poll", poll_delay_ms=int(poll_interval * 1000),
-                              recursive=True):
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | None, mode: str,
+                      poll_interval: float, stop: asyncio.Event, debounce_ms: int, resync_seconds: float) -> None:
+    """Watch the folders that exist now until one of them appears, disappears or is replaced, or ``stop``."""
+    identities = {p: _identity(p) for p in folders}
+    bundles = folders[0]
+    if identities[bundles] is None:
+        store.watch_status(False, f"the bundle folder {bundles} is missing; retrying every {RETRY_SECONDS:g} s")
+    else:
+        store.watch_status(True)
+    await reload_in_thread(store)  # whatever changed while nothing watched
+    present = [p.resolve() for p, ident in identities.items() if ident is not None]
+    if not present:
+        await _pause(stop, RETRY_SECONDS)
+        return
+    last_reload = time.monotonic()
+    async for changes in awatch(*present, watch_filter=relevant(archive), debounce=debounce_ms, stop_event=stop,
+                                force_polling=mode == "poll", poll_delay_ms=int(poll_interval * 1000),
+                                recursive=True, rust_timeout=TICK_MS, yield_on_timeout=True):
+        if any(_identity(p) != ident for p, ident in identities.items()):
+            log.warning("a watched folder appeared, disappeared or was replaced; watching again")
+            return
+        if changes or time.monotonic() - last_reload >= resync_seconds:
+            last_reload = time.monotonic()
             try:
                 await reload_in_thread(store)
             except Exception:
                 log.exception("reload failed; the active bundles stay")
-    except Exception:
-        log.exception("bundle folder watcher stopped; hot reload is off until restart")
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def watch(store: BundleStore, folder: Path, state_dir: Path | None, mode: str, poll_interval: float,
+                stop: asyncio.Event, debounce_ms: int = 400, resync_seconds: float = RESYNC_SECONDS) -> None:
+    """Run until ``stop`` is set; never raises and never stops watching (a failure is logged, reported
+    through the store, and retried)."""
+    if mode == "off":
+        return
+    folders = [Path(folder), *([Path(state_dir)] if state_dir is not None else []), *store.key_dirs]
+    archive = (Path(state_dir) / ARCHIVE).resolve() if state_dir is not None else None
+    while not stop.is_set():
+        try:
+            await _watch_once(store, folders, archive, mode, poll_interval, stop, debounce_ms, resync_seconds)
+        except Exception as exc:
+            log.exception("bundle folder watcher failed; retrying in %g s", RETRY_SECONDS)
+            store.watch_status(False, f"watcher failed: {exc}; retrying every {RETRY_SECONDS:g} s")
+            await _pause(stop, RETRY_SECONDS)

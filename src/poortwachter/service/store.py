@@ -1,20 +1,28 @@
 """The bundle store: verified, compiled bundles behind one atomically swapped snapshot.
 
 Requests read ``store.snapshot`` once (a plain attribute read) and decide with that immutable
-Catalog, so a reload never changes the rules under a request. Reloading happens off the request
-path (a worker thread): every artifact in the folder is verified (signature, hash), validated and
-compiled first; only then is the new snapshot swapped in. What a reload may and may not do:
+Snapshot (frozen, its mappings read-only), so a reload never changes the rules under a request.
+Reloading happens off the request path (a worker thread): the keyring is read again, every artifact
+in the folder is verified (signature, hash), validated and compiled first; only then is the new
+snapshot swapped in. What a reload may and may not do:
 
-- a file that fails verification or validation is refused and reported (log, ``/v1/bundles``); if
-  it held a version that was active, that version stays active from memory: a bad or unsigned
-  bundle never replaces a good one;
-- a folder that yields no valid bundle at all never empties a working store;
+- every worker activates the same set: per file of the folder, the revision recorded as its *last
+  good* one in the shared state (service/bundle_state.py). A file that verifies becomes its file's
+  last good revision; a file that fails verification or validation is refused and reported (log,
+  ``/v1/bundles``, ``/readyz``, the refused-artifacts gauge) and its last good revision stays active,
+  loaded from the archive by a worker that never had it in memory: a bad or unsigned bundle never
+  replaces a good one, in any worker, including one started after the file went bad;
+- a file removed from the folder retires its version (an operator's decision), but a folder that yields
+  no valid bundle at all (emptied, unmounted, missing) changes nothing: the last good set stays;
+- a removed key revokes: every active artifact is re-verified against the keyring as read now, and one
+  whose key is gone is deactivated (logged, ``poortwachter_bundle_revoked_total``) even if that leaves
+  nothing active: readiness then fails and says why;
 - an admin ``rollback`` or ``activate`` *holds* a name at chosen revisions until a new artifact for
   that name arrives in the folder (a fix), or an ``activate`` without arguments releases it.
 
-With several uvicorn workers each process has its own store; admin changes go through a shared
-state folder (holds.json, shadow.json, an archive of every artifact loaded, a reload stamp) that every
-worker watches, so all workers converge on the same active set and the same shadow candidates.
+With several uvicorn workers each process has its own store; the shared state folder (last-good
+record, holds, shadows, archive, reload stamp) is watched by every worker (service/reload.py), so all
+workers converge on the same active set; ``health()["revision_set"]`` is a digest of it to compare.
 
 Shadow evaluation (service/shadow.py) names its candidates here too: ``start_shadow`` resolves a
 version, revision or artifact file to a verified, compiled artifact, archives it and records
@@ -27,39 +35,37 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-import orjson
-
 from ..artifacts.artifact import SUFFIX, ArtifactError, Manifest, load_bytes
-from ..artifacts.keys import Keyring
+from ..artifacts.keys import Keyring, fingerprint, read_keyring
 from ..core.catalog import Catalog
 from ..core.policy.compile import CompiledBundle
 from . import metrics
+from .bundle_state import ARCHIVE, FolderState, Good, Hold, MemoryState
+
+__all__ = ["ARCHIVE", "BundleStore", "Hold", "LoadReport", "Loaded", "Shadowing", "Snapshot", "StoreConflict"]
 
 log = logging.getLogger("poortwachter.store")
 
-HOLDS_FILE = "holds.json"
-SHADOW_FILE = "shadow.json"
-RELOAD_STAMP = "reload-stamp"
-ARCHIVE = "archive"
 MAX_KNOWN_PER_NAME = 20
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """One verified, compiled artifact and where it came from."""
+    """One verified, compiled artifact, where it came from, and the key (raw bytes) it was verified with."""
 
     manifest: Manifest
     compiled: CompiledBundle
     file: str
     loaded_at: datetime
+    signer: bytes
 
     @property
     def name(self) -> str:
@@ -70,24 +76,26 @@ class Loaded:
         return self.manifest.revision
 
 
+def _digest(active: Mapping[str, tuple[Loaded, ...]]) -> str:
+    """sha256 of the sorted ``name revision`` lines: equal in two workers iff they decide with the same set."""
+    lines = sorted(f"{n} {x.revision}" for n, v in active.items() for x in v)
+    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """What requests decide with: immutable, replaced as a whole."""
+    """What requests decide with: immutable (read-only mappings), replaced as a whole."""
 
     catalog: Catalog
-    active: dict[str, tuple[Loaded, ...]]
+    active: Mapping[str, tuple[Loaded, ...]]
     generation: int
     loaded_at: datetime
+    digest: str = ""
 
-
-@dataclass(frozen=True)
-class Hold:
-    """A name pinned to ``revisions`` while the folder still offers ``disk`` for it."""
-
-    revisions: tuple[str, ...]
-    disk: tuple[str, ...]
-    reason: str
-    at: str
+    @classmethod
+    def of(cls, active: dict[str, tuple[Loaded, ...]], generation: int) -> Snapshot:
+        catalog = Catalog.of(x.compiled for v in active.values() for x in v)
+        return cls(catalog, MappingProxyType(dict(active)), generation, datetime.now(UTC), _digest(active))
 
 
 @dataclass(frozen=True)
@@ -107,94 +115,25 @@ class StoreConflict(Exception):
     """An admin request that cannot be carried out (unknown version, nothing to roll back to)."""
 
 
-class _MemoryState:
-    """Admin state of a single-process store."""
+@dataclass(frozen=True)
+class Refusal:
+    """A file refused at the last reload: why, and since when (this worker saw it refused without a break)."""
 
-    def __init__(self) -> None:
-        self.holds: dict[str, Hold] = {}
-        self.shadows: dict[str, tuple[str, str]] = {}
-        self.archive: dict[str, bytes] = {}
+    file: str
+    reason: str
+    since: str
 
-    def read_holds(self) -> dict[str, Hold]:
-        return dict(self.holds)
-
-    def write_holds(self, holds: dict[str, Hold]) -> None:
-        self.holds = dict(holds)
-
-    def read_shadows(self) -> dict[str, tuple[str, str]]:
-        return dict(self.shadows)
-
-    def write_shadows(self, shadows: dict[str, tuple[str, str]]) -> None:
-        self.shadows = dict(shadows)
-
-    def put(self, revision: str, raw: bytes) -> None:
-        self.archive.setdefault(revision, raw)
-
-    def get(self, revision: str) -> bytes | None:
-        return self.archive.get(revision)
-
-    def stamp(self) -> None:
-        pass
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "reason": self.reason, "since": self.since}
 
 
-class _FolderState:
-    """Admin state shared by worker processes through a folder (atomic renames, no locks needed)."""
+@dataclass
+class _Scan:
+    """One pass over the bundle folder."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        (folder / ARCHIVE).mkdir(parents=True, exist_ok=True)
-
-    def _write(self, path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-
-    def read_holds(self) -> dict[str, Hold]:
-        try:
-            data = orjson.loads((self.folder / HOLDS_FILE).read_bytes())
-        except FileNotFoundError:
-            return {}
-        except (OSError, orjson.JSONDecodeError) as exc:
-            log.error("state %s unreadable, ignoring holds: %s", self.folder / HOLDS_FILE, exc)
-            return {}
-        return {n: Hold(tuple(h["revisions"]), tuple(h["disk"]), h["reason"], h["at"]) for n, h in data.items()}
-
-    def write_holds(self, holds: dict[str, Hold]) -> None:
-        self._write(self.folder / HOLDS_FILE, orjson.dumps(
-            {n: {"revisions": h.revisions, "disk": h.disk, "reason": h.reason, "at": h.at} for n, h in holds.items()}))
-
-    def read_shadows(self) -> dict[str, tuple[str, str]]:
-        """name → (candidate revision, since)."""
-        try:
-            data = orjson.loads((self.folder / SHADOW_FILE).read_bytes())
-            return {n: (str(s["revision"]), str(s["since"])) for n, s in data.items()}
-        except FileNotFoundError:
-            return {}
-        except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError) as exc:
-            log.error("state %s unreadable, no shadow evaluation: %s", self.folder / SHADOW_FILE, exc)
-            return {}
-
-    def write_shadows(self, shadows: dict[str, tuple[str, str]]) -> None:
-        self._write(self.folder / SHADOW_FILE, orjson.dumps(
-            {n: {"revision": r, "since": since} for n, (r, since) in shadows.items()}))
-
-    def _archived(self, revision: str) -> Path:
-        return self.folder / ARCHIVE / (revision.replace(":", "-") + SUFFIX)
-
-    def put(self, revision: str, raw: bytes) -> None:
-        path = self._archived(revision)
-        if not path.exists():
-            self._write(path, raw)
-
-    def get(self, revision: str) -> bytes | None:
-        try:
-            return self._archived(revision).read_bytes()
-        except OSError:
-            return None
-
-    def stamp(self) -> None:
-        self._write(self.folder / RELOAD_STAMP, datetime.now(UTC).isoformat().encode())
+    good: dict[str, tuple[Loaded, int]] = field(default_factory=dict)  # file → (artifact, ctime ns)
+    refused: dict[str, str] = field(default_factory=dict)  # file → why
+    listed: bool = True  # the folder could be listed
 
 
 @dataclass
@@ -211,79 +150,169 @@ class LoadReport:
 
 
 class BundleStore:
-    """Loads a folder of artifacts into snapshots; see the module docstring for the rules."""
+    """Loads a folder of artifacts into snapshots; see the module docstring for the rules.
+
+    ``key_dirs``: the folders the keyring is read from, again on every reload (a removed key revokes);
+    without them the ``keyring`` given is kept as it is (tests, embedded use)."""
 
     def __init__(self, folder: Path, keyring: Keyring, state_dir: Path | None = None,
-                 default_bundle: str | None = None) -> None:
+                 required: str | Iterable[str] | None = (), key_dirs: Iterable[Path] = ()) -> None:
         self.folder = Path(folder)
         self.keyring = keyring
-        self.default_bundle = default_bundle
-        self._state: _MemoryState | _FolderState = _FolderState(state_dir) if state_dir else _MemoryState()
+        self.key_dirs = tuple(Path(p) for p in key_dirs)
+        self.key_problems: dict[str, str] = {}
+        # names readiness needs: the routed bundles (one name given as a string is one name, not its letters)
+        self.required: tuple[str, ...] = ((required,) if isinstance(required, str) else
+                                          tuple(dict.fromkeys(required or ())))
+        self._state: MemoryState | FolderState = FolderState(state_dir) if state_dir else MemoryState()
         self._lock = threading.Lock()
-        self.snapshot = Snapshot(Catalog(), {}, 0, datetime.now(UTC))
+        self.snapshot = Snapshot.of({}, 0)
         self.known: dict[str, Loaded] = {}  # by revision: everything loaded and still remembered
         self.history: dict[str, list[tuple[str, ...]]] = {}  # name → earlier active revision sets
         self.refused: dict[str, str] = {}  # file → why, as of the last reload
+        self._refusals: dict[str, Refusal] = {}  # file → why and since when
         self.last_error: dict[str, dict[str, str]] = {}  # name → {file, error, at}
         self.disk: dict[str, tuple[str, ...]] = {}  # name → revisions valid in the folder
         self.holds: dict[str, Hold] = {}
         self.listeners: list[Callable[[Snapshot], None]] = []
         self.shadows: dict[str, Shadowing] = {}  # name → candidate evaluated beside it (never deciding)
         self.shadow_listeners: list[Callable[[dict[str, Shadowing]], None]] = []
-        self._verified: dict[str, tuple[Manifest, CompiledBundle]] = {}  # sha256 of the file bytes → result
+        # sha256 of the file bytes → (manifest, compiled, key bytes it was verified with)
+        self._verified: dict[str, tuple[Manifest, CompiledBundle, bytes]] = {}
+        self._trusted: dict[str, bytes] = {k: fingerprint(v) for k, v in keyring.items()}
+        self.watching: bool | None = None  # None: hot reload off; False: cannot watch (retrying)
+        self.watch_error: str | None = None
 
     # -------------------------------------------------------------------------------- reading
 
     @property
     def ready(self) -> bool:
-        """A valid bundle is active (and the default bundle, when one is configured, among them)."""
+        """A valid bundle is active, and so is every required name (the default bundle, when configured)."""
         active = self.snapshot.active
-        return bool(active) and (self.default_bundle is None or self.default_bundle in active)
+        return bool(active) and all(n in active for n in self.required)
 
     def not_ready_reason(self) -> str:
-        if not self.snapshot.active:
-            return f"no valid bundle is loaded from {self.folder}"
-        return f"the default bundle {self.default_bundle!r} is not loaded (loaded: {', '.join(self.snapshot.active)})"
+        active = self.snapshot.active
+        missing = [n for n in self.required if n not in active]
+        if not active:
+            why = f"no valid bundle is loaded from {self.folder}"
+        else:
+            why = (f"bundles {', '.join(map(repr, missing))}, configured in dossier_type_bundles, are not loaded"
+                   f" (loaded: {', '.join(active)})")
+        related = [r for r in self._refusals.values()
+                   if not missing or any(r.file.startswith(n + "-") for n in missing)] or list(self._refusals.values())
+        if related:
+            why += "; refused: " + "; ".join(f"{r.file}: {r.reason}" for r in related[:3])
+            if len(related) > 3:
+                why += f"; and {len(related) - 3} more (GET /v1/bundles)"
+        if self.key_problems:
+            why += "; keys: " + "; ".join(f"{p}: {w}" for p, w in sorted(self.key_problems.items()))
+        return why
+
+    def refused_artifacts(self) -> list[dict[str, str]]:
+        """Refused files (file, reason, since), oldest refusal first."""
+        return [r.as_dict() for r in sorted(self._refusals.values(), key=lambda r: (r.since, r.file))]
+
+    def health(self) -> dict[str, Any]:
+        """What /readyz shows beside its verdict: the set this worker decides with and what is wrong."""
+        snap = self.snapshot
+        return {"generation": snap.generation, "revision_set": snap.digest,
+                "active": {n: [x.manifest.version for x in v] for n, v in snap.active.items()},
+                "refused": self.refused_artifacts(), "watching": self.watching, "watch_error": self.watch_error,
+                "key_problems": dict(self.key_problems)}
+
+    def health_detail(self) -> str:
+        """One line for /readyz: the set, and every reason an operator should look (refusals, watcher)."""
+        snap = self.snapshot
+        parts = [f"generation {snap.generation}, revision set {snap.digest[7:19]}"]
+        if self._refusals:
+            parts.append(f"{len(self._refusals)} refused (the last good version stays active): "
+                         + "; ".join(f"{r.file} since {r.since}: {r.reason}" for r in self._refusals.values()))
+        if self.watching is False:
+            parts.append(f"hot reload not watching: {self.watch_error}")
+        if self.key_problems:
+            parts.append("keys: " + "; ".join(f"{p}: {w}" for p, w in sorted(self.key_problems.items())))
+        return "; ".join(parts)
+
+    def watch_status(self, watching: bool | None, error: str | None = None) -> None:
+        """Called by the watcher (service/reload.py): is the bundle folder being watched right now?"""
+        if watching is False and self.watching is not False:
+            log.error("hot reload is not watching: %s (retrying)", error)
+        elif watching and self.watching is False:
+            log.info("hot reload is watching %s again", self.folder)
+        self.watching, self.watch_error = watching, error
+        metrics.watcher_failing(watching is False)
 
     # -------------------------------------------------------------------------------- loading
 
-    def _scan(self, report: LoadReport) -> tuple[dict[str, list[Loaded]], dict[str, str]]:
-        found: dict[str, list[Loaded]] = {}
-        refused: dict[str, str] = {}
+    def _trusts(self, loaded: Loaded) -> bool:
+        """The key the artifact was verified with is still trusted under the same id."""
+        return self._trusted.get(loaded.manifest.key_id) == loaded.signer
+
+    def _read_keys(self) -> None:
+        if not self.key_dirs:
+            return
+        ring, problems = read_keyring(*self.key_dirs)
+        for path, why in problems.items():
+            if self.key_problems.get(path) != why:
+                log.error("key %s: %s", path, why)
+        gone = sorted(set(self.keyring) - set(ring))
+        if gone:
+            log.warning("keys no longer trusted: %s", ", ".join(gone))
+        self.keyring, self.key_problems = ring, problems
+        self._trusted = {k: fingerprint(v) for k, v in ring.items()}
+
+    def _verify(self, raw: bytes, where: str) -> tuple[Manifest, CompiledBundle, bytes]:
+        """Verified and compiled, from the cache when these bytes passed under the same key before."""
+        digest = hashlib.sha256(raw).hexdigest()
+        cached = self._verified.get(digest)
+        if cached is not None and self._trusted.get(cached[0].key_id) == cached[2]:
+            return cached
+        manifest, compiled = load_bytes(raw, self.keyring, where)
+        result = (manifest, compiled, self._trusted[manifest.key_id])
+        self._verified[digest] = result
+        return result
+
+    def _scan(self) -> _Scan:
+        scan = _Scan()
         seen: dict[str, str] = {}
         now = datetime.now(UTC)
         try:
             paths = sorted(self.folder.glob(f"*{SUFFIX}"))
+            if not self.folder.is_dir():
+                raise FileNotFoundError(f"no such folder: {self.folder}")
         except OSError as exc:
-            refused[str(self.folder)] = f"cannot list the bundle folder: {exc}"
+            scan.refused[str(self.folder)] = f"cannot list the bundle folder: {exc}"
+            scan.listed = False
             paths = []
-        verified: dict[str, tuple[Manifest, CompiledBundle]] = {}
+        used: set[str] = set()
         for path in paths:
             try:
+                changed_ns = os.stat(path).st_ctime_ns
                 raw = path.read_bytes()
-                digest = hashlib.sha256(raw).hexdigest()
-                # the same bytes were verified and compiled before: a reload compiles only what changed
-                manifest, compiled = self._verified.get(digest) or load_bytes(raw, self.keyring, path.name)
+                manifest, compiled, signer = self._verify(raw, path.name)
             except (ArtifactError, OSError) as exc:
-                refused[path.name] = str(exc)
+                scan.refused[path.name] = str(exc)
                 continue
-            verified[digest] = (manifest, compiled)
+            used.add(hashlib.sha256(raw).hexdigest())
             key = compiled.bundle.key
             if key in seen:
-                refused[path.name] = f"{key} is already loaded from {seen[key]}"
+                scan.refused[path.name] = f"{key} is already loaded from {seen[key]}"
                 continue
             seen[key] = path.name
             self._state.put(manifest.revision, raw)
             loaded = self.known.get(manifest.revision)
-            if loaded is None or loaded.file != path.name:
-                loaded = Loaded(manifest, compiled, path.name, now)
-            found.setdefault(manifest.name, []).append(loaded)
-        self._verified = verified
-        return found, refused
+            if loaded is None or loaded.file != path.name or loaded.signer != signer:
+                loaded = Loaded(manifest, compiled, path.name, now, signer)
+            scan.good[path.name] = (loaded, changed_ns)
+        self._verified = {d: v for d, v in self._verified.items() if d in used}  # a reload compiles only what changed
+        return scan
 
-    def _from_archive(self, revision: str) -> Loaded | None:
-        if revision in self.known:
-            return self.known[revision]
+    def _from_archive(self, revision: str, file: str | None = None) -> Loaded | None:
+        """A revision loaded before, re-verified against the keyring as it is now (None if not trusted)."""
+        cached = self.known.get(revision)
+        if cached is not None and self._trusts(cached):
+            return cached
         raw = self._state.get(revision)
         if raw is None:
             return None
@@ -292,35 +321,48 @@ class BundleStore:
         except ArtifactError as exc:
             log.error("archived artifact %s refused: %s", revision, exc)
             return None
-        return Loaded(manifest, compiled, f"archive:{revision}", datetime.now(UTC)) if manifest.revision == revision else None
+        if manifest.revision != revision:
+            return None
+        return Loaded(manifest, compiled, file or f"archive:{revision}", datetime.now(UTC),
+                      self._trusted[manifest.key_id])
 
     def reload(self) -> LoadReport:
-        """Scan the folder and swap in a new snapshot if anything changed. Thread-safe."""
+        """Scan the folder and swap in a new snapshot if anything changed. Thread-safe; with a state folder,
+        serialised with the other workers' reloads where they touch the shared record."""
         with self._lock:
             return self._reload()
 
-    def _reload(self, reason: str = "reload") -> LoadReport:
+    def _next_record(self, record: dict[str, Good], scan: _Scan) -> dict[str, Good]:
+        """The last-good record after this scan (see the module docstring)."""
+        new = dict(record)
+        for file, (loaded, changed_ns) in scan.good.items():
+            prev = new.get(file)
+            if prev is None or prev.revision == loaded.revision or changed_ns >= prev.changed_ns:
+                new[file] = Good(loaded.revision, max(changed_ns, prev.changed_ns if prev else 0))
+        if scan.listed and scan.good:  # the folder yields bundles: files no longer in it are retired
+            present = set(scan.good) | set(scan.refused)
+            new = {f: g for f, g in new.items() if f in present}
+        return new
+
+    def _reload(self) -> LoadReport:
         old = self.snapshot
         report = LoadReport(old.generation)
-        found, refused = self._scan(report)
-        self.holds = self._state.read_holds()
-        at = datetime.now(UTC).isoformat()
-        for file, why in refused.items():
-            name = self._name_of_file(file, found)
-            if name:
-                self.last_error[name] = {"file": file, "error": why, "at": at}
-            log.error("bundle refused: %s", why)
-            metrics.bundle_loaded(name or "unknown", "", "", False)
-        report.refused = dict(refused)
-        active: dict[str, list[Loaded]] = {n: list(v) for n, v in found.items()}
-        # a refused file that held an active version: keep that version (bad never replaces good)
-        for name, loaded_set in old.active.items():
-            for loaded in loaded_set:
-                if loaded.file in refused and not any(x.compiled.bundle.key == loaded.compiled.bundle.key
-                                                      for x in active.get(name, [])):
-                    active.setdefault(name, []).append(loaded)
-                    report.kept.append(f"{loaded.compiled.bundle.key} ({loaded.revision[:19]})")
-        self.disk = {n: tuple(sorted(x.revision for x in v)) for n, v in found.items()}
+        self._read_keys()
+        scan = self._scan()
+        with self._state.locked():
+            record = self._state.read_last_good()
+            new = self._next_record(record, scan)
+            active, kept = self._from_record(new, scan)
+            if new != record:
+                self._state.write_last_good(new)
+            self.holds = self._state.read_holds()
+        self._note_refusals(scan, active)
+        report.refused = dict(scan.refused)
+        report.kept = kept
+        self.disk = {}
+        for loaded, _ in scan.good.values():
+            self.disk.setdefault(loaded.name, ())
+            self.disk[loaded.name] = tuple(sorted((*self.disk[loaded.name], loaded.revision)))
         stale = [n for n, h in self.holds.items() if self.disk.get(n, ()) != h.disk]
         if stale:  # a new artifact arrived for these names: their holds no longer apply
             for name in stale:
@@ -331,18 +373,62 @@ class BundleStore:
             pinned = [self._from_archive(r) for r in hold.revisions]
             if all(p is not None for p in pinned):
                 active[name] = [p for p in pinned if p is not None]
-        if not any(active.values()) and old.active:
-            log.error("the bundle folder %s yields no valid bundle; keeping the active ones", self.folder)
-            report.kept.extend(sorted(old.active))
-            active = {n: list(v) for n, v in old.active.items()}
-        self.refused = refused
         report = self._swap(active, report)
         self._follow_shadows()
         return report
 
-    def _name_of_file(self, file: str, found: dict[str, list[Loaded]]) -> str | None:
+    def _from_record(self, record: dict[str, Good], scan: _Scan) -> tuple[dict[str, list[Loaded]], list[str]]:
+        """The active set the record names (folder artifacts first, then last-good fallbacks from the archive);
+        entries that no longer verify (revoked key, lost archive) are dropped from ``record``."""
+        active: dict[str, list[Loaded]] = {}
+        keys: set[str] = set()
+        kept: list[str] = []
+        fallbacks: list[tuple[str, Good]] = []
+        for file, good in sorted(record.items()):
+            on_disk = scan.good.get(file)
+            if on_disk is not None and on_disk[0].revision == good.revision:
+                active.setdefault(on_disk[0].name, []).append(on_disk[0])
+                keys.add(on_disk[0].compiled.bundle.key)
+            else:
+                fallbacks.append((file, good))
+        for file, good in fallbacks:
+            loaded = self._from_archive(good.revision, file)
+            if loaded is None:
+                log.error("last good version %s of %s is no longer trusted or available; deactivated",
+                          good.revision[:19], file)
+                del record[file]
+                continue
+            key = loaded.compiled.bundle.key
+            if key in keys:  # another file now holds that name@version
+                continue
+            keys.add(key)
+            active.setdefault(loaded.name, []).append(loaded)
+            kept.append(f"{key} ({good.revision[:19]}, {file})")
+        return active, kept
+
+    def _note_refusals(self, scan: _Scan, active: dict[str, list[Loaded]]) -> None:
+        """Refusals with their 'since'; each new one is logged and counted once, not at every reload."""
+        at = datetime.now(UTC).isoformat()
+        refusals: dict[str, Refusal] = {}
+        names = set(active) | {x.name for x, _ in scan.good.values()}
+        for file, why in scan.refused.items():
+            prev = self._refusals.get(file)
+            if prev is not None and prev.reason == why:
+                refusals[file] = prev
+                continue
+            refusals[file] = Refusal(file, why, at)
+            name = self._name_of_file(file, names)
+            if name:
+                self.last_error[name] = {"file": file, "error": why, "at": at}
+            log.error("bundle refused: %s", why)
+            metrics.bundle_loaded(name or "unknown", "", "", False)
+        self._refusals = refusals
+        self.refused = dict(scan.refused)
+        metrics.bundle_refused(sum(1 for f in refusals if f.endswith(SUFFIX)))
+
+    def _name_of_file(self, file: str, names: set[str]) -> str | None:
         """Artifacts are named <name>-<version>.bundle.json: attribute a refused file to a bundle name."""
-        names = set(found) | set(self.snapshot.active) | {x.name for x in self.known.values()}
+        names = names | set(self.snapshot.active) | {x.name for x in self.known.values()}
         matches = [n for n in names if file.startswith(n + "-")]
         return max(matches, key=len) if matches else None
 
@@ -364,10 +450,9 @@ class BundleStore:
         for loaded_set in new_sets.values():
             for loaded in loaded_set:
                 self.known[loaded.revision] = loaded
-        self._forget_old()
-        catalog = Catalog.of(x.compiled for v in new_sets.values() for x in v)
-        snapshot = Snapshot(catalog, new_sets, old.generation + 1, datetime.now(UTC))
+        snapshot = Snapshot.of(new_sets, old.generation + 1)
         self.snapshot = snapshot  # the atomic switch: one attribute assignment
+        self._forget_old()
         report.generation = snapshot.generation
         self._announce(old, snapshot)
         return report
@@ -389,10 +474,17 @@ class BundleStore:
         for rev, x in before.items():
             if rev not in after:
                 metrics.bundle_retired(x.name, x.manifest.version, rev)
+                if not self._trusts(x):
+                    log.error("bundle %s (%s) deactivated: its signing key %r is no longer trusted",
+                              x.compiled.bundle.key, rev[:19], x.manifest.key_id)
+                    metrics.bundle_revoked(x.name)
         for rev, x in after.items():
             if rev not in before:
                 metrics.bundle_loaded(x.name, x.manifest.version, rev, True)
                 log.info("bundle active: %s (%s, %s)", x.compiled.bundle.key, rev[:19], x.file)
+        for name in self.required:
+            if name in old.active and name not in new.active:
+                log.error("not ready: %s", self.not_ready_reason())
         for listener in self.listeners:
             listener(new)
 
@@ -405,9 +497,10 @@ class BundleStore:
         return report
 
     def _hold(self, name: str, revisions: tuple[str, ...], reason: str) -> LoadReport:
-        holds = self._state.read_holds()
-        holds[name] = Hold(revisions, self.disk.get(name, ()), reason, datetime.now(UTC).isoformat())
-        self._state.write_holds(holds)
+        with self._state.locked():
+            holds = self._state.read_holds()
+            holds[name] = Hold(revisions, self.disk.get(name, ()), reason, datetime.now(UTC).isoformat())
+            self._state.write_holds(holds)
         return self._reload()
 
     def rollback(self, name: str) -> LoadReport:
@@ -435,11 +528,12 @@ class BundleStore:
         release the hold so the folder decides again."""
         with self._lock:
             if version is None and revision is None:
-                holds = self._state.read_holds()
-                if name not in holds and name not in self.snapshot.active:
-                    raise KeyError(name)
-                holds.pop(name, None)
-                self._state.write_holds(holds)
+                with self._state.locked():
+                    holds = self._state.read_holds()
+                    if name not in holds and name not in self.snapshot.active:
+                        raise KeyError(name)
+                    holds.pop(name, None)
+                    self._state.write_holds(holds)
                 return self._reload()
             candidates = [x for x in self.known.values() if x.name == name
                           and (revision is None or x.revision == revision)
@@ -463,7 +557,7 @@ class BundleStore:
         found: dict[str, Shadowing] = {}
         for name, (revision, since) in self._state.read_shadows().items():
             current = self.shadows.get(name)
-            if current is not None and current.key == (name, revision, since):
+            if current is not None and current.key == (name, revision, since) and self._trusts(current.candidate):
                 found[name] = current
                 continue
             loaded = self._from_archive(revision)
@@ -483,7 +577,7 @@ class BundleStore:
                  and (revision is None or x.revision == revision)
                  and (version is None or x.manifest.version == version)]
         if not found and version is not None and revision is None:  # a folder artifact not active (held)
-            found = [Loaded(m, c, "bundle folder", datetime.now(UTC)) for m, c in self._verified.values()
+            found = [Loaded(m, c, "bundle folder", datetime.now(UTC), k) for m, c, k in self._verified.values()
                      if m.name == name and m.version == version]
         if not found and revision is not None and (archived := self._from_archive(revision)):
             found = [archived] if archived.name == name else []
@@ -509,7 +603,7 @@ class BundleStore:
         if manifest.name != name:
             raise StoreConflict(f"{file!r} holds bundle {manifest.name!r}, not {name!r}")
         self._state.put(manifest.revision, raw)  # other workers (and restarts) load it from the archive
-        return Loaded(manifest, compiled, file, datetime.now(UTC))
+        return Loaded(manifest, compiled, file, datetime.now(UTC), self._trusted[manifest.key_id])
 
     def start_shadow(self, name: str, version: str | None = None, revision: str | None = None,
                      file: str | None = None) -> Shadowing:

@@ -5,11 +5,17 @@ record-2). Section numbers refer to openid/authzen certification/authorization-a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import Harness
+from poortwachter.service.settings import load_settings
+
+from .conftest import ROOT, Harness, MakeHarness
+
+#: the configuration a certification run uses, as shipped (route, clock, inventory)
+CONFIG = ROOT / "deploy" / "authzen-certification" / "poortwachter.yaml"
 
 ALICE = {"type": "user", "id": "alice"}
 BOB = {"type": "user", "id": "bob"}
@@ -17,6 +23,14 @@ ADMIN_BOB = {"type": "user", "id": "bob", "properties": {"role": "admin"}}
 R1 = {"type": "record", "id": "record-1"}
 R2_ARCHIVED = {"type": "record", "id": "record-2", "properties": {"status": "archived"}}
 READ, WRITE = {"name": "read"}, {"name": "write"}
+
+@pytest.fixture
+def cert(make_harness: MakeHarness) -> Iterator[Harness]:
+    """Every check below runs with the shipped certification configuration (over the test artifacts)."""
+    shipped = load_settings(config=CONFIG, env={})
+    with make_harness(**{key: getattr(shipped, key) for key in shipped.model_fields_set}) as h:
+        yield h
+
 
 # C.2.2: request → decision (None: only the structure is validated)
 BASIC: list[tuple[str, dict[str, Any], bool | None]] = [
@@ -181,6 +195,21 @@ def test_search_empty_results_c_4_6(cert: Harness) -> None:
                           {"subject": {"type": "user", "id": "nonexistent-user"}, "resource": R1})) == set()
     assert _ids(cert.post("/access/v1/search/subject",
                           {"subject": {"type": "spaceship"}, "action": READ, "resource": R1})) == set()
+
+
+@pytest.mark.parametrize("path, body", [
+    ("subject", {"subject": {"type": "user"}, "action": READ, "resource": {"type": "record", "id": "nonexistent-record"}}),
+    ("subject", {"subject": {"type": "user"}, "action": {"name": "nonexistent-action"}, "resource": R1}),
+    ("resource", {"subject": {"type": "user", "id": "nonexistent-user"}, "action": READ, "resource": {"type": "record"}}),
+    ("action", {"subject": {"type": "user", "id": "nonexistent-user"}, "resource": R1}),
+    ("action", {"subject": ALICE, "resource": {"type": "record", "id": "nonexistent-record"}}),
+], ids=["subject/resource", "subject/action", "resource/subject", "action/subject", "action/resource"])
+def test_search_about_an_unknown_entity_is_empty_c_4_6_1(cert: Harness, path: str, body: dict[str, Any]) -> None:
+    """The inventory is what the PDP recognises: a search holding an unlisted entity fixed has no
+    results, even where the fixture policy (every user may read every record) would allow."""
+    r = cert.post(f"/access/v1/search/{path}", body)
+    assert r.status_code == 200
+    assert r.json()["results"] == [] and r.json()["page"]["next_token"] == ""
 
 
 @pytest.mark.parametrize("path, body", [

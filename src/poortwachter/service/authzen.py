@@ -113,6 +113,8 @@ async def _search(request: Request, kind: str) -> Response:
     settings = svc.settings
     try:
         search = Search(kind, data, settings.search_page_size, settings.max_filter_items)
+        if not search.recognised(svc.inventory):
+            return json_response(await search.page(svc.decider, [], [], call(request, f"search/{kind}")))
         inventory = svc.inventory.of(kind + "s", None if kind == "action" else search.body[kind].get("type"))
         actions: tuple[str, ...] = ()
         youth_care = False

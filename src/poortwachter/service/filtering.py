@@ -24,6 +24,7 @@ from ..core.request import Json, instant, obj, text
 from ..core.vocabulary import CATEGORIES
 from .batch import decide_paced
 from .decider import Answer, Call, Decider
+from .inventory import Inventory
 
 ENTITY_KEYS = ("subject", "action", "resource", "context")
 
@@ -197,6 +198,23 @@ class Search:
             out_requests.append({**base, self.kind: entity})
         return out_entities, out_requests
 
+    def recognised(self, inventory: Inventory) -> bool:
+        """Whether the inventory knows the entities this search holds fixed, where it lists entities of
+        their kind and type: the inventory is what the PDP recognises, and a search about an entity it
+        does not recognise has no results (AuthZEN certification C.4.6), whatever the policy would say
+        of a stranger. Searches that bring their own candidates are not checked."""
+        if self.candidates is not None:
+            return True
+        for key in ("subject", "action", "resource"):
+            if key == self.kind:
+                continue
+            entity = self.body[key]
+            id_key = "name" if key == "action" else "id"
+            listed = inventory.of(key + "s", None if key == "action" else entity.get("type"))
+            if listed and not any(x.get(id_key) == entity.get(id_key) for x in listed):
+                return False
+        return True
+
     def default_candidates(self, inventory_items: list[dict[str, Any]], vocabulary_actions: tuple[str, ...],
                            youth_care: bool) -> list[Any]:
         """Without request candidates: the inventory, else the bundle's actions or (youth-care resources)
@@ -213,7 +231,7 @@ class Search:
 
     async def page(self, decider: Decider, entities: list[dict[str, Any]], requests: list[Any],
                    call: Call) -> dict[str, Any]:
-        answers: list[Answer] = await decide_paced(decider, requests, call)
+        answers: list[Answer] = await decide_paced(decider, requests, call) if requests else []
         results = [e for e, a in zip(entities, answers) if a["decision"]]
         chunk = results[self.offset:self.offset + self.size]
         end = self.offset + len(chunk)

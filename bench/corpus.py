@@ -190,7 +190,7 @@ def make_request(rng: random.Random, i: int) -> Request:
             "type": "dossier_item",
             "id": f"d-{i:07d}/{category}/{written.isoformat()}",
             "properties": {
-                "dossier_type": rng.choice(("jgz", "jeugdhulp")),
+                "dossier_type": "bench",  # the fixture governs only its own dossier type
                 "category": category,
                 "client": {"id": client_id, "birthdate": birthdate.isoformat()},
                 "client_age": whole_years(birthdate, today),

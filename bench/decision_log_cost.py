@@ -95,7 +95,7 @@ def run(duration: int) -> list[tuple[str, str, dict[str, float]]]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("POORTWACHTER_")}
         env.update({"POORTWACHTER_DECISION_LOG": str(work / f"log-{mode}"),
                     "POORTWACHTER_DECISION_LOG_KEY": "bench-pseudonym-key-0123456789abcdef",
-                    "POORTWACHTER_DEFAULT_BUNDLE": "mini", "POORTWACHTER_RELOAD": "off",
+                    "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=mini", "POORTWACHTER_MAX_CLOCK_SKEW": "0", "POORTWACHTER_RELOAD": "off",
                     "POORTWACHTER_LOG_LEVEL": "warning", "POORTWACHTER_CACHE_SIZE": "10000", **extra})
         proc = subprocess.Popen(pinned(0, [sys.executable, "-m", "poortwachter.cli", "serve", "--port", str(port),
                                            "--bundles", str(bundles), "--workers", "1"]),

@@ -126,7 +126,7 @@ def start_server(port: int, workers: int, decision_log: str, cpus: str | None) -
     from poortwachter.service.settings import SETTINGS_ENV, Settings
 
     settings = Settings(host="127.0.0.1", port=port, workers=workers, bundles=embedded.bundle_dir(),
-                        default_bundle="nl-jgz", reload="off", decision_log=decision_log, log_level="warning")
+                        max_clock_skew=0, reload="off", decision_log=decision_log, log_level="warning")
     env = {**os.environ, SETTINGS_ENV: settings.model_dump_json()}
     command = [sys.executable, "-m", "uvicorn", "bench.http_bench:bench_app", "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",

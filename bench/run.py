@@ -635,7 +635,9 @@ class PoortwachterServer:
                    "--port", str(self.port), "--bundles", str(ROOT / "bundles"), "--workers", str(self.workers)]
         if self.cpus:
             command = ["taskset", "-c", ",".join(map(str, sorted(self.cpus))), *command]
-        env = dict(os.environ, POORTWACHTER_DEFAULT_BUNDLE=REFERENCE, POORTWACHTER_DECISION_LOG=str(self.log_path),
+        env = dict(os.environ, POORTWACHTER_DOSSIER_TYPE_BUNDLES=f"jgz=nl-jgz,jeugdhulp=nl-jeugdhulp,bench={REFERENCE}",
+                   POORTWACHTER_MAX_CLOCK_SKEW="0",  # the corpora replay fixed times
+                   POORTWACHTER_DECISION_LOG=str(self.log_path),
                    POORTWACHTER_RELOAD="off", POORTWACHTER_LOG_LEVEL="warning",
                    POORTWACHTER_STATE_DIR=str(self.workdir / "state"))
         env.pop("POORTWACHTER_CONFIG", None)

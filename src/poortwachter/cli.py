@@ -22,14 +22,15 @@ from .artifacts.artifact import ArtifactError, build
 from .artifacts.directory import load_directory
 from .artifacts.folder import load_folder, scenario_files
 from .artifacts.keys import generate, load_keyring, load_private
-from .authoring.scenarios import read_suites, run, uncovered
+from .authoring.scenarios import pinned, read_suites, run, uncovered
 from .core.calendar import AMSTERDAM
 from .core.catalog import Catalog
-from .core.decide import decide, derive_facts
+from .core.decide import prepare
 from .core.errors import BundleInvalid, Diagnostic, PoortwachterError, RequestError
-from .core.policy.compile import compile_bundle
+from .core.policy.compile import CompiledBundle, compile_bundle
 from .core.policy.evaluate import explain
 from .core.policy.model import Bundle
+from .core.routing import Routing
 from .logbook import cli as logbook_cli
 
 OK, FAILED, INVALID = 0, 1, 2
@@ -102,6 +103,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         missing = uncovered([r.id for r in bundle.rules], bundle.key, outcomes)
         covered = len(bundle.rules) - len(missing)
         pct = 100.0 * covered / len(bundle.rules) if bundle.rules else 100.0
+        governs = ", ".join(bundle.dossier_types) or "requests without a dossier type"
+        print(f"{folder}: decided by {bundle.key} (governs {governs}) unless a scenario names another bundle")
         print(f"{folder}: {len(outcomes) - len(failed)}/{len(outcomes)} scenarios passed; "
               f"rule coverage {covered}/{len(bundle.rules)} ({pct:.0f}%)")
         for rid in missing:
@@ -130,16 +133,27 @@ def _catalog_for(args: argparse.Namespace) -> tuple[Catalog, str | None]:
     return result.catalog, args.bundle
 
 
+def _picked(bundle: CompiledBundle, pin: str | None) -> str:
+    """Why this bundle decided: named, or routed by the dossier type it governs."""
+    b = bundle.bundle
+    governs = f"governs {', '.join(b.dossier_types)}" if b.dossier_types else "fixture vocabulary"
+    how = f"named by --bundle {pin}" if pin else "routed by dossier type (or named in context.bundle)"
+    return f"{b.key}: {how}; {governs}; version in force at context.time unless pinned"
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
-    catalog, default = _catalog_for(args)
+    catalog, pin = _catalog_for(args)
     request = _read_json(args.request)
-    decided = decide(catalog, request, datetime.now(AMSTERDAM), default)
-    explanation = explain(decided.bundle, derive_facts(decided.bundle, decided.envelope))
+    if pin is not None:
+        request = pinned(request, pin)
+    prepared = prepare(catalog, request, datetime.now(AMSTERDAM), Routing.replay())
+    explanation = explain(prepared.bundle, prepared.facts)
     if args.format == "json":
         sys.stdout.buffer.write(orjson.dumps(wire.explanation(explanation), option=orjson.OPT_INDENT_2) + b"\n")
         return OK
     v = explanation.verdict
     print(f"{'ALLOW' if v.decision else 'DENY'} by {v.bundle.name}@{v.bundle.version} ({v.bundle.revision[:19]})")
+    print(f"  bundle {_picked(prepared.bundle, pin)}")
     for r in v.reasons:
         print(f"  {r.effect} {r.rule}: {r.text.en}\n      basis: {', '.join(r.basis) or '-'}; source: {', '.join(r.source) or '-'}")
     for o in v.obligations:

@@ -78,6 +78,7 @@ def _bundle(tmp_path: Path, with_tests: bool = True) -> Path:
         name: lintme
         version: 1.0.0
         effective_from: 2020-01-01
+        dossier_types: [jgz]
         age_thresholds: [12, 14, 16]
     """))
     (folder / "rules" / "r.yaml").write_text(RULES)

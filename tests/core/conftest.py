@@ -47,7 +47,7 @@ def rule(rid: str, effect: str = "allow", actions: list[str] | None = None, **ex
 
 
 def manifest(**extra: Any) -> dict[str, Any]:
-    return {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", **extra}
+    return {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"], **extra}
 
 
 @pytest.fixture

@@ -203,17 +203,17 @@ def test_wilsonbekwaam_band_replaces_the_client_consent(facts_of, request_for, b
     {"from": ["self"], "when_wilsonbekwaam": ["gezag"]},      # unknown keys are errors, not ignored
 ])
 def test_consent_band_errors(r, band):
-    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01",
+    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"],
                 "consent_by_age": [{"below": 12, "from": ["gezag"]}, band]}
     with pytest.raises(BundleInvalid, match="consent_by_age"):
         parse_bundle("bundle.yaml", manifest, [("rules/r.yaml", [r("a")])])
 
 
 def test_wilsonbekwaam_band_is_parsed_and_inherited(r):
-    manifest = {"name": "b", "version": "1.0.0", "effective_from": "2020-01-01", "consent_by_age": JEUGDHULP}
+    manifest = {"name": "b", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"], "consent_by_age": JEUGDHULP}
     base, _ = parse_bundle("bundle.yaml", manifest, [("rules/r.yaml", [r("a")])])
     assert [(b.below, b.from_, b.wilsonbekwaam) for b in base.consent_by_age] == [
         (12, ("gezag",), ()), (None, ("self",), ("gezag",))]
-    overlay = {"name": "o", "version": "1.0.0", "effective_from": "2020-01-01", "extends": "b"}
+    overlay = {"name": "o", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"], "extends": "b"}
     bundle, _ = parse_bundle("o/bundle.yaml", overlay, [("o/rules/r.yaml", [r("o")])], lambda name: base)
     assert bundle.consent_by_age == base.consent_by_age

@@ -19,7 +19,7 @@ def base_bundle(mini) -> Bundle:
 
 
 def overlay(base: Bundle, rules: list[dict[str, Any]], **meta: Any) -> Bundle:
-    manifest = {"name": "o", "version": "1.0.0", "effective_from": "2020-01-01", "extends": base.name, **meta}
+    manifest = {"name": "o", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"], "extends": base.name, **meta}
 
     def resolve(name: str) -> Bundle:
         if name != base.name:
@@ -100,7 +100,7 @@ def test_replacement_may_not_take_another_base_rules_id(base_bundle, r):
 
 def test_missing_base_is_an_error(r):
     with pytest.raises(BundleInvalid) as err:
-        parse_bundle("bundle.yaml", {"name": "o", "version": "1.0.0", "effective_from": "2020-01-01",
+        parse_bundle("bundle.yaml", {"name": "o", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"],
                                      "extends": "ghost"}, [("r.yaml", [r("x")])], lambda n: (_ for _ in ()).throw(KeyError(n)))
     assert "base bundle 'ghost' cannot be loaded" in str(err.value)
 
@@ -115,7 +115,7 @@ def test_overlay_inherits_thresholds_and_consent_bands(r):
     replacing or adding rules must not silently change who has to consent for the base's rules."""
     base, _ = parse_bundle(
         "b/bundle.yaml",
-        {"name": "b", "version": "1.0.0", "effective_from": "2020-01-01", "age_thresholds": [4, 12, 16, 18],
+        {"name": "b", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"], "age_thresholds": [4, 12, 16, 18],
          "year_thresholds": [10], "consent_by_age": [{"below": 16, "from": ["gezag"]}, {"from": ["self"]}]},
         [("b/r.yaml", [r("a", when={"age_below": 4})])])
     bundle = overlay(base, [r("o-rule", when={"all": [{"age_at_least": 4},

@@ -70,7 +70,7 @@ def test_every_mistake_in_one_file_is_reported(r):
         r("q", when={"fact": "subject.relation", "in": []}),
     ]
     with pytest.raises(BundleInvalid) as err:
-        parse_bundle("bundle.yaml", {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01"},
+        parse_bundle("bundle.yaml", {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"]},
                      [("rules/r.yaml", rules)])
     by_rule = {d.rule for d in err.value.diagnostics}
     assert by_rule >= set("abcdefghijklmnpq")
@@ -99,14 +99,14 @@ def test_every_mistake_in_one_file_is_reported(r):
     ({"extends": "elsewhere"}, "no base bundle is available"),
 ])
 def test_manifest_errors(r, meta, words):
-    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", **meta}
+    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"], **meta}
     with pytest.raises(BundleInvalid) as err:
         parse_bundle("bundle.yaml", manifest, [("rules/r.yaml", [r("a")])])
     assert any(words in d.message and d.span.file == "bundle.yaml" for d in err.value.diagnostics), err.value
 
 
 def warnings_of(rules: list[dict[str, Any]], **meta: Any) -> list[Diagnostic]:
-    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", **meta}
+    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"], **meta}
     _, warnings = parse_bundle("bundle.yaml", manifest, [("rules/r.yaml", rules)])
     return warnings
 
@@ -192,7 +192,7 @@ def test_custom_vocabulary_errors(r):
     }}
     ok = [r("a", actions=["go"], subject={"colour": "red"}, when={"all": [{"fact": "subject.level", "gte": 3},
                                                                       {"holds": "subject.owns"}]})]
-    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "vocabulary": vocab}
+    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"], "vocabulary": vocab}
     parse_bundle("bundle.yaml", manifest, [("rules/r.yaml", ok)])
     bad = [
         r("b", actions=["read"]),                                  # not a custom action
@@ -246,6 +246,6 @@ def test_rule_file_schema_accepts_the_fixture_rules(policy_fixtures):
     [],
 ])
 def test_consent_bands_must_rise(r, bands):
-    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "consent_by_age": bands}
+    manifest = {"name": "t", "version": "1.0.0", "effective_from": "2020-01-01", "dossier_types": ["jgz"], "consent_by_age": bands}
     with pytest.raises(BundleInvalid, match="consent_by_age"):
         parse_bundle("bundle.yaml", manifest, [("rules/r.yaml", [r("a")])])

@@ -46,7 +46,7 @@ def server(tmp_path: Path, bundles: Path, workers: int,
     env.update({
         "POORTWACHTER_DECISION_LOG": str(tmp_path / "log"),
         "POORTWACHTER_DECISION_LOG_KEY": LOG_KEY,
-        "POORTWACHTER_DEFAULT_BUNDLE": "mini",
+        "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=mini", "POORTWACHTER_MAX_CLOCK_SKEW": "0",
         "POORTWACHTER_RELOAD": "off",
         "POORTWACHTER_LOG_LEVEL": "warning",
         "POORTWACHTER_STATE_DIR": str(tmp_path / "state"),

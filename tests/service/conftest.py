@@ -99,12 +99,14 @@ MakeHarness = Callable[..., Any]
 
 @pytest.fixture
 def make_harness(bundle_dir: Path) -> Iterator[MakeHarness]:
-    """``with make_harness(**settings) as h:`` — defaults: svc-jgz default bundle, reload off,
-    admin token set; pass ``clock=`` to fix 'now'."""
+    """``with make_harness(**settings) as h:`` — defaults: svc-jgz decides jgz dossiers, the clock
+    check off and pinned versions allowed (the requests replay fixed times), reload off, admin token
+    set; pass ``clock=`` to fix 'now'."""
 
     @contextmanager
     def factory(clock: Callable[[], datetime] | None = None, **overrides: Any) -> Iterator[Harness]:
-        values: dict[str, Any] = {"bundles": bundle_dir, "default_bundle": "svc-jgz", "reload": "off",
+        values: dict[str, Any] = {"bundles": bundle_dir, "dossier_type_bundles": {"jgz": "svc-jgz"},
+                                  "max_clock_skew": 0, "allow_pinned_versions": True, "reload": "off",
                                   "admin_token": ADMIN_TOKEN, "decision_log": "off"}
         values.update(overrides)
         settings = Settings(**values)
@@ -125,7 +127,7 @@ def harness(make_harness: MakeHarness) -> Iterator[Harness]:
 @pytest.fixture
 def cert(make_harness: MakeHarness) -> Iterator[Harness]:
     """The AuthZEN certification setup: the fixture bundle as default, the fixture inventory."""
-    with make_harness(default_bundle=CERT, search_inventory=FIXTURES / "authzen-inventory.yaml") as h:
+    with make_harness(dossier_type_bundles={"none": CERT}, search_inventory=FIXTURES / "authzen-inventory.yaml") as h:
         yield h
 
 

@@ -187,7 +187,7 @@ def test_batch_answers_every_item_in_order(harness: Harness) -> None:
     assert "decision" not in r.json()
     assert answers[1]["context"]["reasons"][0]["rule"] == "shielded"
     error = answers[2]["context"]["error"]
-    assert error["status"] == 400 and error["field"] == "resource.properties.category"
+    assert error["status"] == 400 and error["field"] == "resource.properties.dossier_type"  # routed first
     assert len({a["context"]["decision_id"] for a in answers}) == 4
 
 

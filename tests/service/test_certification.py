@@ -233,7 +233,7 @@ def test_search_with_request_candidates(cert: Harness) -> None:
 
 
 def test_discovery_c_6(cert: Harness, make_harness: Any) -> None:
-    with make_harness(default_bundle="authzen-certification", public_url="https://pdp.example.com") as h:
+    with make_harness(dossier_type_bundles={"none": "authzen-certification"}, public_url="https://pdp.example.com") as h:
         r = h.client.get("/.well-known/authzen-configuration")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     meta = r.json()

@@ -20,19 +20,21 @@ def test_defaults_serve_the_embedded_bundles_on_loopback() -> None:
     s = load_settings(env={})
     assert (s.host, s.port, s.workers) == ("127.0.0.1", 8181, 1)
     assert s.bundles == embedded.bundle_dir() and s.keys == [embedded.key_dir()]
-    assert s.default_bundle == "nl-jgz" and s.reload == "watch"
+    assert s.dossier_type_bundles == {"jgz": "nl-jgz", "jeugdhulp": "nl-jeugdhulp"} and s.reload == "watch"
+    assert s.max_clock_skew == 300 and not s.allow_pinned_versions and s.history_token is None
 
 
 def test_precedence_file_env_cli(tmp_path: Path) -> None:
     config = tmp_path / "pw.yaml"
-    config.write_text("port: 9000\nworkers: 3\ncache_size: 5\nbundles: artifacts\ndefault_bundle: nl-jeugdhulp\n")
+    config.write_text("port: 9000\nworkers: 3\ncache_size: 5\nbundles: artifacts\n"
+                      "dossier_type_bundles: {jgz: nl-jgz, jeugdhulp: duo-plus-diemen}\n")
     s = load_settings({"workers": 2}, env={"POORTWACHTER_PORT": "9100", "POORTWACHTER_CACHE_TTL": "1.5"},
                       config=config)
     assert s.port == 9100  # env over file
     assert s.workers == 2  # CLI over file
     assert s.cache_size == 5 and s.cache_ttl == 1.5
     assert s.bundles == tmp_path / "artifacts"  # relative to the config file
-    assert s.default_bundle == "nl-jeugdhulp"
+    assert s.dossier_type_bundles == {"jgz": "nl-jgz", "jeugdhulp": "duo-plus-diemen"}
 
 
 def test_toml_config_and_config_from_env(tmp_path: Path) -> None:
@@ -46,7 +48,16 @@ def test_toml_config_and_config_from_env(tmp_path: Path) -> None:
 def test_keys_from_the_environment() -> None:
     assert load_settings(env={"POORTWACHTER_KEYS": "/a:/b"}).keys == [Path("/a"), Path("/b")]
     assert load_settings(env={"POORTWACHTER_KEYS_DIR": "/c"}).keys == [Path("/c")]
-    assert load_settings(env={"POORTWACHTER_DEFAULT_BUNDLE": ""}).default_bundle is None
+
+
+def test_dossier_type_bundles_from_the_environment_and_default_bundle_is_refused(tmp_path: Path) -> None:
+    routes = load_settings(env={"POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=nl-jgz, jeugdhulp=duo-plus-uithoorn"})
+    assert routes.dossier_type_bundles == {"jgz": "nl-jgz", "jeugdhulp": "duo-plus-uithoorn"}
+    with pytest.raises(SettingsError, match="dossier_type=bundle pairs"):
+        load_settings(env={"POORTWACHTER_DOSSIER_TYPE_BUNDLES": "nl-jgz"})
+    with pytest.raises(SettingsError, match="unknown settings"):  # replaced by dossier_type_bundles: loud
+        (tmp_path / "old.yaml").write_text("default_bundle: nl-jgz\n")
+        load_settings(env={}, config=tmp_path / "old.yaml")
 
 
 @pytest.mark.parametrize("content, message", [
@@ -74,5 +85,5 @@ def test_invalid_environment_value() -> None:
 
 
 def test_workers_receive_the_resolved_settings_as_json() -> None:
-    s = Settings(port=9999, default_bundle="x", cache_size=7)
+    s = Settings(port=9999, dossier_type_bundles={"jgz": "x"}, cache_size=7)
     assert settings_from_env({SETTINGS_ENV: s.model_dump_json()}) == s

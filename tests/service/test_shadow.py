@@ -29,7 +29,7 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # a parent with gezag reads a gespreksverslag of a 10-year-old; of a 14-year-old; the 14-year-old herself
 PARENT_10: dict[str, Any] = {"birthdate": "2016-05-30"}
 PARENT_14: dict[str, Any] = {"birthdate": "2012-05-30"}
-SELF_14: dict[str, Any] = {"birthdate": "2012-05-30", "relation": "self", "gezag": False}
+SELF_14: dict[str, Any] = {"birthdate": "2012-05-30", "relation": "self", "gezag": False, "subject_id": "c-1"}
 
 
 def _candidate(tmp: Path, *, version: str, effective_from: str = "2026-01-01", thresholds: str = "[12, 16, 18]",
@@ -281,7 +281,7 @@ def test_two_workers_both_shadow_and_the_metric_adds_them_up(bundle_dir: Path, t
     from .test_workers import _port, _post, _ready, _until
 
     port = _port()
-    env = {**os.environ, "POORTWACHTER_DEFAULT_BUNDLE": "svc-jgz", "POORTWACHTER_ADMIN_TOKEN": ADMIN_TOKEN,
+    env = {**os.environ, "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=svc-jgz", "POORTWACHTER_MAX_CLOCK_SKEW": "0", "POORTWACHTER_ADMIN_TOKEN": ADMIN_TOKEN,
            "POORTWACHTER_STATE_DIR": str(tmp_path / "state"), "POORTWACHTER_DECISION_LOG": "off",
            "POORTWACHTER_RELOAD": "poll", "POORTWACHTER_POLL_INTERVAL": "0.2"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -15,7 +15,7 @@ CONTEXT = {"time": "2024-05-31T15:22-07:00"}
 
 @pytest.fixture
 def spec(make_harness: Any) -> Any:
-    with make_harness(default_bundle="authzen-spec") as h:
+    with make_harness(dossier_type_bundles={"none": "authzen-spec"}) as h:
         yield h
 
 
@@ -75,7 +75,7 @@ def test_search_examples(spec: Harness) -> None:
 
 
 def test_metadata_example_shape(spec: Harness, make_harness: Any) -> None:
-    with make_harness(default_bundle="authzen-spec", public_url="https://pdp.mycompany.com") as h:
+    with make_harness(dossier_type_bundles={"none": "authzen-spec"}, public_url="https://pdp.mycompany.com") as h:
         meta = h.client.get("/.well-known/authzen-configuration").json()
     assert meta["policy_decision_point"] == "https://pdp.mycompany.com"
     assert meta["access_evaluation_endpoint"] == "https://pdp.mycompany.com/access/v1/evaluation"

@@ -204,14 +204,14 @@ def test_admin_state_is_shared_through_the_state_folder(bundle_dir: Path, tmp_pa
     a.rollback("svc-jgz")
     b.reload()  # what the watcher does when holds.json changes
     assert b.snapshot.active["svc-jgz"][-1].revision == original
-    fresh = BundleStore(bundle_dir, keyring, state, "svc-jgz")  # a restarted worker
+    fresh = BundleStore(bundle_dir, keyring, state, ["svc-jgz"])  # a restarted worker
     fresh.reload()
     assert fresh.snapshot.active["svc-jgz"][-1].revision == original
 
 
 def test_bundle_listing_and_detail(harness: Harness) -> None:
     listing = harness.client.get("/v1/bundles").json()
-    assert listing["default_bundle"] == "svc-jgz" and listing["generation"] >= 1
+    assert listing["dossier_type_bundles"] == {"jgz": "svc-jgz"} and listing["generation"] >= 1
     names = {b["name"]: b for b in listing["bundles"]}
     assert names["svc-jgz"]["active"] == ["2025.1.0", "2026.1.0"] and names["svc-jgz"]["in_force"] == "2026.1.0"
     detail = harness.client.get("/v1/bundles/svc-jgz").json()
@@ -224,12 +224,12 @@ def test_bundle_listing_and_detail(harness: Harness) -> None:
     assert harness.admin("/v1/bundles/nope/rollback").status_code == 404
 
 
-def test_readiness_needs_a_valid_default_bundle(make_harness: Any, tmp_path: Path) -> None:
+def test_readiness_needs_every_routed_bundle(make_harness: Any, tmp_path: Path) -> None:
     with make_harness(bundles=tmp_path / "empty") as h:
         assert h.client.get("/healthz").json() == {"status": "ok"}
         r = h.client.get("/readyz")
         assert r.status_code == 503 and "no valid bundle" in r.json()["detail"]
-    with make_harness(default_bundle="nl-elders") as h:
+    with make_harness(dossier_type_bundles={"jgz": "svc-jgz", "jeugdhulp": "nl-elders"}) as h:
         r = h.client.get("/readyz")
         assert r.status_code == 503 and "nl-elders" in r.json()["detail"]
     with make_harness() as h:
@@ -253,3 +253,185 @@ def test_activate_body_is_validated(harness: Harness) -> None:
     r = harness.admin("/v1/bundles/svc-jgz/activate", {"version": 2026})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "request.version"
     assert DEV_KEY.exists()
+
+
+# ------------------------------------------------------------------ issue 17: one set for every worker
+
+
+def _revset(store: BundleStore) -> dict[str, tuple[str, ...]]:
+    return {n: tuple(x.revision for x in v) for n, v in store.snapshot.active.items()}
+
+
+def _store(bundle_dir: Path, state: Path | None, **kw: Any) -> BundleStore:
+    store = BundleStore(bundle_dir, load_keyring(KEYS), state, "svc-jgz", **kw)
+    store.reload()
+    return store
+
+
+def test_a_restarted_worker_activates_the_last_good_version_of_a_corrupt_file(bundle_dir: Path, tmp_path: Path) -> None:
+    """A corrupt file over an active artifact: the surviving worker keeps it, and so must a restarted one."""
+    state = tmp_path / "state"
+    survivor = _store(bundle_dir, state)
+    before = _revset(survivor)
+    _tamper(bundle_dir / "svc-jgz-2026.1.0.bundle.json")
+    survivor.reload()
+    assert _revset(survivor) == before
+    restarted = _store(bundle_dir, state)
+    assert _revset(restarted) == before
+    assert "svc-jgz-2026.1.0.bundle.json" in restarted.refused
+    assert restarted.health()["revision_set"] == survivor.health()["revision_set"]
+
+
+def test_a_worker_that_missed_a_good_version_follows_the_shared_last_good_one(bundle_dir: Path, tmp_path: Path) -> None:
+    """Worker a loads a new good artifact; it is corrupted before worker b reloads: b must not keep the older one."""
+    state = tmp_path / "state"
+    a, b = _store(bundle_dir, state), _store(bundle_dir, state)
+    target = bundle_dir / "svc-jgz-2026.1.0.bundle.json"
+    shutil.copy(build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "new"), target)
+    a.reload()
+    _tamper(target)
+    b.reload(), a.reload()
+    assert _revset(a) == _revset(b)
+    assert a.health()["revision_set"] == b.health()["revision_set"]
+
+
+def test_a_worker_started_while_the_folder_is_missing_activates_the_last_good_set(bundle_dir: Path,
+                                                                                  tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    running = _store(bundle_dir, state)
+    bundle_dir.rename(tmp_path / "away")
+    running.reload()
+    started = _store(bundle_dir, state)
+    assert _revset(started) == _revset(running) and started.ready
+    assert str(bundle_dir) in started.refused  # and it says why
+
+
+def test_snapshot_is_immutable(bundle_dir: Path) -> None:
+    store = _store(bundle_dir, None)
+    snap = store.snapshot
+    with pytest.raises(TypeError):
+        snap.active["x"] = ()  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        snap.generation = 9  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ issue 17: a removed key revokes
+
+
+def _keys(tmp_path: Path) -> Path:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    shutil.copy(KEYS / "dev-signing.pub", keys / "dev-signing.pub")
+    return keys
+
+
+def _signed_with_second_key(tmp_path: Path, keys: Path, bundle_dir: Path) -> Path:
+    """svc-jgz 2027.1.0 signed with key 'second', whose public half is in ``keys``."""
+    from poortwachter.artifacts.artifact import build
+    from poortwachter.artifacts.folder import load_folder
+    from poortwachter.artifacts.keys import generate, load_private
+
+    generate(tmp_path / "second.key", keys / "second.pub")
+    bundle, _, content = load_folder(_variant(tmp_path, version="2027.1.0"))
+    return build(bundle, content, load_private(tmp_path / "second.key"), "second", "test", bundle_dir)
+
+
+def _metric(h: Harness, metric: str, **labels: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
+    for family in text_string_to_metric_families(h.client.get("/metrics").text):
+        for s in family.samples:
+            if s.name == metric and all(s.labels.get(k) == v for k, v in labels.items()):
+                total += s.value
+    return total
+
+
+def test_removing_a_key_and_reloading_deactivates_what_it_signed(make_harness: Any, bundle_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    keys = _keys(tmp_path)
+    _signed_with_second_key(tmp_path, keys, bundle_dir)
+    with make_harness(keys=[keys]) as h:
+        assert h.client.get("/v1/bundles/svc-jgz").json()["active"] == ["2025.1.0", "2026.1.0", "2027.1.0"]
+        revoked = _metric(h, "poortwachter_bundle_revoked_total", name="svc-jgz")
+        (keys / "second.pub").unlink()
+        report = h.admin("/v1/bundles/reload").json()
+        assert "not among the trusted keys" in report["refused"]["svc-jgz-2027.1.0.bundle.json"]
+        assert report["changed"] == ["svc-jgz"] and report["kept"] == []
+        assert h.client.get("/v1/bundles/svc-jgz").json()["active"] == ["2025.1.0", "2026.1.0"]
+        assert _metric(h, "poortwachter_bundle_revoked_total", name="svc-jgz") == revoked + 1
+        assert h.client.get("/readyz").status_code == 200
+
+
+def test_removing_the_only_key_fails_closed_and_readiness_says_why(make_harness: Any, tmp_path: Path) -> None:
+    keys = _keys(tmp_path)
+    with make_harness(keys=[keys]) as h:
+        assert _decide(h)["decision"] is True
+        (keys / "dev-signing.pub").unlink()
+        report = h.admin("/v1/bundles/reload").json()
+        assert report["kept"] == []  # an emptied store is not 'kept': revocation wins
+        assert h.svc.store.snapshot.active == {}
+        r = h.client.get("/readyz")
+        assert r.status_code == 503
+        assert "svc-jgz" in r.json()["detail"] and "dev-signing" in r.json()["detail"]
+        r = h.post("/access/v1/evaluation", yc_request())
+        assert r.status_code == 400  # no bundle decides: never an allow
+
+
+def test_the_watcher_notices_a_removed_key(make_harness: Any, tmp_path: Path) -> None:
+    keys = _keys(tmp_path)
+    with make_harness(keys=[keys], reload="watch") as h:
+        assert h.client.get("/readyz").status_code == 200
+        (keys / "dev-signing.pub").unlink()
+        assert _wait(lambda: h.client.get("/readyz").status_code == 503), "a removed key did not revoke"
+
+
+# ------------------------------------------------------------------ issue 17: refused artifacts are visible
+
+
+def test_refused_artifacts_show_in_bundles_readyz_and_a_gauge_while_present(harness: Harness,
+                                                                           bundle_dir: Path) -> None:
+    target = bundle_dir / "svc-jgz-2026.1.0.bundle.json"
+    good = target.read_bytes()
+    _tamper(target)
+    harness.admin("/v1/bundles/reload")
+    listing = harness.client.get("/v1/bundles").json()
+    [refused] = listing["refused_artifacts"]
+    assert refused["file"] == "svc-jgz-2026.1.0.bundle.json" and "signed manifest" in refused["reason"]
+    since = refused["since"]
+    ready = harness.client.get("/readyz")
+    assert ready.status_code == 200  # the last good version still decides
+    assert "svc-jgz-2026.1.0.bundle.json" in ready.json()["detail"]
+    assert ready.json()["bundles"]["refused"][0]["since"] == since
+    assert _metric(harness, "poortwachter_bundle_refused_artifacts") == 1
+    harness.admin("/v1/bundles/reload")  # still there: still counted, since unchanged
+    assert _metric(harness, "poortwachter_bundle_refused_artifacts") == 1
+    assert harness.client.get("/v1/bundles").json()["refused_artifacts"][0]["since"] == since
+    target.write_bytes(good)
+    harness.admin("/v1/bundles/reload")
+    assert _metric(harness, "poortwachter_bundle_refused_artifacts") == 0
+    assert harness.client.get("/readyz").json()["bundles"]["refused"] == []
+
+
+# ------------------------------------------------------------------ issue 17: the watcher never gives up
+
+
+def test_the_watcher_survives_a_missing_folder_and_follows_it_when_restored(
+        make_harness: Any, bundle_dir: Path, tmp_path: Path) -> None:
+    away = tmp_path / "away"
+    bundle_dir.rename(away)
+    with make_harness(reload="watch") as h:  # started while the folder is missing
+        assert h.client.get("/readyz").status_code == 503
+        assert _wait(lambda: h.client.get("/readyz").json()["bundles"]["watching"] is False)
+        assert _metric(h, "poortwachter_bundle_watcher_failing") == 1
+        away.rename(bundle_dir)
+        assert _wait(lambda: h.client.get("/readyz").status_code == 200), "the restored folder was not loaded"
+        assert _wait(lambda: h.client.get("/readyz").json()["bundles"]["watching"] is True)
+        assert _metric(h, "poortwachter_bundle_watcher_failing") == 0
+        # removed and restored as a new folder: the watcher follows the new one
+        before = _decide(h)["context"]["bundle"]["revision"]
+        shutil.rmtree(bundle_dir)
+        bundle_dir.mkdir()
+        shutil.copy(build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "new"),
+                    bundle_dir / "svc-jgz-2026.1.0.bundle.json")
+        assert _wait(lambda: _decide(h)["context"]["bundle"]["revision"] != before, 15), "the new folder is not watched"

@@ -16,6 +16,7 @@ from ..core.catalog import Catalog
 from ..core.decide import decide
 from ..core.errors import Diagnostic, RequestError, Span
 from ..core.policy.source import line_of
+from ..core.routing import Routing
 from ..core.verdict import Verdict
 
 SCENARIO_KEYS = {"id", "source", "why", "bundle", "request", "expect", "description"}
@@ -114,13 +115,27 @@ def _word(decision: Any) -> str:
     return "allow" if decision else "deny"
 
 
-def run(catalog: Catalog, default_bundle: str, scenarios: Iterable[Scenario]) -> list[Outcome]:
-    """Decide every scenario; ``default_bundle`` (``name@version``) decides those naming none."""
+def pinned(request: dict[str, Any], bundle: str) -> dict[str, Any]:
+    """``request`` with ``context.bundle`` set to ``bundle`` unless it names one itself."""
+    context = request.get("context") if isinstance(request, dict) else {}
+    if context is None:
+        return {**request, "context": {"bundle": bundle}}
+    if isinstance(context, dict) and context.get("bundle") is None:
+        return {**request, "context": {**context, "bundle": bundle}}
+    return request
+
+
+def run(catalog: Catalog, under_test: str, scenarios: Iterable[Scenario],
+        routing: Routing | None = None) -> list[Outcome]:
+    """Decide every scenario. By default a scenario naming no bundle is decided by ``under_test``
+    (``name@version``), which must still govern its dossier type; with ``routing`` the scenarios are
+    replayed as a service would route them (no bundle named unless the scenario names one)."""
     outcomes = []
     for sc in scenarios:
         outcome = Outcome(sc)
+        request = sc.request if routing is not None and sc.bundle is None else pinned(sc.request, sc.bundle or under_test)
         try:
-            decided = decide(catalog, sc.request, EPOCH, sc.bundle or default_bundle)
+            decided = decide(catalog, request, EPOCH, routing or Routing.replay())
         except RequestError as exc:
             if sc.expect.get("error") and sc.expect["error"] in exc.path:
                 outcomes.append(outcome)

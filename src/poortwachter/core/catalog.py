@@ -1,4 +1,5 @@
-"""Which compiled bundle decides a request: by name, by ``name@version`` or by the time in force.
+"""Which compiled bundle decides a request: routed by dossier type (core/routing.py), then the version
+in force at ``context.time`` (or a permitted ``name@version``).
 
 Several versions of one bundle sit side by side; the version in force at ``context.time`` is the one
 with the latest ``effective_from`` on or before that (Amsterdam) date.
@@ -14,6 +15,7 @@ from .calendar import local_date
 from .errors import RequestError
 from .policy.compile import CompiledBundle
 from .request import Envelope
+from .routing import Routing, bundle_name, check_governs, dossier_type_of
 
 
 @dataclass(frozen=True)
@@ -50,18 +52,17 @@ class Catalog:
                            f"(earliest effective_from {versions[0].bundle.effective_from})")
         return in_force[-1]
 
-    def select_for(self, envelope: Envelope, default: str | None) -> CompiledBundle:
-        wanted = envelope.context.get("bundle")
-        if wanted is None:  # null reads as absent, as everywhere in a request
-            wanted = default
-        if not isinstance(wanted, str) or not wanted:
-            raise RequestError("context.bundle", "a bundle name such as nl-jgz or nl-jgz@2026.1.0", wanted)
-        name, _, version = wanted.partition("@")
+    def select_for(self, envelope: Envelope, routing: Routing) -> CompiledBundle:
+        """The bundle that decides ``envelope``: the one routed to (core/routing.py), in the version in
+        force at ``context.time`` unless a permitted pin names another. RequestError otherwise."""
+        name, version = bundle_name(envelope, routing)
         try:
-            return self.select(name, local_date(envelope.time), version or None)
+            chosen = self.select(name, local_date(envelope.time), version)
         except KeyError as exc:
-            raise RequestError("context.bundle", exc.args[0], wanted) from None
-
+            raise RequestError("context.bundle", exc.args[0], envelope.context.get("bundle") or name) from None
+        b = chosen.bundle
+        check_governs(b.governs(dossier_type_of(envelope)), b.name, b.dossier_types, envelope, routing)
+        return chosen
 
 def _semver(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".") if p.isdigit())

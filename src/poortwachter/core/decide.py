@@ -1,9 +1,11 @@
-"""The one entry point of the core: request data → facts → verdict.
+"""The one pipeline of the core: request data → envelope → routed bundle → facts → verdict.
 
-    decide(catalog, data, now) = evaluate(bundle, derive_facts(bundle, parse_envelope(data, now)))
+    decide(catalog, data, now, routing) = evaluate(bundle, facts) where
+        (envelope, bundle, facts) = prepare(catalog, data, now, routing)
 
-The clock comes in as ``now`` (used only when the request has no ``context.time``); nothing here
-does I/O.
+The service calls ``prepare`` and ``evaluate`` itself only so its cache can sit between facts and
+verdict; the CLI and the scenario runner call ``decide``. The clock comes in as ``now`` (the request's
+own ``context.time`` decides, within the routing's skew); nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .facts import FactValue, age_band, derive
 from .policy.compile import CompiledBundle
 from .policy.evaluate import evaluate
 from .request import Envelope, parse_envelope, parse_youth_care
+from .routing import Routing, check_clock
 from .verdict import Verdict
 
 
@@ -32,6 +35,15 @@ def derive_facts(bundle: CompiledBundle, envelope: Envelope) -> dict[str, FactVa
 
 
 @dataclass(frozen=True, slots=True)
+class Prepared:
+    """A request ready to evaluate: what it says, the law that decides it and the facts that law sees."""
+
+    envelope: Envelope
+    bundle: CompiledBundle
+    facts: dict[str, FactValue]
+
+
+@dataclass(frozen=True, slots=True)
 class Decided:
     """A verdict with what produced it, for explanations, logs and the cache."""
 
@@ -41,9 +53,16 @@ class Decided:
     verdict: Verdict
 
 
-def decide(catalog: Catalog, data: Any, now: datetime, default_bundle: str | None = None) -> Decided:
-    """Parse, pick the bundle in force (``context.bundle`` or the default), derive facts, evaluate."""
+def prepare(catalog: Catalog, data: Any, now: datetime, routing: Routing) -> Prepared:
+    """Parse, check the clock, route to the bundle in force, derive facts; RequestError (or its
+    subclass routing.Refused) when the request is malformed or may not be decided as asked."""
     envelope = parse_envelope(data, now)
-    bundle = catalog.select_for(envelope, default_bundle)
-    facts = derive_facts(bundle, envelope)
-    return Decided(envelope, bundle, facts, evaluate(bundle, facts))
+    check_clock(envelope, now, routing)
+    bundle = catalog.select_for(envelope, routing)
+    return Prepared(envelope, bundle, derive_facts(bundle, envelope))
+
+
+def decide(catalog: Catalog, data: Any, now: datetime, routing: Routing) -> Decided:
+    """The verdict on ``data`` by the law ``routing`` picks for it."""
+    p = prepare(catalog, data, now, routing)
+    return Decided(p.envelope, p.bundle, p.facts, evaluate(p.bundle, p.facts))

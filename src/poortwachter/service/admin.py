@@ -33,8 +33,9 @@ async def list_bundles(request: Request) -> Response:
     svc = service(request)
     svc.decisions.check(request)
     store = svc.store
-    return json_response({"default_bundle": svc.settings.default_bundle, "generation": store.snapshot.generation,
-                          "bundles": store.summary(_today().date()), "refused": store.refused})
+    return json_response({"dossier_type_bundles": svc.settings.dossier_type_bundles, "generation": store.snapshot.generation,
+                          "bundles": store.summary(_today().date()), "refused": store.refused,
+                          "refused_artifacts": store.refused_artifacts(), "revision_set": store.snapshot.digest})
 
 
 @router.post("/reload", summary="Reload the bundle folder now (admin)", response_model=None,

@@ -13,7 +13,8 @@ import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -24,6 +25,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..artifacts.keys import load_keyring
+from ..core.routing import Routing
 from . import admin, authzen, heap, metrics, native
 from .cache import DecisionCache
 from .decider import Decider, Ids
@@ -161,11 +163,14 @@ def _health_routes(app: FastAPI) -> None:
         """Ready only while a valid bundle is active (including the default bundle, if configured)
         and the decision log accepts events."""
         svc = service(request)
+        bundles = svc.store.health()  # the revision set, refused files (since when), whether hot reload watches
         if not svc.store.ready:
-            return json_response({"status": "not ready", "detail": svc.store.not_ready_reason()}, 503)
+            return json_response({"status": "not ready", "detail": svc.store.not_ready_reason(), "bundles": bundles},
+                                 503)
         if not svc.decision_log.healthy:
-            return json_response({"status": "not ready", "detail": f"decision log: {svc.decision_log.reason}"}, 503)
-        return json_response({"status": "ready", "detail": f"generation {svc.store.snapshot.generation}"})
+            return json_response({"status": "not ready", "detail": f"decision log: {svc.decision_log.reason}",
+                                  "bundles": bundles}, 503)
+        return json_response({"status": "ready", "detail": svc.store.health_detail(), "bundles": bundles})
 
     app.add_api_route("/metrics", metrics.metrics_endpoint, methods=["GET"], tags=["Operations"],
                       summary="Prometheus metrics", response_model=None,
@@ -187,19 +192,26 @@ def _mount_first(app: FastAPI, *routers: APIRouter) -> None:
 def build_service(settings: Settings, *, decision_log: DecisionLog | None = None,
                   clock: Callable[[], datetime] | None = None) -> Service:
     """Everything but the HTTP layer (tests drive this directly, too)."""
-    admin_guard, decision_guard = guards(settings)
+    guard = guards(settings)
     keyring = load_keyring(*settings.keys)
     if "dev-signing" in keyring:
         log.warning("the DEV signing key is trusted: fine for the embedded bundles, never in production "
                     "(see docs/keys.md)")
-    store = BundleStore(settings.bundles, keyring, settings.state_dir, settings.default_bundle)
+    routing = routing_of(settings)
+    store = BundleStore(settings.bundles, keyring, settings.state_dir, routing.bundles.values(), key_dirs=settings.keys)
     cache = DecisionCache(settings.cache_size, settings.cache_ttl)
     dlog = decision_log or open_decision_log(settings.decision_log, settings.decision_log_capacity, settings)
     shadow = ShadowRunner(store, settings.shadow_queue, settings.shadow_sample)
-    decider = Decider(store, cache, dlog, settings.default_bundle, clock, shadow)
+    decider = Decider(store, cache, dlog, routing, clock, shadow)
     store.listeners.append(heap.settle)
-    return Service(settings, store, cache, dlog, decider, admin_guard, decision_guard,
+    return Service(settings, store, cache, dlog, decider, guard.admin, guard.decision, guard.history,
                    Inventory.load(settings.search_inventory), shadow)
+
+
+def routing_of(settings: Settings) -> Routing:
+    """Which law decides a request, as the operator configured it (core/routing.py)."""
+    skew = timedelta(seconds=settings.max_clock_skew) if settings.max_clock_skew > 0 else None
+    return Routing(MappingProxyType(dict(settings.dossier_type_bundles)), settings.allow_pinned_versions, skew)
 
 
 def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | None = None,

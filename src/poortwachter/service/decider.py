@@ -1,15 +1,20 @@
 """The hot path: one decoded request → the AuthZEN answer, with cache, decision log and metrics.
 
-This composes the core's own stages (parse_envelope → Catalog.select_for → derive_facts → evaluate)
-so the cache can sit between facts and verdict; there is no policy logic here. Failure rules:
+The core decides (``core.decide.prepare`` then ``evaluate``); this module only carries: it takes one
+snapshot of the bundle store per call (a batch or search is decided by one revision), puts the cache
+between facts and verdict, and hands every answer to one tail (decision log, metrics, shadow).
+Failure rules:
 
-- a malformed request raises RequestError (a 400 for a single call, an error item in a batch);
+- a malformed request raises RequestError (a 400 for a single call, an error item in a batch); a
+  request the deployment refuses to decide as asked (routing.Refused: dossier type, clock, pinned
+  version) likewise, counted by cause;
 - any other exception while deciding yields a *deny* naming the error, never an allow and never a
   5xx: a caller that gets an answer gets one that fails closed;
 - an answer that cannot be written to the decision log is not given (DecisionLogUnavailable → 503).
 
-A shadow candidate (service/shadow.py) is offered each decision only after its answer is computed;
-the offer never blocks and nothing it does reaches the answer.
+The log event is built from validated values only (the parsed envelope and the derived facts), and
+what is copied from a request that failed validation is checked to be a short string first: no value a
+caller sends can reach the log writer unbounded.
 """
 
 from __future__ import annotations
@@ -25,13 +30,14 @@ from typing import Any
 
 from .. import wire
 from ..core.calendar import AMSTERDAM
-from ..core.decide import derive_facts
+from ..core.catalog import Catalog
+from ..core.decide import Prepared, prepare
 from ..core.errors import RequestError
-from ..core.facts import FactValue
 from ..core.policy.compile import CompiledBundle
-from ..core.policy.evaluate import Explanation, evaluate, explain
+from ..core.policy.evaluate import evaluate, explain
 from ..core.request import Envelope, parse_envelope
-from ..core.verdict import EVALUATION_ERROR, BundleRef
+from ..core.routing import Refused, Routing
+from ..core.verdict import EVALUATION_ERROR, Verdict
 from . import metrics
 from .cache import DecisionCache, key_of
 from .decision_log import DecisionLog, NullSink
@@ -39,11 +45,12 @@ from .problems import item_error
 from .shadow import ShadowRunner
 from .store import BundleStore
 
-log = logging.getLogger("poortwachter.decider")
+logger = logging.getLogger("poortwachter.decider")
 
 Answer = dict[str, Any]
 ROLE_FACTS = ("subject.relation", "subject.discipline", "subject.kind", "subject.role")
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
+MAX_LOGGED_TEXT = 256  # ids, purposes and trace ids are short; anything longer is not copied into the log
 
 
 class Ids:
@@ -60,11 +67,18 @@ class Ids:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """What the HTTP call adds to every decision event: its request id and W3C traceparent header."""
+    """What the HTTP call adds to every decision event: its request id, W3C traceparent header, the
+    endpoint, and whether it asks about the past (history credential: logged as a look, not an access)."""
 
     request_id: str
     traceparent: str | None = None
     endpoint: str = "evaluation"
+    history: bool = False
+
+
+def _short(value: Any) -> str | None:
+    """``value`` if it is a short string, else None: the only way a raw value reaches the log."""
+    return value if type(value) is str and len(value) <= MAX_LOGGED_TEXT else None
 
 
 def _get(data: Any, *keys: str) -> Any:
@@ -82,21 +96,21 @@ def _check_nlgov(envelope: Envelope) -> None:
     for path, value in (("context.traceparent", envelope.context.get("traceparent")),
                         ("action.properties.processing_activity_id",
                          envelope.action.properties.get("processing_activity_id"))):
-        if value is not None and not (isinstance(value, str) and 0 < len(value) <= 256):
-            raise RequestError(path, "a string of at most 256 characters", value)
+        if value is not None and not (isinstance(value, str) and 0 < len(value) <= MAX_LOGGED_TEXT):
+            raise RequestError(path, f"a string of at most {MAX_LOGGED_TEXT} characters", value)
 
 
 class Decider:
-    """Decides with the store's current snapshot; one instance per app (per worker process)."""
+    """Decides with one snapshot of the store per call; one instance per app (per worker process)."""
 
-    def __init__(self, store: BundleStore, cache: DecisionCache, decision_log: DecisionLog,
-                 default_bundle: str | None, clock: Callable[[], datetime] | None = None,
-                 shadow: ShadowRunner | None = None) -> None:
+    def __init__(self, store: BundleStore, cache: DecisionCache, decision_log: DecisionLog, routing: Routing,
+                 clock: Callable[[], datetime] | None = None, shadow: ShadowRunner | None = None) -> None:
         self.store = store
         self.shadow = shadow
         self.cache = cache
         self.log = decision_log
-        self.default_bundle = default_bundle
+        self.routing = routing
+        self.history_routing = Routing.replay(routing.bundles)  # the past: any time, pinned versions
         self.clock = clock or (lambda: datetime.now(AMSTERDAM))
         self.logging = not isinstance(getattr(decision_log, "sink", None), NullSink)  # 'off': no events to build
         self.ids = Ids()
@@ -104,62 +118,56 @@ class Decider:
 
     # ------------------------------------------------------------------------------ deciding
 
-    def _prepare(self, data: Any) -> tuple[Envelope, CompiledBundle, dict[str, FactValue]]:
-        envelope = parse_envelope(data, self.clock())
-        _check_nlgov(envelope)
-        bundle = self.store.snapshot.catalog.select_for(envelope, self.default_bundle)
-        return envelope, bundle, derive_facts(bundle, envelope)
+    def _prepare(self, catalog: Catalog, data: Any, call: Call) -> Prepared:
+        prepared = prepare(catalog, data, self.clock(), self.history_routing if call.history else self.routing)
+        _check_nlgov(prepared.envelope)
+        return prepared
 
     def bundle_for(self, data: Any) -> CompiledBundle:
         """The bundle that would decide ``data`` (its action is not looked at): for the searches that
-        enumerate a vocabulary. RequestError for a malformed request or an unknown bundle."""
+        enumerate a vocabulary. RequestError for a malformed request or one that may not be decided."""
         probe = {**data, "action": {"name": "-"}} if isinstance(data, Mapping) else data
-        return self.store.snapshot.catalog.select_for(parse_envelope(probe, self.clock()), self.default_bundle)
+        envelope = parse_envelope(probe, self.clock())
+        return self.store.snapshot.catalog.select_for(envelope, self.routing)
 
-    def decide(self, data: Any, call: Call) -> Answer:
-        """The answer to one request; RequestError when it is malformed."""
+    def decide(self, data: Any, call: Call, catalog: Catalog | None = None) -> Answer:
+        """The answer to one request; RequestError when it is malformed or refused."""
         started = perf_counter()
         try:
-            envelope, bundle, facts = self._prepare(data)
-            key = key_of(bundle.ref.revision, facts)
+            p = self._prepare(catalog or self.store.snapshot.catalog, data, call)
+            key = key_of(p.bundle.ref.revision, p.facts)
             entry = self.cache.get(key)
             if entry is None:
-                verdict = evaluate(bundle, facts)
+                verdict = evaluate(p.bundle, p.facts)
                 entry = (verdict, wire.verdict_context(verdict))
                 self.cache.put(key, entry)
-        except RequestError:
+        except RequestError:  # a 400 problem, counted by its kind where it is answered
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed: deny, never 5xx
             return self._failed(data, call, exc)
         verdict, ctx = entry
-        decision_id = self.ids.next()
-        if self.logging:
-            self.log.record(self._event(decision_id, call, data, envelope, facts, verdict.decision,
-                                        verdict.deciding_rules, [o.id for o in verdict.obligations], bundle.ref, None))
-        rule = verdict.reasons[0].rule if verdict.reasons else "none"
-        metrics.observe_decision(bundle.ref.name, str(facts.get("action.name")), verdict.decision, rule,
-                                 perf_counter() - started)
-        shadow = self.shadow
-        if shadow is not None and shadow.tracks:
-            shadow.offer(bundle, envelope, facts, decision_id)
+        decision_id = self._tail(call, p, verdict)
+        metrics.observe_decision(p.bundle.ref.name, str(p.facts.get("action.name")), verdict.decision,
+                                 verdict.reasons[0].rule if verdict.reasons else "none", perf_counter() - started)
         return {"decision": verdict.decision, "context": {"decision_id": decision_id, **ctx}}
 
-    def decide_item(self, data: Any, call: Call) -> Answer:
-        """Like decide, but a malformed request becomes a deny with ``context.error`` in place."""
+    def decide_item(self, data: Any, call: Call, catalog: Catalog | None = None) -> Answer:
+        """Like decide, but a malformed or refused request becomes a deny with ``context.error`` in place."""
         try:
-            return self.decide(data, call)
+            return self.decide(data, call, catalog)
         except RequestError as exc:
-            metrics.observe_error("invalid-item")
+            metrics.observe_error(exc.cause if isinstance(exc, Refused) else "invalid-item")
             decision_id = self.ids.next()
-            self.log.record(self._event(decision_id, call, data, None, {}, False, ("request-error",), [],
-                                        None, str(exc)))
+            if self.logging:
+                self.log.record(self._error_event(decision_id, call, data, "request-error", str(exc)))
             return {"decision": False, "context": {"decision_id": decision_id, "error": item_error(exc)}}
 
     def decide_batch(self, items: list[Any], call: Call, semantic: str = "execute_all") -> list[Answer]:
-        """Answers in request order; the short-circuit semantics stop after the deciding item."""
+        """Answers in request order, all by one snapshot; short-circuit semantics stop after the deciding item."""
+        catalog = self.store.snapshot.catalog
         answers: list[Answer] = []
         for data in items:
-            answer = self.decide_item(data, call)
+            answer = self.decide_item(data, call, catalog)
             answers.append(answer)
             if semantic == "deny_on_first_deny" and not answer["decision"]:
                 break
@@ -169,81 +177,112 @@ class Decider:
         return answers
 
     def explain(self, data: Any, call: Call) -> dict[str, Any]:
-        """/v1/decisions: the answer with derived facts and every rule's trace (no cache: the slow path)."""
+        """/v1/decisions: the answer with derived facts and every rule's trace (no cache: the slow path).
+        With ``call.history`` the request may ask about another time or a pinned version."""
         try:
-            envelope, bundle, facts = self._prepare(data)
-            explanation: Explanation = explain(bundle, facts)
+            p = self._prepare(self.store.snapshot.catalog, data, call)
+            explanation = explain(p.bundle, p.facts)
         except RequestError:
             raise
         except Exception as exc:  # noqa: BLE001
             return self._failed(data, call, exc)
-        verdict = explanation.verdict
+        return wire.explanation(explanation, self._tail(call, p, explanation.verdict))
+
+    # ------------------------------------------------------------------------------ the one tail
+
+    def _tail(self, call: Call, p: Prepared, verdict: Verdict) -> str:
+        """Every decided answer: a decision id, its log record, and an offer to the shadow."""
         decision_id = self.ids.next()
-        self.log.record(self._event(decision_id, call, data, envelope, facts, verdict.decision,
-                                    verdict.deciding_rules, [o.id for o in verdict.obligations], bundle.ref, None))
-        if self.shadow is not None and self.shadow.tracks:
-            self.shadow.offer(bundle, envelope, facts, decision_id)
-        return wire.explanation(explanation, decision_id)
+        if self.logging:
+            self.log.record(self._event(decision_id, call, p, verdict))
+        shadow = self.shadow
+        if shadow is not None and shadow.tracks and not call.history:
+            shadow.offer(p.bundle, p.envelope, p.facts, decision_id)
+        return decision_id
 
     def _failed(self, data: Any, call: Call, exc: Exception) -> Answer:
-        log.exception("internal error while deciding; answered deny")
+        logger.exception("internal error while deciding; answered deny")
         metrics.observe_error("evaluation-error")
         decision_id = self.ids.next()
         message = f"internal error while deciding ({type(exc).__name__}); denied"
-        self.log.record(self._event(decision_id, call, data, None, {}, False, ("evaluation-error",), [],
-                                    None, message))
+        if self.logging:
+            self.log.record(self._error_event(decision_id, call, data, "evaluation-error", message))
         reason = {"rule": "evaluation-error", "effect": "deny", "text": wire.text(EVALUATION_ERROR),
                   "basis": [], "source": []}
         return {"decision": False, "context": {"decision_id": decision_id, "reasons": [reason], "obligations": [],
                                                "missing": [], "error": {"status": 500, "message": message}}}
 
-    # ------------------------------------------------------------------------------ the log event
+    # ------------------------------------------------------------------------------ log events
 
-    def _event(self, decision_id: str, call: Call, data: Any, envelope: Envelope | None,
-               facts: Mapping[str, FactValue], decision: bool, rules: tuple[str, ...], obligations: list[str],
-               ref: BundleRef | None, error: str | None) -> dict[str, Any]:
-        as_of = None
-        if envelope is not None:
-            subject_id, subject_type = envelope.subject.id, envelope.subject.type
-            action, resource_id = envelope.action.type, envelope.resource.id
-            context: Any = envelope.context
-            as_of = envelope.time.isoformat()
-        else:
-            subject_id, subject_type = _get(data, "subject", "id"), _get(data, "subject", "type")
-            action, resource_id = _get(data, "action", "name"), _get(data, "resource", "id")
-            context = _get(data, "context")
-        role = next((v for k in ROLE_FACTS if (v := facts.get(k)) not in (None, "none")), None)
-        attestations = _get(context, "attestations")
-        kinds = [_get(a, "kind") for a in attestations] if isinstance(attestations, list) else []
-        emergency = next(({"by": _get(a, "by")} for a in attestations if _get(a, "kind") == "emergency"), None) \
-            if isinstance(attestations, list) else None
-        traceparent = _get(context, "traceparent")
+    def _event(self, decision_id: str, call: Call, p: Prepared, verdict: Verdict) -> dict[str, Any]:
+        """The record of a decided request, from the parsed envelope and the derived facts."""
+        envelope, facts, ref = p.envelope, p.facts, verdict.bundle
+        context = envelope.context
+        kinds = sorted(k[len("attestation."):] for k, v in facts.items() if v is True and k.startswith("attestation."))
+        emergency = None
+        if "emergency" in kinds:
+            by = next((_get(a, "by") for a in context.get("attestations") or () if _get(a, "kind") == "emergency"), None)
+            emergency = {"by": _short(by)}
+        traceparent = context.get("traceparent")  # checked by _check_nlgov
+        category = facts.get("resource.category")
         return {
             "time": self.clock().isoformat(),
-            "as_of": as_of,
+            "as_of": envelope.time.isoformat(),
             "decision_id": decision_id,
             "request_id": call.request_id,
-            "endpoint": call.endpoint,
-            "subject_id": subject_id,
-            "subject_type": subject_type,
-            "subject_role": role,
-            "organisation": _get(data, "subject", "properties", "organisation"),
-            "action": action,
-            "client_id": _get(data, "resource", "properties", "client", "id"),
-            "resource_type": _get(data, "resource", "type"),
-            "resource_id": resource_id,
-            "resource_category": facts.get("resource.category", _get(data, "resource", "properties", "category")),
-            "dossier_type": _get(data, "resource", "properties", "dossier_type"),
-            "decision": decision,
-            "rules": list(rules),
-            "obligations": obligations,
-            "bundle": ref.name if ref else None,
-            "bundle_version": ref.version if ref else None,
-            "bundle_revision": ref.revision if ref else None,
-            "purpose": _get(context, "purpose"),
+            "endpoint": "history" if call.history else call.endpoint,
+            "subject_id": _short(envelope.subject.id),
+            "subject_type": _short(envelope.subject.type),
+            "subject_role": next((v for k in ROLE_FACTS if type(v := facts.get(k)) is str and v != "none"), None),
+            "organisation": _short(envelope.subject.properties.get("organisation")),
+            "action": envelope.action.type,
+            "client_id": _short(_get(envelope.resource.properties, "client", "id")),
+            "resource_type": _short(envelope.resource.type),
+            "resource_id": _short(envelope.resource.id),
+            "resource_category": category if type(category) is str and category != "none" else None,
+            "dossier_type": _short(envelope.resource.properties.get("dossier_type")),
+            "decision": verdict.decision,
+            "rules": list(verdict.deciding_rules),
+            "obligations": [o.id for o in verdict.obligations],
+            "bundle": ref.name,
+            "bundle_version": ref.version,
+            "bundle_revision": ref.revision,
+            "purpose": _short(facts.get("context.purpose", context.get("purpose"))),
             "attestations": kinds,
             "emergency": emergency,
-            "processing_activity_id": _get(data, "action", "properties", "processing_activity_id"),
-            "traceparent": traceparent if isinstance(traceparent, str) else call.traceparent,
-            "error": error,
+            "processing_activity_id": envelope.action.properties.get("processing_activity_id"),
+            "traceparent": traceparent if traceparent is not None else call.traceparent,
+            "error": None,
+        }
+
+    def _error_event(self, decision_id: str, call: Call, data: Any, rule: str, error: str) -> dict[str, Any]:
+        """The record of a request that was not decided: who and what as far as they are short strings."""
+        return {
+            "time": self.clock().isoformat(),
+            "as_of": None,
+            "decision_id": decision_id,
+            "request_id": call.request_id,
+            "endpoint": "history" if call.history else call.endpoint,
+            "subject_id": _short(_get(data, "subject", "id")),
+            "subject_type": _short(_get(data, "subject", "type")),
+            "subject_role": None,
+            "organisation": None,
+            "action": _short(_get(data, "action", "name")),
+            "client_id": _short(_get(data, "resource", "properties", "client", "id")),
+            "resource_type": _short(_get(data, "resource", "type")),
+            "resource_id": _short(_get(data, "resource", "id")),
+            "resource_category": None,
+            "dossier_type": _short(_get(data, "resource", "properties", "dossier_type")),
+            "decision": False,
+            "rules": [rule],
+            "obligations": [],
+            "bundle": None,
+            "bundle_version": None,
+            "bundle_revision": None,
+            "purpose": None,
+            "attestations": [],
+            "emergency": None,
+            "processing_activity_id": None,
+            "traceparent": call.traceparent,
+            "error": error[:1024],
         }

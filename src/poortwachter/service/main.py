@@ -2,14 +2,20 @@
 
 The resolved settings go to the worker processes as JSON in POORTWACHTER_SETTINGS_JSON, so every
 worker runs the same configuration even when it came from flags. With more than one worker a shared
-state folder is needed for admin actions to reach every worker; one is created if none is set.
+state folder is needed for admin actions to reach every worker; one is created if none is set, and
+removed when serve ends (it may hold that run's development pseudonymisation key).
+
+Listening beyond loopback without a decision token would let anyone on the network ask about any
+dossier: serve refuses that unless ``allow_unauthenticated_network`` says it is intended.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,26 +27,54 @@ from .settings import SETTINGS_ENV, Settings, SettingsError, load_settings
 log = logging.getLogger("poortwachter.service")
 
 
-def resolve(args: argparse.Namespace) -> Settings:
+def resolve(args: argparse.Namespace) -> tuple[Settings, Path | None]:
+    """(the settings, the temporary state folder made for them, if any: serve removes it at the end)."""
     cli = {"host": args.host, "port": args.port, "bundles": args.bundles, "workers": args.workers}
     settings = load_settings(cli, config=getattr(args, "config", None))
     if settings.workers > 1 and settings.state_dir is None:
-        settings = settings.model_copy(update={"state_dir": Path(tempfile.mkdtemp(prefix="poortwachter-state-"))})
-    return settings
+        made = Path(tempfile.mkdtemp(prefix="poortwachter-state-"))
+        return settings.model_copy(update={"state_dir": made}), made
+    return settings, None
+
+
+def loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings) -> None:
+    """SettingsError when the decision endpoints would be open to the network."""
+    if loopback(settings.host) or settings.decision_token or settings.decision_token_file:
+        return
+    if settings.allow_unauthenticated_network:
+        log.warning("listening on %s without a decision token: anyone who reaches this port can ask for "
+                    "decisions (allow_unauthenticated_network)", settings.host)
+        return
+    raise SettingsError(f"host {settings.host} is not loopback and no decision token is configured: set "
+                        "decision_token_file (or POORTWACHTER_DECISION_TOKEN), listen on 127.0.0.1, or set "
+                        "allow_unauthenticated_network if a network policy already guards this port")
 
 
 def serve(args: argparse.Namespace) -> int:
+    made: Path | None = None
     try:
-        settings = resolve(args)
+        settings, made = resolve(args)
+        check_exposure(settings)
         from .app import build_service
 
         build_service(settings).decision_log.close()  # fail fast on unusable tokens, keys, inventory
     except SettingsError as exc:
         print(f"poortwachter serve: {exc}", file=sys.stderr)
+        _remove(made)
         return 2
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     print(f"poortwachter: serving on http://{settings.host}:{settings.port} "
-          f"(bundles {settings.bundles}, default {settings.default_bundle}, workers {settings.workers})",
+          f"(bundles {settings.bundles}, dossier types {settings.dossier_type_bundles}, workers {settings.workers})",
           file=sys.stderr)
     from . import metrics
 
@@ -48,11 +82,19 @@ def serve(args: argparse.Namespace) -> int:
     exporter = getattr(settings, "metrics_address", None) or os.environ.get("POORTWACHTER_METRICS_ADDRESS")
     if exporter:  # /metrics only, e.g. on the pod IP beside a loopback-only decision API
         metrics.start_exporter(exporter)  # workers > 1: this parent reads every worker's samples
+    from .transport import ProblemHttpToolsProtocol
+
     try:
         uvicorn.run("poortwachter.service.app:create_app_from_env", factory=True, host=settings.host,
-                    port=settings.port, workers=settings.workers, loop="uvloop", http="httptools",
+                    port=settings.port, workers=settings.workers, loop="uvloop", http=ProblemHttpToolsProtocol,
                     log_level=settings.log_level, access_log=settings.access_log, proxy_headers=False,
                     server_header=False, timeout_graceful_shutdown=20)
     finally:
         metrics.cleanup_multiprocess(multiproc)
+        _remove(made)
     return 0
+
+
+def _remove(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -23,12 +23,18 @@ router = APIRouter(prefix="/v1", tags=["Native"], route_class=RawRoute)
 async def decisions(request: Request) -> Response:
     """An AuthZEN evaluation request answered with the full explanation: the derived facts, every
     rule of the bundle (considered or not, applied or not, which conditions failed) and the missing
-    facts. Slower than /access/v1/evaluation (no cache); meant for people, not for every screen."""
+    facts. Slower than /access/v1/evaluation (no cache); meant for people, not for every screen.
+
+    With the decision token (if configured) it explains a decision now, within the clock skew. With
+    the history token it answers "what would have been decided then": any ``context.time``, and a
+    pinned ``name@version``; its log record says it was a look at the past, not an access."""
     svc = service(request)
-    svc.decisions.check(request)
+    history = svc.history.presented(request)
+    if not history:
+        svc.decisions.check(request)
     data = await read_json(request, svc.settings.max_body_bytes, authzen=False)
     try:
-        return json_response(svc.decider.explain(data, call(request, "decisions")))
+        return json_response(svc.decider.explain(data, call(request, "decisions", history=history)))
     except RequestError as exc:
         raise Problem.from_request_error(exc) from None
 

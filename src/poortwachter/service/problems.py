@@ -51,7 +51,8 @@ class Problem(Exception):
     @classmethod
     def from_request_error(cls, exc: RequestError, prefix: str = "") -> Problem:
         field = prefix + exc.path if prefix and exc.path != "request" else exc.path
-        return cls(400, "invalid-request", f"{field}: expected {exc.expected}, got {exc.got}",
+        kind = getattr(exc, "cause", "invalid-request")  # routing.Refused: dossier-type, clock-skew, pinned-version
+        return cls(400, kind, f"{field}: expected {exc.expected}, got {exc.got}",
                    field=field, expected=exc.expected, got=exc.got)
 
     def body(self, instance: str | None = None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class Service:
     decider: Decider
     admin: Guard
     decisions: Guard
+    history: Guard
     inventory: Inventory
     shadow: ShadowRunner
 
@@ -43,9 +44,9 @@ def service(request: Request) -> Service:
     return svc
 
 
-def call(request: Request, endpoint: str) -> Call:
+def call(request: Request, endpoint: str, *, history: bool = False) -> Call:
     state = request.scope.get("state") or {}
-    return Call(state.get("request_id", ""), state.get("traceparent"), endpoint)
+    return Call(state.get("request_id", ""), state.get("traceparent"), endpoint, history)
 
 
 def json_response(data: Any, status: int = 200) -> Response:

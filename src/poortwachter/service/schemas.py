@@ -553,7 +553,7 @@ class BundleSummary(BaseModel):
 
 
 class BundleList(BaseModel):
-    default_bundle: str | None
+    dossier_type_bundles: dict[str, str] = Field(description="The bundle that decides each dossier type.")
     generation: int = Field(description="Increments with every switch of the active set.")
     bundles: list[BundleSummary]
     refused: dict[str, str] = Field(description="Files refused at the last load, and why.")

@@ -57,7 +57,8 @@ class Guard:
     def check(self, request: Request) -> None:
         if self.expected is None:
             if self.required:
-                raise Problem(403, "admin-disabled", "the admin API is disabled: no admin token is configured")
+                raise Problem(403, f"{self.what}-disabled",
+                              f"{self.what} access is disabled: no {self.what} token is configured")
             return
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -69,9 +70,27 @@ class Guard:
             raise Problem(403, "forbidden", f"the bearer token is not the {self.what} token",
                           field="Authorization", expected=f"the {self.what} token", got="another token")
 
+    def presented(self, request: Request) -> bool:
+        """Whether the request carries this (configured) token; never raises."""
+        if self.expected is None:
+            return False
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(digest(token.strip()), self.expected)
 
-def guards(settings: Settings) -> tuple[Guard, Guard]:
-    """(admin guard, decision guard) from the settings; SettingsError for unusable configuration."""
+
+@dataclass(frozen=True)
+class Guards:
+    """The service's three credentials: admin (bundles), decision (the decision endpoints, optional)
+    and history (questions about the past at /v1/decisions; without it the past cannot be asked)."""
+
+    admin: Guard
+    decision: Guard
+    history: Guard
+
+
+def guards(settings: Settings) -> Guards:
+    """The guards from the settings; SettingsError for unusable configuration."""
     admin = _load(settings.admin_token, settings.admin_token_file, settings.admin_token_sha256, "admin")
     decision = _load(settings.decision_token, settings.decision_token_file, None, "decision")
-    return Guard(admin, "admin", True), Guard(decision, "decision", False)
+    history = _load(settings.history_token, settings.history_token_file, None, "history")
+    return Guards(Guard(admin, "admin", True), Guard(decision, "decision", False), Guard(history, "history", True))

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..artifacts import embedded
+from ..core.routing import DEFAULT_ROUTES
 
 ENV_PREFIX = "POORTWACHTER_"
 SETTINGS_ENV = "POORTWACHTER_SETTINGS_JSON"  # resolved settings handed to worker processes
@@ -41,7 +42,21 @@ class Settings(BaseModel):
     keys: list[Path] = Field(default_factory=lambda: [embedded.key_dir()], description=(
         "Folders of trusted Ed25519 public keys (*.pub), separated by ':' in the environment; default: the "
         "DEV key. POORTWACHTER_KEYS_DIR is read as well."))
-    default_bundle: str | None = Field("nl-jgz", description="Bundle deciding requests without context.bundle.")
+    dossier_type_bundles: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES), description=(
+        "The bundle that decides each dossier type (a request without context.bundle goes to the bundle of its "
+        "resource.properties.dossier_type; a bundle named in context.bundle must govern that type). A Duo+ "
+        "municipality maps jeugdhulp to its overlay. The key 'none' routes requests that name no dossier type "
+        "(fixture vocabularies). In the environment: jgz=nl-jgz,jeugdhulp=nl-jeugdhulp."))
+    max_clock_skew: float = Field(300.0, ge=0, description=(
+        "Seconds context.time may differ from the server clock on the decision endpoints (400 beyond); 0 switches "
+        "the check off, for harnesses that replay fixed times. The past is asked at /v1/decisions with the "
+        "history token."))
+    allow_pinned_versions: bool = Field(False, description=(
+        "Accept context.bundle 'name@version' on the decision endpoints (otherwise 400): for test harnesses."))
+    history_token: str | None = Field(None, description=(
+        "Bearer token for /v1/decisions questions about the past (any context.time, pinned versions); logged as "
+        "a look at the past, not an access. Unset: the past cannot be asked."))
+    history_token_file: Path | None = Field(None, description="File holding the history token.")
     reload: Literal["watch", "poll", "off"] = Field(
         "watch", description="Hot reload on changes of the bundle folder: inotify (watch), polling, or off.")
     poll_interval: float = Field(2.0, gt=0, description="Seconds between scans when reload=poll.")
@@ -57,7 +72,10 @@ class Settings(BaseModel):
         "consents, objections and attestations of its (merged) context (413 beyond)."))
     max_json_depth: int = Field(32, ge=4, le=512, description="Deepest nesting of objects and arrays in a body (400 beyond).")
     max_string_bytes: int = Field(8192, ge=256, description="Longest JSON string in a body, as sent (400 beyond).")
-    body_timeout: float = Field(10.0, gt=0, description="Seconds to receive a whole request body (408 beyond).")
+    body_timeout: float = Field(10.0, gt=0, description=(
+        "Seconds to receive a request's headers, and again its whole body (408 beyond, connection closed)."))
+    allow_unauthenticated_network: bool = Field(False, description=(
+        "Allow serving on a non-loopback host without a decision token (otherwise serve refuses to start)."))
     max_filter_items: int = Field(1000, ge=1, description="Most items/categories in one /v1/filter or search.")
     search_page_size: int = Field(100, ge=1, description="Default page size of the search endpoints.")
     search_inventory: Path | None = Field(
@@ -109,10 +127,16 @@ class Settings(BaseModel):
             return [Path(p) for p in str(value).split(os.pathsep) if p]
         return value
 
-    @field_validator("default_bundle", mode="before")
+    @field_validator("dossier_type_bundles", mode="before")
     @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return None if value in ("", "none") else value
+    def _routes(cls, value: Any) -> Any:
+        """The environment's form ``jgz=nl-jgz,jeugdhulp=nl-jeugdhulp``; an empty map decides nothing."""
+        if isinstance(value, str):
+            pairs = [p.partition("=") for p in value.split(",") if p.strip()]
+            if any(not sep or not k.strip() or not v.strip() for k, sep, v in pairs):
+                raise ValueError("expected dossier_type=bundle pairs separated by commas, e.g. jgz=nl-jgz")
+            return {k.strip(): v.strip() for k, _, v in pairs}
+        return value
 
 
 FIELDS = tuple(Settings.model_fields)
@@ -134,7 +158,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     if unknown:
         raise SettingsError(f"config file {path}: unknown settings {unknown} (known: {', '.join(FIELDS)})")
     base = path.parent
-    for key in ("bundles", "state_dir", "search_inventory", "admin_token_file", "decision_token_file",
+    for key in ("bundles", "state_dir", "search_inventory", "admin_token_file", "decision_token_file", "history_token_file",
                 "decision_log_key_file"):
         if isinstance(data.get(key), str):
             data[key] = str(base / data[key])
@@ -145,6 +169,9 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     found: dict[str, Any] = {f: env[ENV_PREFIX + f.upper()] for f in FIELDS if ENV_PREFIX + f.upper() in env}
+    if ENV_PREFIX + "DEFAULT_BUNDLE" in env:  # an old deployment must not run on a silently different law
+        raise SettingsError("POORTWACHTER_DEFAULT_BUNDLE is replaced by POORTWACHTER_DOSSIER_TYPE_BUNDLES "
+                            "(e.g. jgz=nl-jgz,jeugdhulp=nl-jeugdhulp): requests are routed by dossier type")
     if "keys" not in found and ENV_PREFIX + "KEYS_DIR" in env:  # the name docs/keys.md uses
         found["keys"] = env[ENV_PREFIX + "KEYS_DIR"]
     return found

@@ -77,6 +77,14 @@ class Bundle:
     extends: str | None = None
     base_version: str | None = None
     removed: tuple[str, ...] = field(default=())
+    dossier_types: tuple[str, ...] = ()  # the dossier types whose requests this bundle may decide
+
+    def governs(self, dossier_type: str | None) -> bool:
+        """Whether this bundle's law applies to a dossier of ``dossier_type``. A bundle that declares
+        none (a fixture with its own vocabulary) governs only requests that name no dossier type."""
+        if not self.dossier_types:
+            return dossier_type is None
+        return dossier_type in self.dossier_types
 
     @property
     def key(self) -> str:

@@ -20,6 +20,7 @@ from ..vocabulary import (
     ATTESTATIONS,
     BASE_OBLIGATIONS,
     CONSENT_PARTIES,
+    DOSSIER_TYPES,
     OBJECTION_PARTIES,
     YOUTH_CARE,
     Vocabulary,
@@ -35,7 +36,7 @@ LAW_AGE_THRESHOLDS = (12, 16, 18)
 
 MANIFEST_KEYS = {
     "name", "version", "effective_from", "description", "vocabulary", "age_thresholds",
-    "year_thresholds", "consent_by_age", "obligations", "extends", "remove",
+    "year_thresholds", "consent_by_age", "obligations", "extends", "remove", "dossier_types",
 }
 RULE_KEYS = {
     "id", "effect", "actions", "subject", "resource", "recipient", "when", "obligations", "reason",
@@ -184,7 +185,26 @@ class _Manifest:
         if remove and self.extends is None:
             report.error(file, line, "'remove' only makes sense in an overlay (with 'extends')")
         self.remove: tuple[str, ...] = tuple(remove)
+        self.dossier_types = self._dossier_types(report, file, meta)
         self.given = frozenset(meta)
+
+    def _dossier_types(self, report: _Report, file: str, meta: Mapping[str, Any]) -> tuple[str, ...]:
+        """The dossier types this bundle's law governs: the service never lets it decide another's.
+        A youth-care bundle must say (an overlay may inherit its base's); a fixture vocabulary may not."""
+        raw = meta.get("dossier_types")
+        line = line_of(raw) or line_of(meta)
+        if raw is None:
+            if self.vocabulary.youth_care and self.extends is None:
+                report.error(file, line, "'dossier_types' is required: the dossier types this bundle governs, "
+                             f"from {', '.join(DOSSIER_TYPES)}")
+            return ()
+        if not (isinstance(raw, list) and raw and all(isinstance(x, str) and x for x in raw)):
+            report.error(file, line, "'dossier_types' must be a non-empty list of dossier types, e.g. [jgz]")
+            return ()
+        if self.vocabulary.youth_care:
+            for wrong in [x for x in raw if x not in DOSSIER_TYPES]:
+                report.error(file, line, f"unknown dossier type {wrong!r} (one of {', '.join(DOSSIER_TYPES)})")
+        return tuple(dict.fromkeys(raw))
 
     def inherit(self, base: Bundle) -> None:
         """An overlay keeps what its base declares unless it declares its own: obligations (added to
@@ -200,6 +220,8 @@ class _Manifest:
                     self.thresholds[fact] = base.thresholds[fact]
         if "consent_by_age" not in self.given:
             self.consent_by_age = base.consent_by_age
+        if "dossier_types" not in self.given:
+            self.dossier_types = base.dossier_types
 
 
 # ---------------------------------------------------------------------------------------------
@@ -535,6 +557,6 @@ def parse_bundle(
         name=m.name, version=m.version, effective_from=m.effective_from, description=m.description,
         vocabulary=m.vocabulary, thresholds=m.thresholds, consent_by_age=m.consent_by_age,
         obligations=m.obligations, rules=tuple(rules), extends=m.extends,
-        base_version=base.version if base else None, removed=m.remove,
+        base_version=base.version if base else None, removed=m.remove, dossier_types=m.dossier_types,
     )
     return bundle, sorted(report.items, key=Diagnostic.sort_key)

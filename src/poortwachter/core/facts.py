@@ -60,9 +60,16 @@ def _band(age: int, thresholds: tuple[int, ...]) -> str:
     return f"{lower}+"
 
 
-def _roles(party: Party) -> set[str]:
-    """Ids and role names a consent's ``for`` may use to name this party."""
-    return {x for x in (party.id, party.relation, party.discipline, party.kind, party.type) if x}
+def _relation(party: Party, client_id: str) -> str | None:
+    """The party's relation; a claimed ``self`` holds only for the client's own id, else it is ``derde``
+    (contract: a person claiming ``self`` for someone else's dossier is a third party)."""
+    relation = party.relation
+    return "derde" if relation == "self" and party.id != client_id else relation
+
+
+def _roles(party: Party, client_id: str) -> set[str]:
+    """Ids and role names a consent's ``for`` may use to name this party (its relation as checked)."""
+    return {x for x in (party.id, _relation(party, client_id), party.discipline, party.kind, party.type) if x}
 
 
 def _covers(p: Permission, acting: set[str], category: str | None, purpose: str | None) -> bool:
@@ -86,7 +93,7 @@ def _party_facts(keys: tuple[str, ...], party: Party, client_id: str) -> dict[st
     type_, relation, gezag, discipline, treatment, team, kind, is_client = keys
     return {
         type_: party.type,
-        relation: party.relation or NONE,
+        relation: _relation(party, client_id) or NONE,
         gezag: party.gezag,
         discipline: party.discipline or NONE,
         treatment: party.treatment_relation,
@@ -110,7 +117,7 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
     objectors: set[str] = set()
     if req.consents or req.objections:
         acting = act.recipient if act.name == "disclose" and act.recipient else subj
-        names = _roles(acting)
+        names = _roles(acting, client.id)
         consenters = {p.by for p in req.consents
                       if p.given_at <= now and (p.withdrawn_at is None or now < p.withdrawn_at)
                       and _covers(p, names, res.category, req.purpose)}
@@ -147,7 +154,8 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
         "resource.author_kind": res.author_kind or NONE,
         "resource.confidential_from_parents": res.confidential_from_parents,
         "resource.about_other": res.about_id is not None and res.about_id != client.id,
-        "resource.about_relation": res.about_relation or NONE,
+        "resource.about_relation": NONE if res.about_relation is None else "derde"
+        if res.about_relation == "self" and res.about_id != client.id else res.about_relation,
         "resource.years_since_last_change": _years_since(res.last_change, today),
         "resource.years_since_treatment_end": _years_since(res.treatment_end, today),
         "client.age": age,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -292,3 +293,138 @@ def test_a_time_out_of_the_calendars_range_is_a_400_on_search_and_filter(harness
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["errors"][0]["field"] == "context.time", path
     assert harness.sink.events == []
+
+
+# ------------------------------------------------------------------ serve: exposure, temporary state, the wire
+
+
+@pytest.mark.parametrize("host, token, allowed, starts", [
+    ("127.0.0.1", None, False, True), ("::1", None, False, True), ("localhost", None, False, True),
+    ("0.0.0.0", None, False, False), ("::", None, False, False), ("10.1.2.3", None, False, False),  # noqa: S104
+    ("0.0.0.0", DECISION_TOKEN, False, True), ("0.0.0.0", None, True, True),  # noqa: S104
+])
+def test_serve_refuses_the_network_without_a_decision_token(host: str, token: str | None, allowed: bool,
+                                                            starts: bool) -> None:
+    """The container listened on 0.0.0.0 with the decision endpoints open to anyone who reached it."""
+    from poortwachter.service.main import check_exposure
+    from poortwachter.service.settings import Settings, SettingsError
+
+    settings = Settings(host=host, decision_token=token, allow_unauthenticated_network=allowed)
+    if starts:
+        check_exposure(settings)
+    else:
+        with pytest.raises(SettingsError, match="no decision token"):
+            check_exposure(settings)
+
+
+def test_serve_removes_the_state_folder_it_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With several workers and no state_dir, serve makes a temporary folder (it may hold the run's
+    development pseudonymisation key); it is removed when serve ends, also when uvicorn fails."""
+    import argparse
+    import json
+
+    from poortwachter.service import main
+    from poortwachter.service import metrics as main_metrics
+    from poortwachter.service.settings import SETTINGS_ENV
+
+    seen: list[Path] = []
+
+    def fake_run(*args: Any, **kwargs: Any) -> None:
+        folder = Path(json.loads(main.os.environ[SETTINGS_ENV])["state_dir"])
+        assert folder.is_dir() and folder.name.startswith("poortwachter-state-")
+        seen.append(folder)
+        raise RuntimeError("uvicorn stopped")
+
+    monkeypatch.setattr(main.uvicorn, "run", fake_run)
+    monkeypatch.setenv("POORTWACHTER_DECISION_LOG", "off")
+    monkeypatch.setenv("POORTWACHTER_RELOAD", "off")
+    monkeypatch.setenv(SETTINGS_ENV, "")  # serve sets it; the monkeypatch undo removes it again
+    monkeypatch.setattr(main_metrics, "prepare_multiprocess", lambda workers: None)
+    args = argparse.Namespace(host=None, port=None, bundles=None, workers=2, config=None)
+    with pytest.raises(RuntimeError, match="uvicorn stopped"):
+        main.serve(args)
+    assert len(seen) == 1 and not seen[0].exists()
+
+
+@pytest.fixture(scope="module")
+def wire_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """``poortwachter serve`` for real (uvicorn, httptools) with a 1-second body_timeout."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from .conftest import ROOT, stop_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    executable = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "poortwachter"
+    if not executable.exists():
+        executable = Path(shutil.which("poortwachter") or "poortwachter")
+    errors = tmp_path_factory.mktemp("wire") / "stderr.txt"
+    env = {**os.environ, "POORTWACHTER_RELOAD": "off", "POORTWACHTER_DECISION_LOG": "off",
+           "POORTWACHTER_BODY_TIMEOUT": "1"}
+    proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=errors.open("wb"), env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:  # noqa: S310
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve did not start: {errors.read_text()}")
+            time.sleep(0.1)
+        yield port
+    finally:
+        stop_server(proc)
+
+
+def _exchange(port: int, raw: bytes, wait: float = 15) -> tuple[str, dict[str, str], Any]:
+    """Send ``raw`` and read until the server closes the connection: (status line, headers, JSON body)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
+        sock.sendall(raw)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return lines[0], headers, orjson.loads(body)
+
+
+def test_a_half_sent_body_is_answered_408_and_closed(wire_server: int) -> None:
+    """Issue 17: 3,000 half-sent bodies held their connections for over 60 s."""
+    raw = (b"POST /access/v1/evaluation HTTP/1.1\r\nHost: pdp\r\nContent-Type: application/json\r\n"
+           b"Content-Length: 100\r\n\r\n" + b'{"subject":')
+    status, headers, body = _exchange(wire_server, raw)
+    assert status.startswith("HTTP/1.1 408") and headers["content-type"] == "application/problem+json"
+    assert body["type"].endswith("/body-timeout") and headers["connection"] == "close"
+
+
+def test_half_sent_headers_are_answered_408_and_closed(wire_server: int) -> None:
+    status, _, body = _exchange(wire_server, b"POST /access/v1/evaluation HTTP/1.1\r\nHost: pdp\r\n")
+    assert status.startswith("HTTP/1.1 408") and body["type"].endswith("/header-timeout")
+
+
+def test_an_unreadable_request_gets_a_problem_document_not_plain_text(wire_server: int) -> None:
+    raw = (b"POST /access/v1/evaluation HTTP/1.1\r\nHost: pdp\r\nContent-Type: application/json\r\n"
+           b"Content-Length: twelve\r\n\r\n{}")
+    status, headers, body = _exchange(wire_server, raw)
+    assert status.startswith("HTTP/1.1 400") and headers["content-type"] == "application/problem+json"
+    assert body["type"].endswith("/malformed-http") and body["status"] == 400
+
+
+def test_a_nul_byte_in_a_shadow_file_name_is_a_400(harness: Harness) -> None:
+    """Issue 17: the admin call answered 500 (ValueError: embedded null byte while resolving the path)."""
+    r = harness.admin("/v1/bundles/svc-jgz/shadow", {"file": "candidates/x\u0000.bundle.json"})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"][0]["field"] == "file"

@@ -136,6 +136,8 @@ async def start_shadow(request: Request, name: str) -> Response:
         version = text(data, "version", "request", required=False)
         revision = text(data, "revision", "request", required=False)
         file = text(data, "file", "request", required=False)
+        if file is not None and "\x00" in file:  # no path holds a NUL byte (was a 500: embedded null byte)
+            raise RequestError("file", "a path inside the bundle folder", file)
     except RequestError as exc:
         raise Problem.from_request_error(exc) from None
     if sum(x is not None for x in (version, revision, file)) != 1:

@@ -12,6 +12,7 @@ whose decisions are denies, or allows the unmutated request of the same meaning 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -25,11 +26,11 @@ from typing import Any
 
 import orjson
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from service.conftest import ADMIN_TOKEN, ROOT, build_artifact
 from support import logged_ids
 
-from poortwachter.artifacts.folder import load_folder, scenario_files
 from poortwachter.authoring.scenarios import Scenario, read_suites
 from poortwachter.core.calendar import AMSTERDAM
 from poortwachter.service.app import create_app
@@ -42,6 +43,7 @@ LAW = ("nl-jgz", "nl-jgz-2020", "nl-jeugdhulp", "nl-jeugdhulp-2019", "duo-plus-d
 LIMIT = float(os.environ.get("POORTWACHTER_HOSTILE_LIMIT", "5"))
 #: more examples for a nightly run: POORTWACHTER_FUZZ_EXAMPLES=2000
 EXAMPLES = int(os.environ.get("POORTWACHTER_FUZZ_EXAMPLES", "0"))
+FAST_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 LOG_KEY = "hostile-suite-pseudonym-key-0123456789abcdef"
 
 #: inputs tried per test, printed at the end of the run
@@ -225,18 +227,21 @@ class Baseline:
     decision: bool
 
 
-def suite_requests() -> list[tuple[Scenario, str]]:
-    """(scenario, bundle to name in context.bundle) of every law bundle's suites, error scenarios left out."""
+@functools.cache
+def suite_requests() -> tuple[tuple[Scenario, str], ...]:
+    """(scenario, bundle to name in context.bundle) of every law bundle's suites, error scenarios left out.
+    Read with libyaml's loader (the authoring loader keeps line numbers, which this does not need)."""
     found: list[tuple[Scenario, str]] = []
     for name in LAW:
         folder = POLICIES / name
-        bundle, _, _ = load_folder(folder)
-        scenarios, problems = read_suites(scenario_files(folder))
+        manifest = yaml.load((folder / "bundle.yaml").read_text(), Loader=FAST_YAML)
+        files = [(str(p), yaml.load(p.read_text(), Loader=FAST_YAML)) for p in sorted((folder / "tests").glob("*.yaml"))]
+        scenarios, problems = read_suites(files)
         assert not problems, problems
-        found += [(s, s.bundle or bundle.key) for s in scenarios
+        found += [(s, s.bundle or manifest["name"]) for s in scenarios
                   if "error" not in s.expect and "decision" in s.expect
                   and isinstance((s.request.get("context") or {}).get("time"), str)]
-    return found
+    return tuple(found)
 
 
 @pytest.fixture(scope="module")

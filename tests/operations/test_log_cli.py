@@ -68,3 +68,44 @@ def test_verify(logdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f.write_bytes(f.read_bytes().replace(b'"deny"', b'"allow"'))
     assert main(["log", "--dir", str(logdir / "log"), "--verify"]) == 1
     assert "BROKEN" in capsys.readouterr().out
+
+
+def _records_then_edit(tmp_path: Path, close: bool) -> Path:
+    p = Pseudonymiser(KEY)
+    w = LogWriter(WriterConfig(tmp_path / "log"), p, key_id=p.key_id).start()
+    for i in range(3):
+        assert w.wait(w.submit({"decision_id": f"d-{i}", "action": "read", "decision": "deny"}), timeout=5)
+    if close:
+        assert w.close()
+    (f,) = log_files(tmp_path / "log")
+    return f
+
+
+@pytest.mark.parametrize("close", [True, False], ids=["closed file", "file still being written"])
+def test_verify_finds_a_cut_off_tail(tmp_path: Path, close: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    f = _records_then_edit(tmp_path, close)
+    assert main(["log", "--dir", str(tmp_path / "log"), "--verify"]) == 0
+    assert ": ok, 3 records" in capsys.readouterr().out
+    lines = f.read_bytes().splitlines(keepends=True)
+    for keep in (len(lines) - 1, 2):  # the last line cut off; everything after the first record cut off
+        f.write_bytes(b"".join(lines[:keep]))
+        assert main(["log", "--dir", str(tmp_path / "log"), "--verify"]) == 1
+        out = capsys.readouterr().out
+        assert "BROKEN" in out and "cut off" in out
+
+
+def test_verify_finds_an_edited_last_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = _records_then_edit(tmp_path, close=False)  # the last line is the last record
+    lines = f.read_bytes().splitlines(keepends=True)
+    assert b'"d-2"' in lines[-1]
+    f.write_bytes(b"".join(lines[:-1]) + lines[-1].replace(b'"deny"', b'"allow"'))
+    assert main(["log", "--dir", str(tmp_path / "log"), "--verify"]) == 1
+    assert "BROKEN" in capsys.readouterr().out
+
+
+def test_verify_reports_a_file_whose_end_cannot_be_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = _records_then_edit(tmp_path, close=True)
+    for head in f.parent.glob(f.name + ".*"):
+        head.unlink()  # the checkpoint is gone: a cut-off tail could no longer be told from an intact end
+    assert main(["log", "--dir", str(tmp_path / "log"), "--verify"]) == 1
+    assert "end cannot be checked" in capsys.readouterr().out

@@ -16,6 +16,7 @@ import pytest
 
 from poortwachter.core.catalog import Catalog
 from poortwachter.core.decide import decide
+from poortwachter.core.routing import Routing
 from poortwachter.logbook import query as q
 from poortwachter.logbook import writer as writer_module
 from poortwachter.logbook.pseudonym import Pseudonymiser, PseudonymKeyError, from_settings
@@ -36,6 +37,12 @@ class Counting:
 
     def health_changed(self, healthy: bool, reason: str | None) -> None:
         self.health.append(healthy)
+
+    def waited(self, seconds: float) -> None:
+        pass
+
+    def timed_out(self, stage: str) -> None:
+        pass
 
 
 def make_writer(tmp_path: Path, **kw: Any) -> tuple[LogWriter, Counting]:
@@ -191,7 +198,7 @@ def test_decision_events_expand_off_the_hot_path(tmp_path: Path, mini_bundle_cat
         action={"name": "read", "properties": {"processing_activity_id": "pa-17"}},
         context={"purpose": "emergency", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                  "attestations": [{"kind": "emergency", "by": "prof-9"}]})
-    decided = decide(mini_bundle_catalog, request, datetime.now(UTC), "mini")
+    decided = decide(mini_bundle_catalog, request, datetime.now(UTC), Routing.replay({"jgz": "mini"}))
     w, _ = make_writer(tmp_path)
     ev = DecisionEvent(decision_id="dec-1", request_id="req-1", endpoint="/access/v1/evaluation",
                        decision=decided.verdict.decision, verdict=decided.verdict, envelope=decided.envelope)

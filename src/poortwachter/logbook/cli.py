@@ -3,7 +3,7 @@
     poortwachter log --dir /var/lib/poortwachter/decisions --client c-9 --key-file key --decision allow
     poortwachter log --dir ... --subject prof-7 --since 2026-11-01 --until 2026-12-01 --format json
     poortwachter log --dir ... --client c-9 --format summary      # who, how often, first and last time
-    poortwachter log --dir ... --verify                            # hash chains intact?
+    poortwachter log --dir ... --verify                            # hash chains and file ends intact?
 
 The client id is pseudonymised with the same key(s) the service used (``--key-file``, repeatable for
 old keys, or ``POORTWACHTER_DECISION_LOG_KEY``), so the log itself never holds it.
@@ -96,9 +96,12 @@ def run(args: argparse.Namespace) -> int:
             state = "ok" if not report.problems else "BROKEN"
             tail = ", torn last line (crash while writing; that request was never answered)" if report.torn_tail else ""
             closed = "closed" if report.closed else "open or not closed cleanly"
-            print(f"{report.path.name}: {state}, {report.records} records, {closed}{tail}")
+            end = f", end checked ({report.end})" if report.end else ""
+            print(f"{report.path.name}: {state}, {report.records} records, {closed}{end}{tail}")
             for p in report.problems:
                 print(f"    {p}")
+            for note in report.notes:
+                print(f"    note: {note}")
             bad += bool(report.problems)
         return OK if not bad else 1
     query = q.Query(client=_client_matcher(args), subject=args.subject, action=args.action, decision=args.decision,

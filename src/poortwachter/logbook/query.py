@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .writer import FILE_PREFIX
+from .writer import FILE_PREFIX, head_path
 
 
 def log_files(directory: Path) -> list[Path]:
@@ -36,13 +36,15 @@ def _lines(path: Path) -> Iterator[bytes]:
 
 @dataclass
 class FileReport:
-    """What :func:`verify` found in one file."""
+    """What :func:`verify` found in one file. ``problems`` make it BROKEN; ``notes`` do not."""
 
     path: Path
     records: int = 0
     problems: list[str] = field(default_factory=list)
     torn_tail: bool = False  # a last line without newline: the process died mid-write (never answered)
     closed: bool = False
+    end: str | None = None  # how the file's end was checked: its checkpoint and/or the next file
+    notes: list[str] = field(default_factory=list)
 
 
 def _parse_time(value: str) -> datetime:
@@ -129,12 +131,62 @@ def search(directory: Path, query: Query, on_problem: Callable[[str], None] | No
             yield record
 
 
+def _head(path: Path) -> dict[str, Any] | str | None:
+    """The file's checkpoint: its content, None when there is none, or a string saying what is wrong."""
+    try:
+        data = orjson.loads(head_path(path).read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, orjson.JSONDecodeError) as exc:
+        return f"checkpoint {head_path(path).name} unreadable ({exc})"
+    if not (isinstance(data, dict) and isinstance(data.get("lines"), int) and isinstance(data.get("last"), str)):
+        return f"checkpoint {head_path(path).name} is not a checkpoint"
+    return data
+
+
+def _check_head(report: FileReport, hashes: list[str], head: dict[str, Any] | str | None) -> None:
+    if head is None:
+        return
+    if isinstance(head, str):
+        report.problems.append(head)
+        return
+    lines: int = head["lines"]
+    if len(hashes) < lines:
+        report.problems.append(f"the file ends after line {len(hashes)} but its checkpoint records {lines} lines: "
+                               f"the tail was cut off")
+    elif lines < 1 or hashes[lines - 1] != head["last"]:
+        report.problems.append(f"line {lines} is not the line the checkpoint recorded: changed after it was written")
+    else:
+        report.end = "checkpoint"
+        if len(hashes) > lines:
+            report.notes.append(f"{len(hashes) - lines} line(s) after the checkpoint (written after its last sync "
+                                f"before a crash, or a batch whose write failed: never answered)")
+
+
+def _check_link(report: FileReport, hashes: list[str], successor: str, prev: Any) -> None:
+    """``successor``'s open line says this file ended with the line whose hash is ``prev``."""
+    where = [i for i, h in enumerate(hashes) if h == prev]
+    if not where:
+        report.problems.append(f"does not end where {successor} says it ended: the tail was cut off or changed")
+        return
+    report.end = f"{report.end} and next file" if report.end else "next file"
+    after = len(hashes) - where[-1] - 1
+    if after:
+        report.notes.append(f"{after} line(s) after the point {successor} continues from (a batch whose write "
+                            f"failed: never answered)")
+
+
 def verify(directory: Path) -> list[FileReport]:
-    """Check every file's hash chain (each line's ``prev`` is the SHA-256 of the line before)."""
+    """Check every file's hash chain (each line's ``prev`` is the SHA-256 of the line before) and its
+    end: against its checkpoint (``<file>.head``) and the open line of the file that continues it."""
     reports = []
+    hashes_of: dict[str, list[str]] = {}
+    links: list[tuple[str, str, Any]] = []  # (previous file, this file, the hash it continues from)
     for path in log_files(directory):
         report = FileReport(path)
+        head = _head(path)  # before the file: a live writer only ever moves the checkpoint forward
         prev: str | None = None
+        hashes: list[str] = []
         first = True
         for n, line in enumerate(_lines(path), 1):
             if not line.endswith(b"\n"):
@@ -145,10 +197,13 @@ def verify(directory: Path) -> list[FileReport]:
             except orjson.JSONDecodeError:
                 report.problems.append(f"line {n}: not JSON")
                 prev = hashlib.sha256(line).hexdigest()
+                hashes.append(prev)
                 continue
             if first:
                 if not isinstance(record, dict) or record.get("event") != "open":
                     report.problems.append("line 1: not an open line (file truncated at the front?)")
+                elif record.get("prev_file"):
+                    links.append((str(record["prev_file"]), path.name, record.get("prev")))
             elif not isinstance(record, dict) or record.get("prev") != prev:
                 report.problems.append(f"line {n}: hash chain broken (a line before it was changed or removed)")
             if isinstance(record, dict):
@@ -157,8 +212,21 @@ def verify(directory: Path) -> list[FileReport]:
                 elif "event" not in record:
                     report.records += 1
             prev = hashlib.sha256(line).hexdigest()
+            hashes.append(prev)
             first = False
+        _check_head(report, hashes, head)
+        hashes_of[path.name.removesuffix(".gz")] = hashes
         reports.append(report)
+    by_name = {r.path.name.removesuffix(".gz"): r for r in reports}
+    for before, successor, prev in links:
+        if before in by_name:
+            _check_link(by_name[before], hashes_of[before], successor, prev)
+        else:
+            by_name[successor.removesuffix(".gz")].notes.append(f"continues {before}, which is not in this folder")
+    for report in reports:
+        if report.end is None and not any("checkpoint" in p for p in report.problems):
+            report.problems.append(f"the end cannot be checked: no checkpoint ({head_path(report.path).name}) and "
+                                   f"no later file continues from it, so a cut-off tail would go unnoticed")
     return reports
 
 

@@ -21,6 +21,13 @@ which user caused it and on whose behalf. A record (schema ``v`` 1) holds::
 
 The request path hands over a :class:`DecisionEvent` (references, no copying); the writer thread
 turns it into the record, so building the JSON costs the request nothing.
+
+Every field is built from a bounded value (security review, issue 17): strings are cut at
+``MAX_VALUE_CHARS`` (error texts at ``MAX_ERROR_CHARS``), numbers and booleans are spelled out, lists
+hold at most ``MAX_LIST_ITEMS`` short strings, and anything else a caller sent (an object, an array,
+a 300-deep nesting, a 65-bit integer) becomes null. :func:`encode` turns an event into its JSON line
+and never raises: a record that cannot be encoded anyway becomes an *error record* (the decision id
+kept, ``encoding_error`` saying why) and is reported as not written, so its request is refused.
 """
 
 from __future__ import annotations
@@ -31,22 +38,60 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from ..core.request import Envelope
 from ..core.verdict import Verdict
 
 SCHEMA_VERSION = 1
 MAX_VALUE_CHARS = 256  # ids come from callers: a record must stay a record, not a dump
+MAX_ERROR_CHARS = 1024  # an error text may quote what the caller sent
+MAX_LIST_ITEMS = 64  # rules, obligations, attestation kinds, errors
+MAX_DEPTH = 4  # of a record-shaped mapping handed in (tests, tools): deeper values become null
+_INT_RANGE = 2**63  # orjson writes 64-bit integers; str() refuses integers of more than 4300 digits
 
 
-def _s(value: Any) -> str | None:
+def _s(value: Any, limit: int = MAX_VALUE_CHARS) -> str | None:
     """A caller-supplied value as a bounded string (numbers and booleans spelled out; else None)."""
     if isinstance(value, str):
         text = value
-    elif isinstance(value, (int, float, bool)):
+    elif isinstance(value, bool) or (isinstance(value, int) and -_INT_RANGE <= value < _INT_RANGE):
         text = str(value)
+    elif isinstance(value, float):
+        text = repr(value)
     else:
         return None
-    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _strs(value: Any, limit: int = MAX_VALUE_CHARS) -> list[str | None]:
+    """A list of bounded strings (at most MAX_LIST_ITEMS, then a note how many were left out)."""
+    if not isinstance(value, (list, tuple)):
+        return []
+    out = [_s(v, limit) for v in value[:MAX_LIST_ITEMS]]
+    if len(value) > MAX_LIST_ITEMS:
+        out.append(f"… {len(value) - MAX_LIST_ITEMS} more")
+    return out
+
+
+def _bounded(value: Any, depth: int = MAX_DEPTH) -> Any:
+    """Any value as JSON that always encodes: bounded strings, 64-bit numbers, shallow short containers."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and -_INT_RANGE <= value < _INT_RANGE:
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else repr(value)
+    if isinstance(value, str):
+        return _s(value)
+    if depth <= 0:
+        return None
+    if isinstance(value, Mapping):
+        items = list(value.items())[:MAX_LIST_ITEMS]
+        return {str(_s(k) if isinstance(k, str) else k.__class__.__name__): _bounded(v, depth - 1) for k, v in items}
+    if isinstance(value, (list, tuple)):
+        return [_bounded(v, depth - 1) for v in value[:MAX_LIST_ITEMS]]
+    return None
 
 
 def _m(value: Any) -> Mapping[str, Any]:
@@ -68,10 +113,16 @@ def _emergency(context: Mapping[str, Any]) -> dict[str, Any] | None:
     atts = context.get("attestations")
     if not isinstance(atts, list):
         return None
-    for a in atts:
+    for a in atts[:MAX_LIST_ITEMS]:
         if isinstance(a, Mapping) and a.get("kind") == "emergency":
             return {"by": _s(a.get("by"))}
     return None
+
+
+def _kinds(attestations: Any) -> list[str | None]:
+    if not isinstance(attestations, list):
+        return []
+    return _strs([a.get("kind") if isinstance(a, Mapping) else None for a in attestations[:MAX_LIST_ITEMS + 1]])
 
 
 def _parts(subject: Mapping[str, Any], action: Mapping[str, Any], resource: Mapping[str, Any],
@@ -88,8 +139,7 @@ def _parts(subject: Mapping[str, Any], action: Mapping[str, Any], resource: Mapp
                  "category": _s(rp.get("category")), "dossier_type": _s(rp.get("dossier_type"))},
         "purpose": _s(context.get("purpose")),
         "emergency": _emergency(context),
-        "attestations": [a.get("kind") for a in context.get("attestations") or []
-                         if isinstance(a, Mapping)] if isinstance(context.get("attestations"), list) else [],
+        "attestations": _kinds(context.get("attestations")),
         "processing_activity_id": _s(ap.get("processing_activity_id")),
         "traceparent": _s(context.get("traceparent")),
     }
@@ -131,22 +181,22 @@ class DecisionEvent:
                            _m(raw.get("context")))
             as_of = _s(_m(raw.get("context")).get("time"))
         v = self.verdict
-        errors = list(self.errors) + (list(v.errors) if v is not None else [])
+        errors = _strs(list(self.errors) + (list(v.errors) if v is not None else []), MAX_ERROR_CHARS)
         record: dict[str, Any] = {
             "v": SCHEMA_VERSION,
             "time": utc_iso(self.time_ns),
-            "decision_id": self.decision_id,
+            "decision_id": _s(self.decision_id),
             "request_id": _s(self.request_id),
-            "endpoint": self.endpoint,
+            "endpoint": _s(self.endpoint),
             "subject": parts["subject"],
             "organisation": parts["organisation"],
             "action": parts["action"],
             "client": None if parts["client"] is None else pseudonymise(parts["client"]),
             "item": parts["item"],
             "decision": "allow" if self.decision else "deny",
-            "rules": list(v.deciding_rules) if v is not None else [],
-            "obligations": [o.id for o in v.obligations] if v is not None else [],
-            "bundle": ({"name": v.bundle.name, "version": v.bundle.version, "revision": v.bundle.revision}
+            "rules": _strs(list(v.deciding_rules)) if v is not None else [],
+            "obligations": _strs([o.id for o in v.obligations]) if v is not None else [],
+            "bundle": ({"name": _s(v.bundle.name), "version": _s(v.bundle.version), "revision": _s(v.bundle.revision)}
                        if v is not None else None),
             "purpose": parts["purpose"],
             "emergency": parts["emergency"],
@@ -162,44 +212,51 @@ class DecisionEvent:
 
 def _when(value: Any) -> str:
     """The event's time as given when it is an ISO string (with its offset; readers parse offsets), else now."""
-    return value if isinstance(value, str) and value else utc_iso(_time.time_ns())
+    return (_s(value) or "") if isinstance(value, str) and value else utc_iso(_time.time_ns())
+
+
+def _client(value: Any, pseudonymise: Callable[[str], str]) -> str | None:
+    client = _s(value) if isinstance(value, str) else None
+    return pseudonymise(client) if client else None
 
 
 def from_flat(event: Mapping[str, Any], pseudonymise: Callable[[str], str]) -> dict[str, Any]:
     """The service's flat event (subject_id, client_id, resource_id, ...) as a schema-1 record."""
-    client = event.get("client_id")
     attestations = event.get("attestations") or []
-    emergency = event.get("emergency")
-    if emergency is None and isinstance(attestations, list) and "emergency" in attestations:
+    given = event.get("emergency")
+    emergency = {"by": _s(given.get("by"))} if isinstance(given, Mapping) else None
+    if emergency is None and (given is not None or (isinstance(attestations, list)
+                                                    and "emergency" in attestations[:MAX_LIST_ITEMS])):
         emergency = {"by": None}
     error = event.get("error")
+    bundle = _s(event.get("bundle"))
     record: dict[str, Any] = {
         "v": SCHEMA_VERSION,
         "time": _when(event.get("time")),
-        "decision_id": event.get("decision_id"),
+        "decision_id": _s(event.get("decision_id")),
         "request_id": _s(event.get("request_id")),
-        "endpoint": event.get("endpoint"),
+        "endpoint": _s(event.get("endpoint")),
         "subject": {"id": _s(event.get("subject_id")), "type": _s(event.get("subject_type")),
                     "role": _s(event.get("subject_role"))},
         "organisation": _s(event.get("organisation")),
         "action": _s(event.get("action")),
-        "client": pseudonymise(client) if isinstance(client, str) and client else None,
+        "client": _client(event.get("client_id"), pseudonymise),
         "item": {"type": _s(event.get("resource_type")), "id": _s(event.get("resource_id")),
                  "category": _s(event.get("resource_category")), "dossier_type": _s(event.get("dossier_type"))},
         "decision": "allow" if event.get("decision") is True else "deny",
-        "rules": list(event.get("rules") or []),
-        "obligations": list(event.get("obligations") or []),
-        "bundle": ({"name": event.get("bundle"), "version": event.get("bundle_version"),
-                    "revision": event.get("bundle_revision")} if event.get("bundle") else None),
+        "rules": _strs(event.get("rules")),
+        "obligations": _strs(event.get("obligations")),
+        "bundle": ({"name": bundle, "version": _s(event.get("bundle_version")),
+                    "revision": _s(event.get("bundle_revision"))} if bundle else None),
         "purpose": _s(event.get("purpose")),
         "emergency": emergency,
-        "attestations": [_s(a) for a in attestations] if isinstance(attestations, list) else [],
+        "attestations": _strs(attestations),
         "processing_activity_id": _s(event.get("processing_activity_id")),
         "traceparent": _s(event.get("traceparent")),
-        "as_of": event.get("as_of"),
+        "as_of": _s(event.get("as_of")),
     }
     if error:
-        record["errors"] = [str(error)]
+        record["errors"] = [_s(error, MAX_ERROR_CHARS) or f"an error of type {type(error).__name__}"]
     return record
 
 
@@ -210,10 +267,44 @@ def to_record(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[
         return event.record(pseudonymise)
     if "subject_id" in event or "client_id" in event:
         return from_flat(event, pseudonymise)
-    record = dict(event)
+    record = {str(_s(k) if isinstance(k, str) else type(k).__name__): _bounded(v)
+              for k, v in list(event.items())[:MAX_LIST_ITEMS]}
     record.setdefault("v", SCHEMA_VERSION)
-    record["time"] = _when(record.get("time"))
-    client = record.get("client")
-    if isinstance(client, str):
-        record["client"] = pseudonymise(client)
+    record["time"] = _when(event.get("time"))
+    if "client" in event:
+        record["client"] = _client(event.get("client"), pseudonymise)
     return record
+
+
+def _decision_id(event: Any) -> str | None:
+    try:
+        value = event.decision_id if isinstance(event, DecisionEvent) else _m(event).get("decision_id")
+        return _s(value)
+    except Exception:  # noqa: BLE001 - a broken event still gets its error record
+        return None
+
+
+def encode(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[str], str],
+           prev: str | None = None, *, chained: bool = True) -> tuple[bytes, bool]:
+    """The event's JSON line (with ``prev``, the previous line's hash, when ``chained``) and whether it
+    is the full record.
+
+    Never raises: an event that cannot be rendered or encoded becomes an error record keeping its
+    decision id (False), so one hostile or buggy event can neither kill the writer nor loop it.
+    """
+    try:
+        record = to_record(event, pseudonymise)
+        if chained:
+            record["prev"] = prev
+        return orjson.dumps(record) + b"\n", True
+    except Exception as exc:  # noqa: BLE001 - recorded as an error record, never dropped, never fatal
+        try:
+            why = f"{type(exc).__name__}: {_s(str(exc), MAX_ERROR_CHARS)}"
+        except Exception:  # noqa: BLE001 - even str(exc) may fail
+            why = type(exc).__name__
+    error: dict[str, Any] = {"v": SCHEMA_VERSION, "time": utc_iso(_time.time_ns()), "decision_id": _decision_id(event),
+                             "encoding_error": why,
+                             "errors": [f"encoding-error: the decision log could not record this decision ({why})"]}
+    if chained:
+        error["prev"] = prev
+    return orjson.dumps(error) + b"\n", False

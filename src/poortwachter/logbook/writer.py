@@ -15,11 +15,24 @@ nothing, a power failure may lose the last second (the writer fsyncs at most ``s
 When the log cannot be written (disk full, I/O error, a lost volume) the batch's requests are told so
 (the service answers 503, never the decision) and the writer turns unhealthy: :meth:`submit` raises
 :class:`LogUnavailable` at once, the service fails closed and ``/readyz`` says why. The writer then
-tries a fresh file every ``retry_seconds`` and turns healthy again when that works. There is no spill
-buffer: an unwritable log stops decisions rather than risk evidence (documented in docs/operations.md).
+tries a fresh file every ``retry_seconds`` (a file it could not start is removed again, so a full disk
+does not fill up with empty files) and turns healthy again when that works. There is no spill buffer:
+an unwritable log stops decisions rather than risk evidence (documented in docs/operations.md).
+
+Nothing a request sends can stop the writer (security review, issue 17): records are built from
+bounded values and encoded per record (:func:`record.encode`; one that cannot be encoded becomes an
+error record and only its own request is refused), every batch is guarded, and if the thread dies
+anyway :meth:`health` says so and every waiting request is released. Every wait is bounded by
+``wait_timeout``: a full queue makes :meth:`submit` wait for room (back-pressure: a slow disk slows
+the requests down instead of refusing them) and raise :class:`LogTimeout` only after that long; a
+record not durable in time makes :meth:`wait_async` raise :class:`LogTimeout`. A writer that makes
+no progress for ``wait_timeout`` while records wait reports itself unhealthy (stuck) until it moves.
 
 Files: ``<dir>/decisions-<UTC start>-p<pid>.jsonl``, one writer (process) per file, so several worker
-processes share a directory without locks. A file is closed and a new one opened when it would pass
+processes share a directory without locks. Beside each, ``<file>.head`` is its checkpoint: the number
+of lines, bytes and the hash of the last line, rewritten in place after every group commit (and
+synced at most ``sync_seconds`` apart and on close), so ``poortwachter log --verify`` notices a tail
+cut off or a last line changed, which the hash chain alone cannot. A file is closed and a new one opened when it would pass
 ``max_file_bytes`` or when a ``rotate_seconds`` boundary (UTC, e.g. midnight for 86400) passes. Each
 file begins with an ``open`` line naming the previous file of the same process and its last line's
 hash; each line carries ``prev``, the SHA-256 of the line before it (tamper evidence, see
@@ -42,23 +55,43 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from .record import SCHEMA_VERSION, DecisionEvent, to_record, utc_iso
+from . import record
+from .record import SCHEMA_VERSION, DecisionEvent, utc_iso
 
 Durability = Literal["fsync", "write"]
 FILE_PREFIX = "decisions"
 LINGER_SECONDS = 0.05  # a record nobody waits for is written within about twice this
 FILE_SUFFIX = ".jsonl"
+HEAD_SUFFIX = ".head"  # the checkpoint beside each file
+HEAD_BYTES = 256  # fixed size: rewritten in place, never shorter than before
+MAX_FAILED_RANGES = 4096
 
 
 class LogUnavailable(Exception):
     """The decision log cannot take a record now; the caller must not answer the decision."""
 
 
+class LogTimeout(LogUnavailable):
+    """A wait for the decision log (room in the queue, or a record to be written) passed ``wait_timeout``."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogHealth:
+    """``ok``: records are accepted and written. ``live``: the writer thread runs (False: only a
+    restart helps). ``detail``: why not ok, for /readyz and /healthz."""
+
+    ok: bool
+    live: bool = True
+    detail: str | None = None
+
+
 class Observer(Protocol):
-    """Hooks for metrics; called from the writer thread (keep them cheap)."""
+    """Hooks for metrics; called from the writer thread or, for waits, the caller's (keep them cheap)."""
 
     def batch_written(self, records: int, seconds: float, ok: bool) -> None: ...
     def health_changed(self, healthy: bool, reason: str | None) -> None: ...
+    def waited(self, seconds: float) -> None: ...
+    def timed_out(self, stage: str) -> None: ...
 
 
 class _NoObserver:
@@ -68,6 +101,12 @@ class _NoObserver:
     def health_changed(self, healthy: bool, reason: str | None) -> None:
         pass
 
+    def waited(self, seconds: float) -> None:
+        pass
+
+    def timed_out(self, stage: str) -> None:
+        pass
+
 
 @dataclass(frozen=True)
 class WriterConfig:
@@ -75,9 +114,10 @@ class WriterConfig:
     durability: Durability = "fsync"
     max_file_bytes: int = 64 * 1024 * 1024
     rotate_seconds: int = 86_400  # files start at most a day apart, aligned to UTC midnight
-    max_pending: int = 10_000  # requests wait for their record, so the queue only holds in-flight ones
+    max_pending: int = 10_000  # queued, not yet taken by the writer; beyond it submit waits for room
     retry_seconds: float = 1.0
-    sync_seconds: float = 1.0  # durability "write": fsync at most this far apart
+    sync_seconds: float = 1.0  # durability "write": fsync at most this far apart; the checkpoint in both
+    wait_timeout: float = 5.0  # the longest any wait lasts; also: no progress this long = stuck
 
     def __post_init__(self) -> None:
         if self.durability not in ("fsync", "write"):
@@ -86,6 +126,14 @@ class WriterConfig:
             raise ValueError("decision log max_file_bytes must be at least 4096")
         if self.rotate_seconds < 1:
             raise ValueError("decision log rotate_seconds must be at least 1")
+        if not self.wait_timeout > 0:
+            raise ValueError(f"decision log wait_timeout must be more than 0 seconds, not {self.wait_timeout!r}")
+
+
+def head_path(log_file: Path) -> Path:
+    """The checkpoint of a log file (also of its gzipped copy)."""
+    name = log_file.name.removesuffix(".gz")
+    return log_file.with_name(name + HEAD_SUFFIX)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -103,10 +151,29 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _close_quietly(fd: int | None) -> None:
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _unlink_quietly(*paths: Path) -> None:
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
 def _resolve(items: list[tuple[asyncio.Future[bool], bool]]) -> None:
     for fut, ok in items:
         if not fut.done():
             fut.set_result(ok)
+
+
+Batch = list[tuple[int, DecisionEvent | Mapping[str, Any]]]
 
 
 class LogWriter:
@@ -122,23 +189,31 @@ class LogWriter:
         self._lock = threading.Lock()
         self._has_work = threading.Condition(self._lock)
         self._progress = threading.Condition(self._lock)
-        self._queue: list[tuple[int, DecisionEvent | Mapping[str, Any]]] = []
+        self._room = threading.Condition(self._lock)
+        self._queue: Batch = []
         self._seq = 0
         self._done = 0
+        self._progress_at = time.monotonic()  # last batch completed, or the first record after idling
         self._failed: list[tuple[int, int]] = []
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[bool]]] = []
         self._closing = False
         self._kicked = False
         self._healthy = True
         self._reason: str | None = None
+        self._dead: str | None = None
         self._thread: threading.Thread | None = None
+        self.waited_for_room = 0  # submits that found the queue full and waited (back-pressure)
         # writer-thread state
         self._fd: int | None = None
+        self._head_fd: int | None = None
         self._path: Path | None = None
+        self._link: tuple[str | None, str | None] = (None, None)  # the current file's open line: prev_file, prev
         self._size = 0
+        self._lines = 0
         self._rotate_at = 0.0
         self._prev: str | None = None
         self._last_sync = 0.0
+        self._head_synced = 0.0
         self._records_in_file = 0
         self.files_opened = 0
 
@@ -146,11 +221,11 @@ class LogWriter:
 
     @property
     def healthy(self) -> bool:
-        return self._healthy and not self._closing
+        return self.health().ok
 
     @property
     def reason(self) -> str | None:
-        return self._reason
+        return self.health().detail
 
     @property
     def pending(self) -> int:
@@ -160,23 +235,77 @@ class LogWriter:
     def current_file(self) -> Path | None:
         return self._path
 
+    def health(self) -> LogHealth:
+        """The truth for /readyz, /healthz and the metric: dead, closing, unwritable, stuck or ok."""
+        with self._lock:
+            return self._health()
+
+    def _health(self) -> LogHealth:
+        if self._dead is None and self._thread is not None and not self._thread.is_alive() and not self._closing:
+            self._dead = "decision log writer thread is not running"
+        if self._dead is not None:
+            return LogHealth(False, False, self._dead)
+        if self._closing:
+            return LogHealth(False, True, "decision log is closing")
+        if not self._healthy:
+            return LogHealth(False, True, self._reason or "decision log unwritable")
+        stuck = self._stuck()
+        return LogHealth(False, True, stuck) if stuck else LogHealth(True)
+
+    def _stuck(self) -> str | None:
+        """With the lock held: why the writer counts as stuck (records wait, no progress), or None."""
+        waiting = self._seq - self._done
+        if waiting:
+            idle = time.monotonic() - self._progress_at
+            if idle > self.config.wait_timeout:
+                return (f"decision log writer made no progress for {idle:.1f} s with {waiting} record(s) waiting "
+                        f"(storage hanging?)")
+        return None
+
+    def _check(self, *, stuck: bool = True) -> None:
+        """With the lock held: raise LogUnavailable unless records can be accepted now (fail closed)."""
+        health = self._health()
+        if not health.ok and (stuck or self._dead is not None or self._closing or not self._healthy):
+            raise LogUnavailable(health.detail)
+
     def submit(self, event: DecisionEvent | Mapping[str, Any], *, wake: bool = True) -> int:
         """Queue one event; its sequence number, to wait on. Raises LogUnavailable (fail closed).
 
-        ``wake=False`` leaves the writer asleep until somebody waits (:meth:`wait_async` wakes it) or
-        ``LINGER_SECONDS`` pass: a request that produces many records (a batch) then wakes the writer
-        once, when it is done, instead of handing the GIL back and forth with it for every record.
+        When ``max_pending`` records are queued the caller waits for room, at most ``wait_timeout``
+        (then :class:`LogTimeout`): back-pressure, so a sink slower than the decisions slows them down
+        instead of refusing them. ``wake=False`` leaves the writer asleep until somebody waits
+        (:meth:`wait_async` wakes it) or ``LINGER_SECONDS`` pass: a request that produces many records
+        (a batch) then wakes the writer once, when it is done, instead of handing the GIL back and forth
+        with it for every record.
         """
         with self._lock:
-            if not self._healthy or self._closing:
-                raise LogUnavailable(self._reason or "decision log is closing")
+            self._check()
             if len(self._queue) >= self.config.max_pending:
-                raise LogUnavailable(f"decision log queue full ({self.config.max_pending} pending)")
+                self._wait_for_room()
+            if self._seq == self._done:  # the first record after idling: progress is measured from now
+                self._progress_at = time.monotonic()
             self._seq += 1
             self._queue.append((self._seq, event))
             if wake:
                 self._wake()
             return self._seq
+
+    def _wait_for_room(self) -> None:
+        """With the lock held: wait until the writer takes the queue, at most wait_timeout."""
+        started = time.monotonic()
+        deadline = started + self.config.wait_timeout
+        self._kicked = False
+        self._wake()  # records queued with wake=False: the writer must take them now
+        while len(self._queue) >= self.config.max_pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._observer.timed_out("queue")
+                raise LogTimeout(f"decision log queue full: no room for {self.config.wait_timeout:g} s "
+                                 f"({len(self._queue)} records queued; storage too slow or hanging)")
+            self._room.wait(remaining)
+            self._check(stuck=False)
+        self.waited_for_room += 1
+        self._observer.waited(time.monotonic() - started)
 
     def kick(self) -> None:
         """Write whatever is queued now (nobody may be waiting for it)."""
@@ -193,12 +322,13 @@ class LogWriter:
         return not any(lo <= seq <= hi for lo, hi in self._failed)
 
     def succeeded(self, seq: int) -> bool:
-        """For a completed ``seq``: was its batch written? (False while it is still pending.)"""
+        """For a completed ``seq``: was its record written? (False while it is still pending.)"""
         with self._lock:
             return seq <= self._done and self._outcome(seq)
 
     async def wait_async(self, seq: int) -> bool:
-        """True once ``seq`` is durable; False if its batch could not be written."""
+        """True once ``seq`` is durable; False if it could not be written (or the writer died).
+        Raises :class:`LogTimeout` after ``wait_timeout``: no request waits for ever."""
         loop = asyncio.get_running_loop()
         with self._lock:
             if seq <= self._done:
@@ -206,13 +336,24 @@ class LogWriter:
             fut: asyncio.Future[bool] = loop.create_future()
             self._waiters.append((seq, loop, fut))
             self._wake()
-        return await fut
+        timer = loop.call_later(self.config.wait_timeout, self._expire, fut)
+        try:
+            return await fut
+        finally:
+            timer.cancel()
+
+    def _expire(self, fut: asyncio.Future[bool]) -> None:
+        if not fut.done():
+            self._observer.timed_out("durable")
+            fut.set_exception(LogTimeout(f"the decision record was not written within {self.config.wait_timeout:g} s"))
 
     def wait(self, seq: int, timeout: float | None = None) -> bool:
-        """Blocking form of :meth:`wait_async` (threads, tests); False also on timeout."""
+        """Blocking form of :meth:`wait_async` (threads, tests); False also on timeout (default: wait_timeout)."""
+        limit = self.config.wait_timeout if timeout is None else timeout
         with self._lock:
             self._wake()
-            if not self._progress.wait_for(lambda: self._done >= seq, timeout):
+            if not self._progress.wait_for(lambda: self._done >= seq, limit):
+                self._observer.timed_out("durable")
                 return False
             return self._outcome(seq)
 
@@ -230,15 +371,39 @@ class LogWriter:
         with self._lock:
             self._closing = True
             self._has_work.notify()
+            self._room.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
         with self._lock:
             drained = not self._queue and self._done == self._seq
-        return drained and self._healthy
+            return drained and self._healthy and self._dead is None
 
     # ---- writer thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # noqa: BLE001 - the thread must not vanish silently: say so, release all
+            self._died(exc)
+
+    def _died(self, exc: BaseException) -> None:
+        reason = f"decision log writer thread died ({type(exc).__name__}: {exc}); restart the service"
+        with self._lock:
+            self._dead = reason
+            self._queue = []
+            first, last = self._done + 1, self._seq
+            self._room.notify_all()
+        if last >= first:
+            self._complete(first, last, False)
+        for fd in (self._fd, self._head_fd):
+            _close_quietly(fd)
+        self._fd = self._head_fd = None
+        try:
+            self._observer.health_changed(False, reason)
+        except Exception:  # noqa: BLE001, S110 - health() tells the truth without the observer
+            pass
+
+    def _loop(self) -> None:
         while True:
             with self._lock:
                 while not self._closing and not (self._queue and self._kicked):
@@ -249,6 +414,8 @@ class LogWriter:
                         break
                 batch, self._queue, self._kicked = self._queue, [], False
                 closing = self._closing
+                if batch:
+                    self._room.notify_all()
             if batch:
                 self._write_batch(batch)
             elif not self._healthy and not closing:
@@ -264,7 +431,10 @@ class LogWriter:
         changed = healthy != self._healthy
         self._healthy, self._reason = healthy, reason
         if changed:
-            self._observer.health_changed(healthy, reason)
+            try:
+                self._observer.health_changed(healthy, reason)
+            except Exception:  # noqa: BLE001, S110 - a metrics hook must not stop the writer
+                pass
 
     def _recover(self) -> None:
         try:
@@ -275,8 +445,15 @@ class LogWriter:
         self._set_health(True, None)
 
     def _open_new(self) -> None:
-        """Close the current file (fsync) and start a new one whose first line is durable."""
-        old_path, old_prev = self._path, self._prev
+        """Close the current file (fsync) and start a new one whose first line is durable.
+
+        A file that never received a record is removed once its successor exists (its open line's link
+        is carried over), and a file that could not be started is removed at once: retrying on a full
+        disk leaves no trail of empty files."""
+        if self._path is not None and self._records_in_file == 0:
+            link, empty = self._link, self._path
+        else:
+            link, empty = (self._path.name if self._path else None, self._prev), None
         self._close_file()
         now = self._clock()
         stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -293,97 +470,133 @@ class LogWriter:
         header = orjson.dumps({
             "v": SCHEMA_VERSION, "event": "open", "time": utc_iso(int(now * 1e9)), "host": socket.gethostname(),
             "pid": os.getpid(), "key_id": self._key_id, "durability": self.config.durability,
-            "prev_file": old_path.name if old_path else None, "prev": old_prev,
+            "prev_file": link[0], "prev": link[1],
         }) + b"\n"
+        head_fd: int | None = None
         try:
             _write_all(fd, header)
             os.fdatasync(fd)
+            head_fd = os.open(head_path(path), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
+            self._fd, self._head_fd, self._path = fd, head_fd, path
+            self._size, self._lines, self._records_in_file = len(header), 1, 0
+            self._prev = hashlib.sha256(header).hexdigest()
+            self._write_head(sync=True)
             _fsync_dir(directory)
         except OSError:
-            os.close(fd)
+            self._fd = self._head_fd = None
+            _close_quietly(fd)
+            _close_quietly(head_fd)
+            _unlink_quietly(path, head_path(path))
             raise
-        self._fd, self._path, self._size, self._records_in_file = fd, path, len(header), 0
-        self._prev = hashlib.sha256(header).hexdigest()
+        self._link = link
+        if empty is not None:
+            _unlink_quietly(empty, head_path(empty))
         step = self.config.rotate_seconds
         self._rotate_at = (now // step + 1) * step
-        self._last_sync = now
+        self._last_sync = self._head_synced = now
         self.files_opened += 1
+
+    def _write_head(self, sync: bool, closed: bool = False) -> None:
+        """Rewrite the checkpoint in place: lines, bytes and last hash of what the file holds now."""
+        if self._head_fd is None or self._path is None:
+            return
+        data = orjson.dumps({"v": SCHEMA_VERSION, "file": self._path.name, "lines": self._lines,
+                             "bytes": self._size, "last": self._prev, "closed": closed})
+        os.pwrite(self._head_fd, data.ljust(HEAD_BYTES - 1) + b"\n", 0)
+        if sync:
+            os.fdatasync(self._head_fd)
 
     def _close_file(self, footer: bool = False) -> None:
         if self._fd is None:
+            _close_quietly(self._head_fd)
+            self._head_fd = None
             return
         fd, self._fd = self._fd, None
         try:
             if footer:
-                _write_all(fd, orjson.dumps({"v": SCHEMA_VERSION, "event": "close",
-                                             "time": utc_iso(time.time_ns()), "prev": self._prev}) + b"\n")
+                line = orjson.dumps({"v": SCHEMA_VERSION, "event": "close", "time": utc_iso(time.time_ns()),
+                                     "prev": self._prev}) + b"\n"
+                _write_all(fd, line)
+                self._size += len(line)
+                self._lines += 1
+                self._prev = hashlib.sha256(line).hexdigest()
             os.fdatasync(fd)
+            self._write_head(sync=True, closed=footer)
         except OSError:
             pass
         finally:
             os.close(fd)
+            _close_quietly(self._head_fd)
+            self._head_fd = None
 
-    def _serialise(self, batch: list[tuple[int, DecisionEvent | Mapping[str, Any]]]) -> tuple[bytes, str | None]:
+    def _serialise(self, batch: Batch) -> tuple[bytes, str | None, list[int]]:
+        """The batch's lines, the last hash, and the sequence numbers whose record is an error record."""
         prev = self._prev
         lines = []
-        for _, event in batch:
-            try:
-                record = to_record(event, self._pseudonymise)
-            except Exception as exc:  # noqa: BLE001 - an event we cannot render is still recorded, never dropped
-                record = {"v": SCHEMA_VERSION, "time": utc_iso(time.time_ns()),
-                          "decision_id": getattr(event, "decision_id", None),
-                          "errors": [f"decision log could not render this event: {type(exc).__name__}"]}
-            record["prev"] = prev
-            line = orjson.dumps(record, default=str) + b"\n"
+        failed = []
+        for seq, event in batch:
+            line, ok = record.encode(event, self._pseudonymise, prev)
+            if not ok:
+                failed.append(seq)
             prev = hashlib.sha256(line).hexdigest()
             lines.append(line)
-        return b"".join(lines), prev
+        return b"".join(lines), prev, failed
 
-    def _write_batch(self, batch: list[tuple[int, DecisionEvent | Mapping[str, Any]]]) -> None:
+    def _write_batch(self, batch: Batch) -> None:
         first, last = batch[0][0], batch[-1][0]
         started = time.perf_counter()
         ok = True
+        failed: list[int] = []
         try:
             if not self._healthy or self._fd is None:
                 self._open_new()
                 self._set_health(True, None)
             now = self._clock()
-            data, prev = self._serialise(batch)
+            data, prev, failed = self._serialise(batch)
             if self._size + len(data) > self.config.max_file_bytes or now >= self._rotate_at:
                 self._open_new()
-                data, prev = self._serialise(batch)
+                data, prev, failed = self._serialise(batch)
             assert self._fd is not None
             _write_all(self._fd, data)
             if self.config.durability == "fsync" or now - self._last_sync >= self.config.sync_seconds:
                 os.fdatasync(self._fd)
                 self._last_sync = now
             self._size += len(data)
+            self._lines += len(batch)
             self._records_in_file += len(batch)
             self._prev = prev
-        except OSError as exc:
+            head_sync = now - self._head_synced >= self.config.sync_seconds
+            self._write_head(sync=head_sync)
+            if head_sync:
+                self._head_synced = now
+        except Exception as exc:  # noqa: BLE001 - OSError above all; anything else must not stop the writer
             ok = False
             # The file's state is unknown after a failed write or fsync: never reuse it.
-            if self._fd is not None:
-                try:
-                    os.close(self._fd)
-                except OSError:
-                    pass
-                self._fd = None
-            self._set_health(False, f"decision log unwritable: {exc.strerror or exc} ({self.config.directory})")
-        self._observer.batch_written(len(batch), time.perf_counter() - started, ok)
-        self._complete(first, last, ok)
+            _close_quietly(self._fd)
+            _close_quietly(self._head_fd)
+            self._fd = self._head_fd = None
+            what = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+            self._set_health(False, f"decision log unwritable: {what} ({self.config.directory})")
+        try:
+            self._observer.batch_written(len(batch), time.perf_counter() - started, ok)
+        except Exception:  # noqa: BLE001, S110 - a metrics hook must not stop the writer
+            pass
+        self._complete(first, last, ok, failed)
 
-    def _complete(self, first: int, last: int, ok: bool) -> None:
+    def _complete(self, first: int, last: int, ok: bool, failed: list[int] | None = None) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool]]] = {}
         with self._lock:
             self._done = last
+            self._progress_at = time.monotonic()
             if not ok:
                 self._failed.append((first, last))
-                del self._failed[:-256]
+            elif failed:
+                self._failed.extend((seq, seq) for seq in failed)
+            del self._failed[:-MAX_FAILED_RANGES]
             keep = []
             for seq, loop, fut in self._waiters:
                 if seq <= last:
-                    by_loop.setdefault(loop, []).append((fut, ok if seq >= first else self._outcome(seq)))
+                    by_loop.setdefault(loop, []).append((fut, self._outcome(seq)))
                 else:
                     keep.append((seq, loop, fut))
             self._waiters = keep
@@ -400,8 +613,8 @@ class LogWriter:
         empty = self._records_in_file == 0 and self._path is not None
         self._close_file(footer=not empty)
         if empty and self._path is not None:
+            _unlink_quietly(self._path, head_path(self._path))
             try:
-                self._path.unlink()
                 _fsync_dir(self.config.directory)
             except OSError:
                 pass

@@ -151,9 +151,14 @@ def _allowed(request: Request) -> str:
 
 def _health_routes(app: FastAPI) -> None:
     @app.get("/healthz", tags=["Operations"], summary="Liveness", response_model=None,
-             responses=answers("Health"))
-    async def healthz() -> Response:
-        """The process answers. Says nothing about bundles (that is /readyz)."""
+             responses={**answers("Health"), 503: {"description": "The decision log writer died.", "content": {
+                 "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}})
+    async def healthz(request: Request) -> Response:
+        """The process answers and its decision log writer runs (a dead writer needs a restart).
+        Says nothing about bundles or a full disk (that is /readyz)."""
+        log_health = service(request).decision_log.health()
+        if not log_health.live:
+            return json_response({"status": "dead", "detail": f"decision log: {log_health.detail}"}, 503)
         return json_response({"status": "ok"})
 
     @app.get("/readyz", tags=["Operations"], summary="Readiness", response_model=None,

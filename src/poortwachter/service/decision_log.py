@@ -1,13 +1,15 @@
 """The decision log as the service sees it: ``record`` on the request path, durable before the answer.
 
-``DecisionLog.record(event)`` never blocks a request: it hands the event to a queue (see
-``poortwachter.logbook.writer``). What makes the log lose nothing that was acknowledged is
+``DecisionLog.record(event)`` hands the event to a queue (see ``poortwachter.logbook.writer``); it
+waits only when that queue is full (back-pressure), at most ``decision_log_wait_timeout``. What makes the log lose nothing that was acknowledged is
 :class:`DurableAnswers`, an ASGI middleware: it holds back the start of every HTTP response until the
 records that request produced are durably written (group commit: one ``write`` + ``fdatasync`` for
 everything queued meanwhile). If they could not be written the answer is replaced by a 503 problem,
-so no decision leaves the service without its record. When the log cannot take records at all
+so no decision leaves the service without its record; so is an answer whose record is not durable
+within ``decision_log_wait_timeout`` (a hanging disk). When the log cannot take records at all
 ``record`` raises :class:`DecisionLogUnavailable` (the route answers 503; fail closed) and ``/readyz``
-reports the reason.
+reports the reason. :meth:`DecisionLog.health` is the truth for /readyz, /healthz (a dead writer) and
+the ``decision_log_healthy`` metric, which a watchdog thread keeps current (a stuck writer cannot).
 
 Targets (setting ``decision_log``):
 
@@ -28,16 +30,16 @@ import os
 import queue
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..logbook import pseudonym
-from ..logbook.record import to_record
-from ..logbook.writer import Durability, LogUnavailable, LogWriter, WriterConfig
+from ..logbook.record import encode
+from ..logbook.writer import Durability, LogHealth, LogTimeout, LogUnavailable, LogWriter, WriterConfig
 from . import metrics
 
 log = logging.getLogger("poortwachter.decision_log")
@@ -107,7 +109,8 @@ class JsonLinesSink:
         self._pseudonymise = pseudonymise or pseudonym.Pseudonymiser(os.urandom(32))
 
     def write(self, event: Mapping[str, Any]) -> None:
-        self._stream.write(orjson.dumps(to_record(event, self._pseudonymise), default=str) + b"\n")
+        line, _ = encode(event, self._pseudonymise, chained=False)  # never raises: a bad event is an error line
+        self._stream.write(line)
 
     def flush(self) -> None:
         self._stream.flush()
@@ -118,6 +121,8 @@ class JsonLinesSink:
 
 _STOP = object()
 WRITER_SWITCH_INTERVAL = 0.001  # seconds the decision log writer thread may wait for the GIL
+DEFAULT_WAIT_TIMEOUT = 5.0
+WATCH_SECONDS = 1.0  # the health watchdog looks this often (at most)
 
 
 class _Observer:
@@ -131,6 +136,12 @@ class _Observer:
         else:
             log.error("%s; refusing decisions until it can be written (fail closed)", reason)
 
+    def waited(self, seconds: float) -> None:
+        metrics.decision_log_waited(seconds)
+
+    def timed_out(self, stage: str) -> None:
+        metrics.decision_log_timeout(stage)
+
 
 class DecisionLog:
     """The service's decision log: a durable :class:`LogWriter` (folder) or a simple sink.
@@ -139,19 +150,26 @@ class DecisionLog:
     a context-variable read; the request's answer then waits in :class:`DurableAnswers`.
     """
 
-    def __init__(self, sink: Sink | None = None, capacity: int = 10_000, *, writer: LogWriter | None = None) -> None:
+    def __init__(self, sink: Sink | None = None, capacity: int = 10_000, *, writer: LogWriter | None = None,
+                 wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
         if (sink is None) == (writer is None):
             raise ValueError("give a sink or a writer")
         self.sink = sink
         self.writer = writer
+        self.wait_timeout = writer.config.wait_timeout if writer is not None else wait_timeout
         self._closed = False
         self._broken: str | None = None
+        self._dead: str | None = None
+        self._busy_since: float | None = None  # the drain thread is writing since (monotonic)
         self._queue: queue.Queue[Any] | None = None
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
         if sink is not None and not sink.synchronous:
             self._queue = queue.Queue(maxsize=capacity)
             self._thread = threading.Thread(target=self._drain, name="decision-log", daemon=True)
             self._thread.start()
+        if writer is not None or self._thread is not None:
+            threading.Thread(target=self._watch, name="decision-log-watchdog", daemon=True).start()
         atexit.register(self.close)
 
     @property
@@ -159,23 +177,49 @@ class DecisionLog:
         """True when answers wait for their records to be on disk."""
         return self.writer is not None
 
+    def health(self) -> LogHealth:
+        """Dead (the writer thread is gone: restart), closed, broken (unwritable), stuck (no progress
+        for ``wait_timeout`` while records wait), or ok. Also brings the metric up to date."""
+        health = self._health()
+        metrics.decision_log_health(health.ok)
+        return health
+
+    def _health(self) -> LogHealth:
+        if self.writer is not None:
+            return self.writer.health()
+        if self._dead is None and self._thread is not None and not self._thread.is_alive() and not self._closed:
+            self._dead = "decision log writer thread is not running"
+        if self._dead is not None:
+            return LogHealth(False, False, self._dead)
+        if self._closed:
+            return LogHealth(False, True, "the decision log is closed")
+        if self._broken is not None:
+            return LogHealth(False, True, self._broken)
+        busy = self._busy_since
+        if busy is not None and time.monotonic() - busy > self.wait_timeout:
+            return LogHealth(False, True, f"decision log writer made no progress for {time.monotonic() - busy:.1f} s "
+                                          f"(output blocked?)")
+        return LogHealth(True)
+
+    def _watch(self) -> None:
+        """Keeps ``decision_log_healthy`` true to a writer that is stuck or dead (it cannot report itself)."""
+        interval = min(WATCH_SECONDS, self.wait_timeout / 2)
+        while not self._stop.wait(interval):
+            self.health()
+
     @property
     def healthy(self) -> bool:
-        if self.writer is not None:
-            return self.writer.healthy
-        return not self._closed and self._broken is None
+        return self.health().ok
 
     @property
     def reason(self) -> str | None:
         """Why the log does not accept records (for /readyz), or None."""
-        if self.writer is not None:
-            return None if self.writer.healthy else (self.writer.reason or "the decision log is closed")
-        if self._closed:
-            return "the decision log is closed"
-        return self._broken
+        return self.health().detail
 
     def record(self, event: Mapping[str, Any]) -> None:
-        """Accept one decision event, or raise DecisionLogUnavailable (then: do not answer it)."""
+        """Accept one decision event, or raise DecisionLogUnavailable (then: do not answer it).
+
+        A full queue makes the caller wait for room (back-pressure), at most ``wait_timeout``."""
         if self.writer is not None:
             pending = _pending.get()
             if pending is None:  # outside an HTTP request: nobody will wait, write soon
@@ -194,28 +238,56 @@ class DecisionLog:
                 raise DecisionLogUnavailable(self._broken) from exc
             self._broken = None
             return
-        if self._broken is not None:
-            raise DecisionLogUnavailable(self._broken)
+        health = self._health()
+        if not health.ok:
+            raise DecisionLogUnavailable(health.detail)
         try:
             self._queue.put_nowait(event)
         except queue.Full:
-            raise DecisionLogUnavailable("the decision log queue is full") from None
+            self._wait_for_room(event)
 
-    async def settle(self, seqs: list[int]) -> bool:
-        """Wait until these records are durable; False if any of them could not be written."""
+    def _wait_for_room(self, event: Mapping[str, Any]) -> None:
+        assert self._queue is not None
+        started = time.monotonic()
+        try:
+            self._queue.put(event, timeout=self.wait_timeout)
+        except queue.Full:
+            metrics.decision_log_timeout("queue")
+            raise LogTimeout(f"decision log queue full: no room for {self.wait_timeout:g} s "
+                             f"(output too slow or blocked)") from None
+        metrics.decision_log_waited(time.monotonic() - started)
+
+    async def settle(self, seqs: list[int]) -> str | None:
+        """Wait until these records are durable: None, or why they are not (then: do not answer)."""
         if self.writer is None or not seqs:
-            return True
-        ok = await self.writer.wait_async(max(seqs))
-        return ok and all(self.writer.succeeded(s) for s in seqs)
+            return None
+        try:
+            ok = await self.writer.wait_async(max(seqs))
+        except LogTimeout as exc:
+            return str(exc)
+        if ok and all(self.writer.succeeded(s) for s in seqs):
+            return None
+        return self.writer.reason or "the decision record could not be written"
 
     def _drain(self) -> None:
+        try:
+            self._drain_loop()
+        except BaseException as exc:  # noqa: BLE001 - the thread must not vanish silently
+            self._dead = f"decision log writer thread died ({type(exc).__name__}: {exc}); restart the service"
+            log.critical("%s", self._dead)
+
+    def _drain_loop(self) -> None:
         """Writer thread of a non-synchronous sink (stdout): write in order, flush per batch. A failed
-        write keeps the events and retries while ``record`` refuses new ones (fail closed)."""
+        write (the output is broken) keeps the events and retries while ``record`` refuses new ones
+        (fail closed); an event the sink cannot take for another reason is reported and skipped, so
+        one event never loops the writer."""
         assert self._queue is not None and self.sink is not None
         pending: list[Any] = []
         while True:
             if not pending:
+                self._busy_since = None
                 pending.append(self._queue.get())
+            self._busy_since = time.monotonic()
             while len(pending) < 1000:
                 try:
                     pending.append(self._queue.get_nowait())
@@ -226,17 +298,25 @@ class DecisionLog:
                     if pending[0] is _STOP:
                         self.sink.flush()
                         return
-                    self.sink.write(pending[0])
+                    try:
+                        self.sink.write(pending[0])
+                    except (OSError, ValueError):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - not the output's fault: report, skip, go on
+                        metrics.decision_log_flushed(1, 0.0, False)
+                        log.error("decision log: event %s not written (%s: %s)",
+                                  _decision_id(pending[0]), type(exc).__name__, exc)
                     pending.pop(0)
                 self.sink.flush()
                 if self._broken is not None:
                     self._broken = None
                     metrics.decision_log_health(True)
-            except Exception as exc:  # noqa: BLE001 - report, keep the events, retry
+            except (OSError, ValueError) as exc:  # the output is broken: keep the events, retry
                 if self._broken is None:
                     metrics.decision_log_health(False)
                 self._broken = f"{type(exc).__name__}: {exc}"
                 log.error("decision log write failed (retrying): %s", self._broken)
+                self._busy_since = time.monotonic()  # retrying is not being stuck: broken says it
                 threading.Event().wait(0.5)
 
     def close(self, timeout: float = 30.0) -> None:
@@ -244,21 +324,29 @@ class DecisionLog:
         if self._closed:
             return
         self._closed = True
+        self._stop.set()
         if self.writer is not None:
             if not self.writer.close(timeout):
                 log.error("decision log closed with records unwritten: %s", self.writer.reason)
             return
         if self._queue is not None and self._thread is not None:
-            try:
-                self._queue.put(_STOP, timeout=timeout)
-            except queue.Full:
-                log.error("decision log: queue still full at shutdown; events lost")
-            self._thread.join(timeout)
+            if self._thread.is_alive():
+                try:
+                    self._queue.put(_STOP, timeout=timeout)
+                except queue.Full:
+                    log.error("decision log: queue still full at shutdown; events lost")
+                self._thread.join(timeout)
+            else:
+                log.error("decision log: writer thread dead at shutdown; %d events lost", self._queue.qsize())
         try:
             assert self.sink is not None
             self.sink.close()
         except Exception as exc:  # noqa: BLE001
             log.error("decision log: closing the sink failed: %s", exc)
+
+
+def _decision_id(event: Any) -> Any:
+    return event.get("decision_id") if isinstance(event, Mapping) else None
 
 
 class DurableAnswers:
@@ -285,11 +373,13 @@ class DurableAnswers:
             nonlocal replaced
             if replaced:
                 return  # the original body of a replaced answer is dropped
-            if message["type"] == "http.response.start" and pending and not await self.log.settle(list(pending)):
-                replaced = True
-                metrics.observe_error("decision-log-unavailable")
-                await _refuse(send, self.log.reason or "the decision record could not be written")
-                return
+            if message["type"] == "http.response.start" and pending:
+                why = await self.log.settle(list(pending))
+                if why is not None:
+                    replaced = True
+                    metrics.observe_error("decision-log-unavailable")
+                    await _refuse(send, why)
+                    return
             await send(message)
 
         try:
@@ -327,6 +417,9 @@ def open_decision_log(target: str, capacity: int, settings: Any = None,
     if target == "off":
         log.warning("decision logging is OFF: no record of who accessed which dossier is kept")
         return DecisionLog(NullSink())
+    wait_timeout = float(_setting(settings, env, "decision_log_wait_timeout", DEFAULT_WAIT_TIMEOUT))
+    if not wait_timeout > 0:
+        raise ValueError(f"decision_log_wait_timeout must be more than 0 seconds, not {wait_timeout}")
     enabled = str(_setting(settings, env, "decision_log_pseudonymise", "true")).lower() not in ("false", "0", "no")
     key_file = _setting(settings, env, "decision_log_key_file", None)
     folder = None if target == "stdout" else Path(target)
@@ -345,7 +438,7 @@ def open_decision_log(target: str, capacity: int, settings: Any = None,
         pseudonymiser, source = pseudonym.Pseudonymiser(os.urandom(32)), "a random key for this process only"
     if target == "stdout":
         log.info("decision log on stdout (no durability guarantee); client pseudonyms: %s", source)
-        return DecisionLog(JsonLinesSink(sys.stdout.buffer, pseudonymiser), capacity)
+        return DecisionLog(JsonLinesSink(sys.stdout.buffer, pseudonymiser), capacity, wait_timeout=wait_timeout)
     assert folder is not None
     if folder.is_file():
         raise ValueError(f"decision_log {folder} is a file; it must be a folder (files rotate inside it)")
@@ -354,7 +447,7 @@ def open_decision_log(target: str, capacity: int, settings: Any = None,
         directory=folder, durability=durability,
         max_file_bytes=int(_setting(settings, env, "decision_log_max_file_bytes", 64 * 1024 * 1024)),
         rotate_seconds=int(_setting(settings, env, "decision_log_rotate_seconds", 86_400)),
-        max_pending=capacity)
+        max_pending=capacity, wait_timeout=wait_timeout)
     # The event loop holds the GIL while busy; by default another thread gets it only every 5 ms, and
     # every answer waits for the writer thread. 1 ms cuts the tail (bench/decision_log_cost.py).
     sys.setswitchinterval(min(sys.getswitchinterval(), WRITER_SWITCH_INTERVAL))

@@ -18,7 +18,9 @@ the exposition can change in one place. Exported (all names ``poortwachter_*``, 
     decision_log_records_total{result}                    counter   result = written | failed
     decision_log_flush_duration_seconds                   histogram one group commit (write + fsync)
     decision_log_flush_records                            histogram records per group commit
-    decision_log_healthy                                  gauge     0 while the log cannot be written
+    decision_log_healthy                                  gauge     0 while the log cannot be written (or is stuck/dead)
+    decision_log_wait_seconds                             histogram a request waited for room in a full log queue
+    decision_log_timeouts_total{stage}                    counter   stage = queue | durable: a wait passed its limit
     shadow_decisions_total{bundle, result}                counter   result = same | different | dropped | error
 
 Label values are bounded: bundle names, versions, revisions, actions and rule ids come from loaded,
@@ -101,6 +103,11 @@ LOG_FLUSH_RECORDS = Histogram("poortwachter_decision_log_flush_records", "Record
 LOG_HEALTHY = Gauge("poortwachter_decision_log_healthy", "1 while the decision log accepts records, else 0.",
                     multiprocess_mode="livemin")
 LOG_HEALTHY.set(1)
+LOG_WAIT_SECONDS = Histogram("poortwachter_decision_log_wait_seconds",
+                             "Time a request waited for room in the full decision log queue (back-pressure).",
+                             buckets=FLUSH_BUCKETS)
+LOG_TIMEOUTS = Counter("poortwachter_decision_log_timeouts_total",
+                       "Requests refused because a decision log wait passed decision_log_wait_timeout.", ["stage"])
 SHADOW = Counter("poortwachter_shadow_decisions_total",
                  "Decisions a shadow candidate bundle was compared on (service/shadow.py): same or different "
                  "answer, dropped (shadow queue full) or error.", ["bundle", "result"])
@@ -205,6 +212,16 @@ def decision_log_flushed(records: int, seconds: float, ok: bool) -> None:
 
 def decision_log_health(healthy: bool) -> None:
     LOG_HEALTHY.set(1 if healthy else 0)
+
+
+def decision_log_waited(seconds: float) -> None:
+    """A request found the decision log queue full and waited this long for room."""
+    LOG_WAIT_SECONDS.observe(seconds)
+
+
+def decision_log_timeout(stage: str) -> None:
+    """``stage``: queue (no room in time) or durable (record not written in time); code constants."""
+    LOG_TIMEOUTS.labels(stage).inc()
 
 
 _shadow_children: dict[tuple[str, str], Counter] = {}

@@ -184,7 +184,9 @@ def test_a_string_longer_than_the_limit_is_refused(harness: Harness) -> None:
     r = harness.post("/access/v1/evaluation", yc_request(subject_id="p" * 9000))
     assert r.status_code == 400 and r.json()["type"].endswith("/string-too-long")
     assert r.json()["errors"][0]["got"] == "9000 bytes"
-    assert harness.post("/access/v1/evaluation", yc_request(subject_id="p" * 8000)).status_code == 200
+    assert harness.post("/access/v1/evaluation", yc_request(context={"note": "n" * 8000})).status_code == 200
+    r = harness.post("/access/v1/evaluation", yc_request(context={"note": "n" * 8193}))
+    assert r.status_code == 400 and r.json()["type"].endswith("/string-too-long")
 
 
 def test_bounds_on_a_typical_body_cost_little() -> None:

@@ -1,4 +1,5 @@
-"""Versions in time: the version in force at context.time (Amsterdam date), or the one a request names."""
+"""Which law decides: routed by dossier type, the version in force at context.time (Amsterdam date),
+or the one a request names — and what the caller may not choose (core/routing.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from poortwachter.authoring.scenarios import pinned
 from poortwachter.core.catalog import Catalog
 from poortwachter.core.decide import decide
 from poortwachter.core.errors import RequestError
+from poortwachter.core.routing import Refused, Routing
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -22,9 +25,11 @@ def catalog(build, r) -> Catalog:
     return Catalog.of([patch, other, new, old])
 
 
-def rules(catalog: Catalog, request, default: str | None = "t") -> tuple[str, ...]:
-    decided = decide(catalog, request, NOW, default)
-    return decided.verdict.deciding_rules
+def rules(catalog: Catalog, request, default: str = "t") -> tuple[str, ...]:
+    """The deciding rules with ``default`` routed for jgz dossiers (``name@version``: pinned)."""
+    name, _, version = default.partition("@")
+    request = pinned(request, default) if version else request
+    return decide(catalog, request, NOW, Routing.replay({"jgz": name})).verdict.deciding_rules
 
 
 def test_versions_are_ordered_by_effective_from_then_semver(catalog):
@@ -51,7 +56,7 @@ def test_request_names_a_version(catalog, request_for):
     assert rules(catalog, request_for(time="2021-01-01", context={"bundle": "t@2.0.0"})) == ("new-rule",)
 
 
-def test_default_bundle_applies_when_none_is_named(catalog, request_for):
+def test_the_routed_bundle_applies_when_none_is_named(catalog, request_for):
     assert rules(catalog, request_for(), default="t@1.0.0") == ("old-rule",)
     assert rules(catalog, request_for(context={"bundle": None}), default="other") == ("other-rule",)
 
@@ -66,12 +71,59 @@ def test_default_bundle_applies_when_none_is_named(catalog, request_for):
 def test_bundle_selection_errors(catalog, request_for, bundle, time, words):
     request = request_for(context={"bundle": bundle}, **({"time": time} if time else {}))
     with pytest.raises(RequestError) as err:
-        decide(catalog, request, NOW, "t")
+        decide(catalog, request, NOW, Routing.replay({"jgz": "t"}))
     assert err.value.path == "context.bundle"
     assert words in err.value.expected
 
 
-def test_no_default_and_none_named(catalog, request_for):
+def test_an_unrouted_dossier_type_is_refused(catalog, request_for):
+    with pytest.raises(Refused) as err:
+        decide(catalog, request_for(), NOW, Routing.replay({"jeugdhulp": "t"}))
+    assert (err.value.cause, err.value.path, err.value.got) == ("dossier-type", "resource.properties.dossier_type", "'jgz'")
+    assert "configured: jeugdhulp → t" in err.value.expected
+
+
+def test_a_named_bundle_must_govern_the_dossier_type(build, r, request_for):
+    jeugdhulp = build([r("jh-rule")], name="jh", dossier_types=["jeugdhulp"])
+    catalog = Catalog.of([jeugdhulp, build([r("jgz-rule")], name="jgz-law")])
+    with pytest.raises(Refused) as err:
+        decide(catalog, request_for(context={"bundle": "jh"}), NOW, Routing.replay({"jgz": "jgz-law"}))
+    assert err.value.cause == "dossier-type" and "jh governs jeugdhulp" in err.value.expected
+    with pytest.raises(Refused):  # routing itself never bends it either: a misconfigured route is refused
+        decide(catalog, request_for(), NOW, Routing.replay({"jgz": "jh"}))
+
+
+@pytest.mark.parametrize(("time", "refused"), [
+    ("2026-11-22T12:05:00Z", False),   # exactly at the edge of 300 s
+    ("2026-11-22T12:05:01Z", True),
+    ("2026-11-22T11:54:59Z", True),    # backdated
+    ("2026-11-22T13:04:00+01:00", False),
+])
+def test_the_clock_may_move_only_within_the_skew(catalog, request_for, time, refused):
+    routing = Routing({"jgz": "t"})
+    if refused:
+        with pytest.raises(Refused) as err:
+            decide(catalog, request_for(time=time), NOW, routing)
+        assert err.value.cause == "clock-skew" and NOW.isoformat() in err.value.expected
+    else:
+        assert decide(catalog, request_for(time=time), NOW, routing).verdict.deciding_rules == ("patch-rule",)
+
+
+def test_a_pinned_version_needs_permission(catalog, request_for):
+    request = request_for(time="2026-11-22T12:00:00Z", context={"bundle": "t@1.0.0"})
+    with pytest.raises(Refused) as err:
+        decide(catalog, request, NOW, Routing({"jgz": "t"}))
+    assert (err.value.cause, err.value.path) == ("pinned-version", "context.bundle")
+    allowed = Routing({"jgz": "t"}, allow_pinned=True)
+    assert decide(catalog, request, NOW, allowed).verdict.deciding_rules == ("old-rule",)
+
+
+def test_the_bundle_and_the_dossier_type_must_be_short_strings(catalog, request_for):
     with pytest.raises(RequestError) as err:
-        decide(catalog, request_for(), NOW, None)
-    assert (err.value.path, err.value.got) == ("context.bundle", "None")
+        decide(catalog, request_for(context={"bundle": "t" * 500}), NOW, Routing.replay({"jgz": "t"}))
+    assert err.value.path == "context.bundle"
+    request = request_for()
+    request["resource"]["properties"]["dossier_type"] = ["jgz"]
+    with pytest.raises(RequestError) as err:
+        decide(catalog, request, NOW, Routing.replay({"jgz": "t"}))
+    assert err.value.path == "resource.properties.dossier_type"

@@ -16,12 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from poortwachter.artifacts.folder import load_folder
+from poortwachter.authoring.scenarios import pinned
 from poortwachter.core.catalog import Catalog
 from poortwachter.core.decide import decide, derive_facts
 from poortwachter.core.errors import PoortwachterError
 from poortwachter.core.policy.compile import CompiledBundle, compile_bundle
 from poortwachter.core.policy.evaluate import evaluate
 from poortwachter.core.request import parse_envelope
+from poortwachter.core.routing import Routing
 from poortwachter.core.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,10 +65,13 @@ def check_shape(v: Verdict) -> None:
 def test_never_raises_and_is_deterministic(key: str, request: dict[str, Any]) -> None:
     bundle = BUNDLES[key]
     catalog = Catalog.of([bundle])
+    request["resource"]["properties"]["dossier_type"] = bundle.bundle.dossier_types[0]  # the law it governs
+    request = pinned(request, key)
+    routing = Routing.replay()
     snapshot = copy.deepcopy(request)
-    first = decide(catalog, request, NOW, key)
+    first = decide(catalog, request, NOW, routing)
     assert request == snapshot, "deciding must not change the request"
-    second = decide(catalog, copy.deepcopy(request), NOW, key)
+    second = decide(catalog, copy.deepcopy(request), NOW, routing)
     assert first.verdict == second.verdict
     assert first.facts == second.facts
     assert first.verdict.errors == (), first.verdict.errors

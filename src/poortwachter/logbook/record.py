@@ -53,6 +53,10 @@ _INT_RANGE = 2**63  # orjson writes 64-bit integers; str() refuses integers of m
 
 def _s(value: Any, limit: int = MAX_VALUE_CHARS) -> str | None:
     """A caller-supplied value as a bounded string (numbers and booleans spelled out; else None)."""
+    if type(value) is str and len(value) <= limit:  # the common case, first and cheapest
+        return value
+    if value is None:
+        return None
     if isinstance(value, str):
         text = value
     elif isinstance(value, bool) or (isinstance(value, int) and -_INT_RANGE <= value < _INT_RANGE):
@@ -66,7 +70,7 @@ def _s(value: Any, limit: int = MAX_VALUE_CHARS) -> str | None:
 
 def _strs(value: Any, limit: int = MAX_VALUE_CHARS) -> list[str | None]:
     """A list of bounded strings (at most MAX_LIST_ITEMS, then a note how many were left out)."""
-    if not isinstance(value, (list, tuple)):
+    if not isinstance(value, (list, tuple)) or not value:
         return []
     out = [_s(v, limit) for v in value[:MAX_LIST_ITEMS]]
     if len(value) > MAX_LIST_ITEMS:

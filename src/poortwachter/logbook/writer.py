@@ -195,7 +195,9 @@ class LogWriter:
         self._done = 0
         self._progress_at = time.monotonic()  # last batch completed, or the first record after idling
         self._failed: list[tuple[int, int]] = []
-        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[bool]]] = []
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[bool], float]] = []
+        self._stuck_reason: str | None = None  # set by the watchdog thread, cleared by progress
+        self._stop = threading.Event()
         self._closing = False
         self._kicked = False
         self._healthy = True
@@ -263,10 +265,10 @@ class LogWriter:
         return None
 
     def _check(self, *, stuck: bool = True) -> None:
-        """With the lock held: raise LogUnavailable unless records can be accepted now (fail closed)."""
-        health = self._health()
-        if not health.ok and (stuck or self._dead is not None or self._closing or not self._healthy):
-            raise LogUnavailable(health.detail)
+        """With the lock held: raise LogUnavailable unless records can be accepted now (fail closed).
+        Flags only (the request path): the watchdog thread keeps ``_stuck_reason`` current."""
+        if self._dead is not None or self._closing or not self._healthy or (stuck and self._stuck_reason):
+            raise LogUnavailable(self._health().detail or self._stuck_reason)
 
     def submit(self, event: DecisionEvent | Mapping[str, Any], *, wake: bool = True) -> int:
         """Queue one event; its sequence number, to wait on. Raises LogUnavailable (fail closed).
@@ -334,18 +336,35 @@ class LogWriter:
             if seq <= self._done:
                 return self._outcome(seq)
             fut: asyncio.Future[bool] = loop.create_future()
-            self._waiters.append((seq, loop, fut))
+            self._waiters.append((seq, loop, fut, time.monotonic() + self.config.wait_timeout))
             self._wake()
-        timer = loop.call_later(self.config.wait_timeout, self._expire, fut)
-        try:
-            return await fut
-        finally:
-            timer.cancel()
+        return await fut  # the watchdog thread ends it with LogTimeout after wait_timeout
 
     def _expire(self, fut: asyncio.Future[bool]) -> None:
+        """In the waiter's event loop: end a wait that passed wait_timeout."""
         if not fut.done():
             self._observer.timed_out("durable")
             fut.set_exception(LogTimeout(f"the decision record was not written within {self.config.wait_timeout:g} s"))
+
+    def _watch(self) -> None:
+        """Watchdog thread: ends waits that passed ``wait_timeout`` (a stuck writer cannot) and marks the
+        writer stuck while records wait without progress. A timer per request would cost the hot path."""
+        interval = min(0.25, self.config.wait_timeout / 4)
+        while not self._stop.wait(interval):
+            now = time.monotonic()
+            expired = []
+            with self._lock:
+                self._stuck_reason = self._stuck()
+                n = 0
+                while n < len(self._waiters) and self._waiters[n][3] <= now:  # waiters are in deadline order
+                    n += 1
+                if n:
+                    expired, self._waiters = self._waiters[:n], self._waiters[n:]
+            for _, loop, fut, _ in expired:
+                try:
+                    loop.call_soon_threadsafe(self._expire, fut)
+                except RuntimeError:  # that loop is closed; nobody is waiting any more
+                    pass
 
     def wait(self, seq: int, timeout: float | None = None) -> bool:
         """Blocking form of :meth:`wait_async` (threads, tests); False also on timeout (default: wait_timeout)."""
@@ -364,6 +383,7 @@ class LogWriter:
         self._open_new()  # fail at startup, not on the first request, if the directory is unusable
         self._thread = threading.Thread(target=self._run, name="poortwachter-decision-log", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._watch, name="poortwachter-decision-log-watchdog", daemon=True).start()
         return self
 
     def close(self, timeout: float = 30.0) -> bool:
@@ -374,6 +394,7 @@ class LogWriter:
             self._room.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._stop.set()
         with self._lock:
             drained = not self._queue and self._done == self._seq
             return drained and self._healthy and self._dead is None
@@ -588,17 +609,19 @@ class LogWriter:
         with self._lock:
             self._done = last
             self._progress_at = time.monotonic()
+            self._stuck_reason = None
             if not ok:
                 self._failed.append((first, last))
             elif failed:
                 self._failed.extend((seq, seq) for seq in failed)
             del self._failed[:-MAX_FAILED_RANGES]
             keep = []
-            for seq, loop, fut in self._waiters:
+            for waiter in self._waiters:
+                seq, loop, fut, _ = waiter
                 if seq <= last:
                     by_loop.setdefault(loop, []).append((fut, self._outcome(seq)))
                 else:
-                    keep.append((seq, loop, fut))
+                    keep.append(waiter)
             self._waiters = keep
             self._progress.notify_all()
         for loop, items in by_loop.items():

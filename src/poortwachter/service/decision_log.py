@@ -238,9 +238,10 @@ class DecisionLog:
                 raise DecisionLogUnavailable(self._broken) from exc
             self._broken = None
             return
-        health = self._health()
-        if not health.ok:
-            raise DecisionLogUnavailable(health.detail)
+        busy = self._busy_since
+        if (self._broken is not None or self._dead is not None
+                or (busy is not None and time.monotonic() - busy > self.wait_timeout)):
+            raise DecisionLogUnavailable(self._health().detail or "the decision log is not available")
         try:
             self._queue.put_nowait(event)
         except queue.Full:

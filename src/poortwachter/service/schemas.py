@@ -557,6 +557,15 @@ class BundleList(BaseModel):
     generation: int = Field(description="Increments with every switch of the active set.")
     bundles: list[BundleSummary]
     refused: dict[str, str] = Field(description="Files refused at the last load, and why.")
+    refused_artifacts: list[RefusedArtifact] = Field(description=(
+        "Files refused now, with since when; the last good version of each stays active."))
+    revision_set: str = Field(description="Digest of the active set: equal in every worker deciding with it.")
+
+
+class RefusedArtifact(BaseModel):
+    file: str
+    reason: str
+    since: str = Field(description="When this worker first refused the file for this reason.")
 
 
 class VersionInfo(BaseModel):
@@ -657,9 +666,21 @@ class LoadReport(BaseModel):
     kept: list[str]
 
 
+class BundleHealth(BaseModel):
+    generation: int
+    revision_set: str = Field(description="Digest of the active set: equal in every worker deciding with it.")
+    active: dict[str, list[str]] = Field(description="Active versions by bundle name.")
+    refused: list[RefusedArtifact]
+    watching: bool | None = Field(description="Hot reload watches the bundle folder (null: reload off).")
+    watch_error: str | None
+    key_problems: dict[str, str] = Field(description="Key files or folders that could not be read: nothing in "
+                                                     "them is trusted.")
+
+
 class Health(BaseModel):
     status: str
     detail: str | None = None
+    bundles: BundleHealth | None = Field(None, description="/readyz: the bundle store's state.")
 
 
 class FieldError(BaseModel):

@@ -34,6 +34,7 @@ from support import logged_ids
 from poortwachter.authoring.scenarios import Scenario, read_suites
 from poortwachter.core.calendar import AMSTERDAM
 from poortwachter.service.app import create_app
+from poortwachter.service.decision_log import open_decision_log
 from poortwachter.service.settings import Settings
 
 POLICIES = ROOT / "policies"
@@ -152,7 +153,9 @@ def law_bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def make_app(bundles: Path, tmp: Path, **overrides: Any) -> tuple[Any, Clock]:
+def make_app(bundles: Path, tmp: Path, *, keep_log_open: bool = False, **overrides: Any) -> tuple[Any, Clock]:
+    """The app with a real decision-log folder in ``tmp``. ``keep_log_open``: the log is handed in, so the
+    lifespan does not close it (schemathesis runs a lifespan per call)."""
     key = tmp / "log.key"
     key.write_text(LOG_KEY)
     values: dict[str, Any] = {"bundles": bundles, "dossier_type_bundles": {"jgz": "nl-jgz", "jeugdhulp": "nl-jeugdhulp"}, "max_clock_skew": 0,
@@ -162,7 +165,9 @@ def make_app(bundles: Path, tmp: Path, **overrides: Any) -> tuple[Any, Clock]:
                               "state_dir": tmp / "state"}
     values.update(overrides)
     clock = Clock()
-    return create_app(Settings(**values), clock=clock), clock
+    settings = Settings(**values)
+    log = open_decision_log(settings.decision_log, settings.decision_log_capacity, settings) if keep_log_open else None
+    return create_app(settings, clock=clock, decision_log=log), clock
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from support import logged_ids
 
 from .conftest import EXAMPLES, Baseline, Hostile, check, count
 
-PER_FAMILY = EXAMPLES or 100
+PER_FAMILY = EXAMPLES or 80
 FUZZ = settings(max_examples=PER_FAMILY, deadline=None, derandomize=not EXAMPLES, database=None,
                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 ANSWERED: set[str] = set()  # decision ids of every 200 answer, checked against the log at the end

@@ -295,6 +295,23 @@ def test_a_worker_that_missed_a_good_version_follows_the_shared_last_good_one(bu
     assert a.health()["revision_set"] == b.health()["revision_set"]
 
 
+def test_an_older_copy_of_the_folder_put_back_decides_again(bundle_dir: Path, tmp_path: Path) -> None:
+    """The last-good record follows what the files hold now, not which file is newest: a folder restored from
+    an older copy (older file times) is what the workers activate."""
+    older = tmp_path / "older"
+    shutil.copytree(bundle_dir, older)
+    store = _store(bundle_dir, tmp_path / "state")
+    original = _revset(store)
+    shutil.copy(build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "new"),
+                bundle_dir / "svc-jgz-2026.1.0.bundle.json")
+    assert store.reload().changed == ["svc-jgz"]
+    shutil.rmtree(bundle_dir)
+    older.rename(bundle_dir)
+    store.reload()
+    assert _revset(store) == original
+    assert _revset(_store(bundle_dir, tmp_path / "state")) == original  # and a worker started now
+
+
 def test_a_worker_started_while_the_folder_is_missing_activates_the_last_good_set(bundle_dir: Path,
                                                                                   tmp_path: Path) -> None:
     state = tmp_path / "state"

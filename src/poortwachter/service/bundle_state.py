@@ -51,8 +51,8 @@ class Hold:
 
 @dataclass(frozen=True)
 class Good:
-    """The last revision a bundle-folder file held that verified, and the file's ctime (ns) when it was read:
-    a worker whose scan is older than the record never overwrites it."""
+    """The last revision a bundle-folder file held that verified, and the file's ctime (ns) when it was read
+    (a worker only records what the file still holds when it takes the lock)."""
 
     revision: str
     changed_ns: int

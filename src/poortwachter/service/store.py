@@ -76,6 +76,14 @@ class Loaded:
         return self.manifest.revision
 
 
+def _changed_ns(path: Path) -> int | None:
+    """The file's status-change time (ns; cannot be set by a copy tool), None when it is not there."""
+    try:
+        return os.stat(path).st_ctime_ns
+    except OSError:
+        return None
+
+
 def _digest(active: Mapping[str, tuple[Loaded, ...]]) -> str:
     """sha256 of the sorted ``name revision`` lines: equal in two workers iff they decide with the same set."""
     lines = sorted(f"{n} {x.revision}" for n, v in active.items() for x in v)
@@ -288,7 +296,7 @@ class BundleStore:
         used: set[str] = set()
         for path in paths:
             try:
-                changed_ns = os.stat(path).st_ctime_ns
+                changed_ns = os.stat(path).st_ctime_ns  # before reading: a write after this makes it differ
                 raw = path.read_bytes()
                 manifest, compiled, signer = self._verify(raw, path.name)
             except (ArtifactError, OSError) as exc:
@@ -333,15 +341,16 @@ class BundleStore:
             return self._reload()
 
     def _next_record(self, record: dict[str, Good], scan: _Scan) -> dict[str, Good]:
-        """The last-good record after this scan (see the module docstring)."""
+        """The last-good record after this scan (see the module docstring). Runs under the state lock; a file
+        that changed (or appeared) since this scan read it is left alone: the scan is stale for it, and the
+        change itself causes another reload."""
         new = dict(record)
         for file, (loaded, changed_ns) in scan.good.items():
-            prev = new.get(file)
-            if prev is None or prev.revision == loaded.revision or changed_ns >= prev.changed_ns:
-                new[file] = Good(loaded.revision, max(changed_ns, prev.changed_ns if prev else 0))
+            if _changed_ns(self.folder / file) == changed_ns:
+                new[file] = Good(loaded.revision, changed_ns)
         if scan.listed and scan.good:  # the folder yields bundles: files no longer in it are retired
             present = set(scan.good) | set(scan.refused)
-            new = {f: g for f, g in new.items() if f in present}
+            new = {f: g for f, g in new.items() if f in present or _changed_ns(self.folder / f) is not None}
         return new
 
     def _reload(self) -> LoadReport:

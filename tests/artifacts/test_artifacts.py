@@ -16,11 +16,13 @@ import pytest
 from poortwachter.artifacts.artifact import ArtifactError, build, canonical, load, verify
 from poortwachter.artifacts.directory import load_directory
 from poortwachter.artifacts.folder import load_folder
-from poortwachter.artifacts.keys import generate, load_keyring, load_private
+from poortwachter.artifacts.keys import fingerprint, generate, load_keyring, load_private, read_keyring
 from poortwachter.core.decide import decide
 from poortwachter.core.errors import RequestError
+from poortwachter.core.routing import Routing
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+MINI = Routing.replay({"jgz": "mini"})  # fixed times and pinned versions, as authors replay them
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +66,8 @@ def test_round_trip(make, trusted, policy_fixtures, mini, request_for):
     from poortwachter.core.catalog import Catalog
 
     for request in (request_for(), request_for(birthdate="2010-01-01"), request_for(action="copy")):
-        a = decide(Catalog.of([mini]), request, NOW, "mini").verdict
-        b = decide(Catalog.of([compiled]), request, NOW, "mini").verdict
+        a = decide(Catalog.of([mini]), request, NOW, MINI).verdict
+        b = decide(Catalog.of([compiled]), request, NOW, MINI).verdict
         assert (a.decision, a.reasons, a.obligations, a.missing) == (b.decision, b.reasons, b.obligations, b.missing)
 
 
@@ -206,16 +208,16 @@ def test_versions_side_by_side(two_versions, trusted, request_for):
     child = {"subject_id": "c-1", "subject_props": {"relation": "self"}, "birthdate": "2012-01-01"}
 
     def rules(**kw: Any) -> tuple[str, ...]:
-        return decide(catalog, request_for(**child, **kw), NOW, "mini").verdict.deciding_rules
+        return decide(catalog, request_for(**child, **kw), NOW, MINI).verdict.deciding_rules
 
     assert rules(time="2026-06-30T21:59:59Z") == ("self-12-plus",)       # 23:59:59 on 30 June in Amsterdam
     assert rules(time="2026-06-30T22:00:00Z") == ("default-deny",)       # 1 July in Amsterdam: 2.0.0
     assert rules(time="2026-08-01", context={"bundle": "mini@1.0.0"}) == ("self-12-plus",)
     assert rules(time="2026-01-01", context={"bundle": "mini@2.0.0"}) == ("default-deny",)
     with pytest.raises(RequestError, match="no version of 'mini' is in force on 2019-12-31"):
-        decide(catalog, request_for(**child, time="2019-12-31T12:00:00+01:00"), NOW, "mini")
+        decide(catalog, request_for(**child, time="2019-12-31T12:00:00+01:00"), NOW, MINI)
     with pytest.raises(RequestError, match="bundle 'mini' has no version '3.0.0'"):
-        decide(catalog, request_for(**child, context={"bundle": "mini@3.0.0"}), NOW, "mini")
+        decide(catalog, request_for(**child, context={"bundle": "mini@3.0.0"}), NOW, MINI)
 
 
 def test_directory_refuses_bad_files_and_keeps_the_good(two_versions, trusted):
@@ -243,3 +245,15 @@ def test_keyring(keys, tmp_path):
 def test_the_dev_key_is_an_ed25519_public_key():
     root = Path(__file__).resolve().parents[2]
     assert "dev-signing" in load_keyring(root / "keys")
+
+
+def test_read_keyring_leaves_out_and_reports_what_it_cannot_trust(trusted: Path, tmp_path: Path) -> None:
+    """A running service re-reads its keys: a broken key file or a missing folder trusts nothing, and says so."""
+    (trusted / "broken.pub").write_text("not a key")
+    ring, problems = read_keyring(trusted, tmp_path / "gone")
+    assert set(ring) == {"test-key"}
+    assert "not trusted" in problems[str(trusted / "broken.pub")]
+    assert "missing" in problems[str(tmp_path / "gone")]
+    assert fingerprint(ring["test-key"]) == fingerprint(load_keyring(trusted.parent / "trusted")["test-key"])
+    with pytest.raises(ValueError):
+        load_keyring(trusted)  # startup stays strict: a broken key file stops `serve`

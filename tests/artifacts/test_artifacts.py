@@ -247,13 +247,14 @@ def test_the_dev_key_is_an_ed25519_public_key():
     assert "dev-signing" in load_keyring(root / "keys")
 
 
-def test_read_keyring_leaves_out_and_reports_what_it_cannot_trust(trusted: Path, tmp_path: Path) -> None:
+def test_read_keyring_leaves_out_and_reports_what_it_cannot_trust(keys: Path, trusted: Path, tmp_path: Path) -> None:
     """A running service re-reads its keys: a broken key file or a missing folder trusts nothing, and says so."""
     (trusted / "broken.pub").write_text("not a key")
     ring, problems = read_keyring(trusted, tmp_path / "gone")
     assert set(ring) == {"test-key"}
     assert "not trusted" in problems[str(trusted / "broken.pub")]
     assert "missing" in problems[str(tmp_path / "gone")]
-    assert fingerprint(ring["test-key"]) == fingerprint(load_keyring(trusted.parent / "trusted")["test-key"])
+    assert fingerprint(ring["test-key"]) == fingerprint(load_keyring(keys)["test-key"])
+    assert len(fingerprint(ring["test-key"])) == 32
     with pytest.raises(ValueError):
         load_keyring(trusted)  # startup stays strict: a broken key file stops `serve`

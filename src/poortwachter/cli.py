@@ -224,7 +224,7 @@ def _write(text: str, out: Path | None) -> None:
 
 
 def _resolve(spec: str, args: argparse.Namespace) -> Bundle:
-    from .authoring.diff import resolve_bundle
+    from .artifacts.locate import resolve_bundle
 
     try:
         bundle, _ = resolve_bundle(spec, args.bundles, args.policies, args.keys)

@@ -11,9 +11,10 @@ from conftest import bundle_at, real
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poortwachter.authoring.diff import Diff, Difference, change_of, render_markdown, shadow_compare
+from poortwachter.authoring.diff import Diff, change_of, render_markdown
 from poortwachter.cli import main
 from poortwachter.core.calendar import AMSTERDAM
+from poortwachter.core.compare import Difference, shadow_compare
 from poortwachter.core.decide import derive_facts
 from poortwachter.core.policy.compile import CompiledBundle, compile_bundle
 from poortwachter.core.policy.evaluate import evaluate

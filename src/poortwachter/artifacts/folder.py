@@ -37,7 +37,8 @@ def _load(path: Path, problems: list[Diagnostic]) -> Any:
     return data
 
 
-def _quick_identity(folder: Path) -> tuple[str, tuple[int, ...]] | None:
+def identity(folder: Path) -> tuple[str, tuple[int, ...]] | None:
+    """(name, version parts) read from a folder's manifest without validating the bundle."""
     data, _ = load_yaml(_read(folder / MANIFEST))
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         return None
@@ -50,7 +51,7 @@ def find_base(folder: Path, name: str) -> Path:
     candidates = []
     for sibling in sorted(folder.resolve().parent.iterdir()):
         if sibling.resolve() != folder.resolve() and (sibling / MANIFEST).is_file():
-            ident = _quick_identity(sibling)
+            ident = identity(sibling)
             if ident and ident[0] == name:
                 candidates.append((ident[1], sibling))
     if not candidates:

@@ -19,13 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 from ..core.facts import FactValue
-from ..core.policy.compile import CompiledBundle
-from ..core.policy.evaluate import evaluate
 from ..core.policy.model import Bundle, Rule
 from ..core.verdict import Verdict
 from .space import _ACTION, _CATEGORY, Space
@@ -281,54 +277,6 @@ def rule_changes(old: Bundle, new: Bundle) -> list[RuleChange]:
 
 # ---------------------------------------------------------------------------------------------
 # shadow evaluation
-
-
-@dataclass(frozen=True, slots=True)
-class Difference:
-    """Where a candidate bundle would answer differently from the active one on one request."""
-
-    kind: str  # decision | rules | obligations
-    active_decision: bool
-    candidate_decision: bool
-    active_rules: tuple[str, ...]
-    candidate_rules: tuple[str, ...]
-    active_obligations: tuple[str, ...]
-    candidate_obligations: tuple[str, ...]
-    active: str  # name@version
-    candidate: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "active": {"bundle": self.active, "decision": self.active_decision, "rules": list(self.active_rules),
-                       "obligations": list(self.active_obligations)},
-            "candidate": {"bundle": self.candidate, "decision": self.candidate_decision,
-                          "rules": list(self.candidate_rules), "obligations": list(self.candidate_obligations)},
-        }
-
-
-def shadow_compare(active: CompiledBundle, candidate: CompiledBundle, facts: Mapping[str, FactValue],
-                   candidate_facts: Mapping[str, FactValue] | None = None) -> Difference | None:
-    """Evaluate both bundles; None when they agree on decision, deciding rules and obligations.
-
-    Pure and total (evaluate never raises). ``candidate_facts``: the facts as the candidate's
-    vocabulary derives them, when they may differ (its own age thresholds or consent_by_age);
-    by default both see ``facts``. Obligations compare as sets; rules as ordered tuples.
-    """
-    a = evaluate(active, facts)
-    c = evaluate(candidate, facts if candidate_facts is None else candidate_facts)
-    oa = tuple(o.id for o in a.obligations)
-    oc = tuple(o.id for o in c.obligations)
-    if a.decision != c.decision:
-        kind = "decision"
-    elif a.deciding_rules != c.deciding_rules:
-        kind = "rules"
-    elif set(oa) != set(oc):
-        kind = "obligations"
-    else:
-        return None
-    return Difference(kind, a.decision, c.decision, a.deciding_rules, c.deciding_rules, oa, oc,
-                      active.bundle.key, candidate.bundle.key)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -643,48 +591,3 @@ def diff_json(diff: Diff) -> dict[str, Any]:
         "regions": [{"where": region_json(diff.space, r.masks), "words": region_sentence(diff.space, r),
                      **r.key.as_json()} for r in diff.regions],
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# naming a bundle on the command line
-
-
-def resolve_bundle(spec: str, bundles_dir: Path | None, policies_dir: Path | None,
-                   keys_dir: Path | None) -> tuple[Bundle, str]:
-    """A bundle from a folder, an artifact file, or ``name[@version]`` (artifacts in ``bundles_dir``
-    first, then the folders of ``policies_dir``). Returns the bundle and where it came from.
-
-    KeyError when nothing matches; BundleInvalid / ArtifactError when what matches is not valid.
-    """
-    from ..artifacts.artifact import load
-    from ..artifacts.directory import load_directory
-    from ..artifacts.folder import _quick_identity, load_folder
-    from ..artifacts.keys import load_keyring
-
-    path = Path(spec)
-    if path.is_dir():
-        return load_folder(path)[0], str(path)
-    if path.is_file():
-        keyring = load_keyring(keys_dir) if keys_dir is not None else {}
-        return load(path, keyring)[1].bundle, str(path)
-    name, _, version = spec.partition("@")
-    if bundles_dir is not None and Path(bundles_dir).is_dir() and keys_dir is not None:
-        catalog = load_directory(Path(bundles_dir), load_keyring(keys_dir)).catalog
-        try:
-            return catalog.select(name, date.max, version or None).bundle, f"{bundles_dir} (artifact)"
-        except KeyError:
-            pass
-    if policies_dir is not None and Path(policies_dir).is_dir():
-        found: list[tuple[tuple[int, ...], Path]] = []
-        for folder in sorted(Path(policies_dir).iterdir()):
-            if not (folder / "bundle.yaml").is_file():
-                continue
-            ident = _quick_identity(folder)
-            if ident and ident[0] == name and (not version or ident[1] == tuple(int(p) for p in version.split(".")
-                                                                             if p.isdigit())):
-                found.append((ident[1], folder))
-        if found:
-            folder = max(found)[1]
-            return load_folder(folder)[0], str(folder)
-    raise KeyError(f"{spec!r} is not a bundle folder, an artifact file, or a name[@version] among "
-                   f"{bundles_dir} and {policies_dir}")

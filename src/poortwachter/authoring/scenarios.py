@@ -117,7 +117,9 @@ def _word(decision: Any) -> str:
 
 def pinned(request: dict[str, Any], bundle: str) -> dict[str, Any]:
     """``request`` with ``context.bundle`` set to ``bundle`` unless it names one itself."""
-    context = request.get("context") if isinstance(request, dict) else {}
+    if not isinstance(request, dict):
+        return request  # the parser names what is wrong with it
+    context = request.get("context")
     if context is None:
         return {**request, "context": {"bundle": bundle}}
     if isinstance(context, dict) and context.get("bundle") is None:

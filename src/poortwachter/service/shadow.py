@@ -5,7 +5,7 @@ An admin names a candidate (``POST /v1/bundles/{name}/shadow``); the store resol
 From then on every decision the service gives with a version of that bundle is *offered* here after
 its answer is computed: one dict lookup and an append to a bounded queue. A background thread derives
 the candidate's facts where its thresholds or consent bands differ, compares both bundles with
-``authoring.diff.shadow_compare`` and keeps the tally, a bounded sample of the differences and a
+``core.compare.shadow_compare`` and keeps the tally, a bounded sample of the differences and a
 bounded count of each distinct difference. What the candidate says never reaches an answer, the
 cache or the decision log.
 
@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..authoring.diff import Difference, shadow_compare
+from ..core.compare import Difference, shadow_compare
 from ..core.decide import derive_facts
 from ..core.facts import FactValue
 from ..core.policy.compile import CompiledBundle

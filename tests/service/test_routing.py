@@ -15,8 +15,9 @@ import pytest
 
 from poortwachter.artifacts import embedded
 from poortwachter.core.calendar import AMSTERDAM
+from poortwachter.service.store import Snapshot
 
-from .conftest import Harness, MakeHarness
+from .conftest import Harness, MakeHarness, yc_request
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=AMSTERDAM)
 HISTORY_TOKEN = "history-token-for-tests-0123456789"
@@ -132,3 +133,24 @@ def test_without_a_history_token_the_past_cannot_be_asked(make_harness: MakeHarn
     with make_harness(bundles=embedded.bundle_dir(), max_clock_skew=300, clock=lambda: NOW) as h:
         then = copy.deepcopy(portal_login(time="2023-06-30T20:00:00+02:00"))
         _problem(h.post("/v1/decisions", then), "clock-skew")
+
+
+def test_a_batch_is_decided_by_one_revision_even_if_the_bundles_change_midway(harness: Harness) -> None:
+    """Issue 17 finding 4: the decider read the snapshot again for every item, so admin changes during a
+    batch mixed two revisions. Here the store loses every bundle after the first item: the rest of the
+    batch must still be decided, by the revision the batch started with."""
+    svc = harness.svc
+    decide_item = svc.decider.decide_item
+    seen: list[Any] = []
+
+    def swap_after_first(data: Any, call: Any, catalog: Any = None) -> Any:
+        seen.append(catalog)
+        svc.store.snapshot = Snapshot.of({}, 999)  # an admin change lands while the batch runs
+        return decide_item(data, call, catalog)
+
+    svc.decider.decide_item = swap_after_first
+    r = harness.post("/access/v1/evaluations", {"evaluations": [yc_request()] * 5})
+    answers = r.json()["evaluations"]
+    assert all("error" not in a["context"] for a in answers), answers
+    assert len({a["context"]["bundle"]["revision"] for a in answers}) == 1
+    assert all(c is seen[0] for c in seen) and seen[0] is not None

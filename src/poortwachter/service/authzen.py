@@ -111,23 +111,24 @@ async def _search(request: Request, kind: str) -> Response:
     svc.decisions.check(request)
     data = await read_json(request, svc.settings.max_body_bytes, authzen=True)
     settings = svc.settings
+    catalog = svc.decider.catalog()  # one revision for the whole search
     try:
         search = Search(kind, data, settings.search_page_size, settings.max_filter_items)
         if not search.recognised(svc.inventory):
-            return json_response(await search.page(svc.decider, [], [], call(request, f"search/{kind}")))
+            return json_response(await search.page(svc.decider, [], [], call(request, f"search/{kind}"), catalog))
         inventory = svc.inventory.of(kind + "s", None if kind == "action" else search.body[kind].get("type"))
         actions: tuple[str, ...] = ()
         youth_care = False
         if search.candidates is None and not inventory and kind in ("action", "resource"):
             probe = search.body if kind != "resource" else {**search.body, "resource": {
                 **search.body["resource"], "id": search.body["resource"].get("id") or "-"}}
-            vocabulary = svc.decider.bundle_for(probe).bundle.vocabulary
+            vocabulary = svc.decider.bundle_for(probe, catalog).bundle.vocabulary
             actions, youth_care = vocabulary.actions, vocabulary.youth_care
         entities, requests = search.requests(search.default_candidates(inventory, actions, youth_care))
     except RequestError as exc:
         raise Problem.from_request_error(exc) from None
     check_work(requests, settings.max_batch_work, "request")
-    return json_response(await search.page(svc.decider, entities, requests, call(request, f"search/{kind}")))
+    return json_response(await search.page(svc.decider, entities, requests, call(request, f"search/{kind}"), catalog))
 
 
 _SEARCH_DOC = ("Candidates come from the request's ``candidates`` (Poortwachter extension), else from the "

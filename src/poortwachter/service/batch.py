@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from time import perf_counter
 from typing import Any
 
+from ..core.catalog import Catalog
 from . import metrics
 from .decider import Answer, Call, Decider
 from .problems import Problem
@@ -52,14 +53,16 @@ def check_work(requests: Sequence[Any], budget: int, field: str) -> None:
                       "list entries)", got=f"{total} work units")
 
 
-async def decide_paced(decider: Decider, requests: list[Any], call: Call,
-                       semantic: str = "execute_all") -> list[Answer]:
-    """Like ``Decider.decide_batch`` (answers in request order, the short-circuit semantics stop after
-    the deciding item), but yields the event loop every ``SLICE`` seconds."""
+async def decide_paced(decider: Decider, requests: list[Any], call: Call, semantic: str = "execute_all",
+                       catalog: Catalog | None = None) -> list[Answer]:
+    """Answers in request order (the short-circuit semantics stop after the deciding item), all by one
+    snapshot of the bundles (``catalog``, else the decider's current one, taken once), yielding the
+    event loop every ``SLICE`` seconds."""
+    catalog = catalog or decider.catalog()
     answers: list[Answer] = []
     deadline = perf_counter() + SLICE
     for data in requests:
-        answer = decider.decide_item(data, call)
+        answer = decider.decide_item(data, call, catalog)
         answers.append(answer)
         if semantic == "deny_on_first_deny" and not answer["decision"]:
             break

@@ -1,7 +1,8 @@
 """The hot path: one decoded request → the AuthZEN answer, with cache, decision log and metrics.
 
 The core decides (``core.decide.prepare`` then ``evaluate``); this module only carries: it takes one
-snapshot of the bundle store per call (a batch or search is decided by one revision), puts the cache
+snapshot of the bundle store per call (``catalog()``; a batch, filter or search keeps it for all its
+items: service/batch.py), puts the cache
 between facts and verdict, and hands every answer to one tail (decision log, metrics, shadow).
 Failure rules:
 
@@ -123,12 +124,16 @@ class Decider:
         _check_nlgov(prepared.envelope)
         return prepared
 
-    def bundle_for(self, data: Any) -> CompiledBundle:
+    def catalog(self) -> Catalog:
+        """The bundles in force now: a call that decides several requests takes this once and keeps it,
+        so a batch, filter or search is decided by one revision even if the store swaps meanwhile."""
+        return self.store.snapshot.catalog
+
+    def bundle_for(self, data: Any, catalog: Catalog) -> CompiledBundle:
         """The bundle that would decide ``data`` (its action is not looked at): for the searches that
         enumerate a vocabulary. RequestError for a malformed request or one that may not be decided."""
         probe = {**data, "action": {"name": "-"}} if isinstance(data, Mapping) else data
-        envelope = parse_envelope(probe, self.clock())
-        return self.store.snapshot.catalog.select_for(envelope, self.routing)
+        return catalog.select_for(parse_envelope(probe, self.clock()), self.routing)
 
     def decide(self, data: Any, call: Call, catalog: Catalog | None = None) -> Answer:
         """The answer to one request; RequestError when it is malformed or refused."""
@@ -161,20 +166,6 @@ class Decider:
             if self.logging:
                 self.log.record(self._error_event(decision_id, call, data, "request-error", str(exc)))
             return {"decision": False, "context": {"decision_id": decision_id, "error": item_error(exc)}}
-
-    def decide_batch(self, items: list[Any], call: Call, semantic: str = "execute_all") -> list[Answer]:
-        """Answers in request order, all by one snapshot; short-circuit semantics stop after the deciding item."""
-        catalog = self.store.snapshot.catalog
-        answers: list[Answer] = []
-        for data in items:
-            answer = self.decide_item(data, call, catalog)
-            answers.append(answer)
-            if semantic == "deny_on_first_deny" and not answer["decision"]:
-                break
-            if semantic == "permit_on_first_permit" and answer["decision"]:
-                break
-        metrics.observe_batch(len(items))
-        return answers
 
     def explain(self, data: Any, call: Call) -> dict[str, Any]:
         """/v1/decisions: the answer with derived facts and every rule's trace (no cache: the slow path).

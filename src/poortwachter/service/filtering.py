@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from ..core.calendar import local_date
+from ..core.catalog import Catalog
 from ..core.errors import RequestError
 from ..core.request import Json, instant, obj, text
 from ..core.vocabulary import CATEGORIES
@@ -230,8 +231,8 @@ class Search:
         return []
 
     async def page(self, decider: Decider, entities: list[dict[str, Any]], requests: list[Any],
-                   call: Call) -> dict[str, Any]:
-        answers: list[Answer] = await decide_paced(decider, requests, call) if requests else []
+                   call: Call, catalog: Catalog) -> dict[str, Any]:
+        answers: list[Answer] = await decide_paced(decider, requests, call, catalog=catalog) if requests else []
         results = [e for e, a in zip(entities, answers) if a["decision"]]
         chunk = results[self.offset:self.offset + self.size]
         end = self.offset + len(chunk)

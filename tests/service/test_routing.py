@@ -145,7 +145,7 @@ def test_a_batch_is_decided_by_one_revision_even_if_the_bundles_change_midway(ha
 
     def swap_after_first(data: Any, call: Any, catalog: Any = None) -> Any:
         seen.append(catalog)
-        svc.store.snapshot = Snapshot.of({}, 999)  # an admin change lands while the batch runs
+        svc.store.snapshot = Snapshot.of({}, 999, NOW)  # an admin change lands while the batch runs
         return decide_item(data, call, catalog)
 
     svc.decider.decide_item = swap_after_first

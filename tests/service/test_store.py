@@ -452,3 +452,18 @@ def test_the_watcher_survives_a_missing_folder_and_follows_it_when_restored(
         shutil.copy(build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "new"),
                     bundle_dir / "svc-jgz-2026.1.0.bundle.json")
         assert _wait(lambda: _decide(h)["context"]["bundle"]["revision"] != before, 15), "the new folder is not watched"
+
+
+def test_the_store_reads_time_from_the_clock_it_is_given(bundle_dir: Path, tmp_path: Path) -> None:
+    """Load times, the snapshot's time and a refusal's 'since' come from the clock passed in (in UTC), not
+    from the machine's."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    now = [datetime(2031, 3, 4, 5, 6, 7, tzinfo=timezone(timedelta(hours=1)))]
+    store = _store(bundle_dir, tmp_path / "state", clock=lambda: now[0])
+    assert store.snapshot.loaded_at == datetime(2031, 3, 4, 4, 6, 7, tzinfo=UTC)
+    assert {x.loaded_at for v in store.snapshot.active.values() for x in v} == {store.snapshot.loaded_at}
+    now[0] += timedelta(days=1)
+    (bundle_dir / "junk.bundle.json").write_text("not json")
+    store.reload()
+    assert [r["since"] for r in store.refused_artifacts()] == ["2031-03-05T04:06:07+00:00"]

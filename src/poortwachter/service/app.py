@@ -203,7 +203,8 @@ def build_service(settings: Settings, *, decision_log: DecisionLog | None = None
         log.warning("the DEV signing key is trusted: fine for the embedded bundles, never in production "
                     "(see docs/keys.md)")
     routing = routing_of(settings)
-    store = BundleStore(settings.bundles, keyring, settings.state_dir, routing.bundles.values(), key_dirs=settings.keys)
+    store = BundleStore(settings.bundles, keyring, settings.state_dir, routing.bundles.values(), key_dirs=settings.keys,
+                        clock=clock)
     cache = DecisionCache(settings.cache_size, settings.cache_ttl)
     dlog = decision_log or open_decision_log(settings.decision_log, settings.decision_log_capacity, settings)
     shadow = ShadowRunner(store, settings.shadow_queue, settings.shadow_sample)

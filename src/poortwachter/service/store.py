@@ -76,6 +76,10 @@ class Loaded:
         return self.manifest.revision
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _changed_ns(path: Path) -> int | None:
     """The file's status-change time (ns; cannot be set by a copy tool), None when it is not there."""
     try:
@@ -101,9 +105,9 @@ class Snapshot:
     digest: str = ""
 
     @classmethod
-    def of(cls, active: dict[str, tuple[Loaded, ...]], generation: int) -> Snapshot:
+    def of(cls, active: dict[str, tuple[Loaded, ...]], generation: int, at: datetime) -> Snapshot:
         catalog = Catalog.of(x.compiled for v in active.values() for x in v)
-        return cls(catalog, MappingProxyType(dict(active)), generation, datetime.now(UTC), _digest(active))
+        return cls(catalog, MappingProxyType(dict(active)), generation, at, _digest(active))
 
 
 @dataclass(frozen=True)
@@ -161,11 +165,14 @@ class BundleStore:
     """Loads a folder of artifacts into snapshots; see the module docstring for the rules.
 
     ``key_dirs``: the folders the keyring is read from, again on every reload (a removed key revokes);
-    without them the ``keyring`` given is kept as it is (tests, embedded use)."""
+    without them the ``keyring`` given is kept as it is (tests, embedded use). ``clock``: 'now' for load
+    times, refusals and holds (the service passes the decider's; stored in UTC)."""
 
     def __init__(self, folder: Path, keyring: Keyring, state_dir: Path | None = None,
-                 required: str | Iterable[str] | None = (), key_dirs: Iterable[Path] = ()) -> None:
+                 required: str | Iterable[str] | None = (), key_dirs: Iterable[Path] = (), *,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.folder = Path(folder)
+        self._clock = clock or _utc_now
         self.keyring = keyring
         self.key_dirs = tuple(Path(p) for p in key_dirs)
         self.key_problems: dict[str, str] = {}
@@ -174,7 +181,7 @@ class BundleStore:
                                           tuple(dict.fromkeys(required or ())))
         self._state: MemoryState | FolderState = FolderState(state_dir) if state_dir else MemoryState()
         self._lock = threading.Lock()
-        self.snapshot = Snapshot.of({}, 0)
+        self.snapshot = Snapshot.of({}, 0, self._now())
         self.known: dict[str, Loaded] = {}  # by revision: everything loaded and still remembered
         self.history: dict[str, list[tuple[str, ...]]] = {}  # name → earlier active revision sets
         self.refused: dict[str, str] = {}  # file → why, as of the last reload
@@ -190,6 +197,9 @@ class BundleStore:
         self._trusted: dict[str, bytes] = {k: fingerprint(v) for k, v in keyring.items()}
         self.watching: bool | None = None  # None: hot reload off; False: cannot watch (retrying)
         self.watch_error: str | None = None
+
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC)
 
     # -------------------------------------------------------------------------------- reading
 
@@ -284,7 +294,7 @@ class BundleStore:
     def _scan(self) -> _Scan:
         scan = _Scan()
         seen: dict[str, str] = {}
-        now = datetime.now(UTC)
+        now = self._now()
         try:
             paths = sorted(self.folder.glob(f"*{SUFFIX}"))
             if not self.folder.is_dir():
@@ -331,7 +341,7 @@ class BundleStore:
             return None
         if manifest.revision != revision:
             return None
-        return Loaded(manifest, compiled, file or f"archive:{revision}", datetime.now(UTC),
+        return Loaded(manifest, compiled, file or f"archive:{revision}", self._now(),
                       self._trusted[manifest.key_id])
 
     def reload(self) -> LoadReport:
@@ -417,7 +427,7 @@ class BundleStore:
 
     def _note_refusals(self, scan: _Scan, active: dict[str, list[Loaded]]) -> None:
         """Refusals with their 'since'; each new one is logged and counted once, not at every reload."""
-        at = datetime.now(UTC).isoformat()
+        at = self._now().isoformat()
         refusals: dict[str, Refusal] = {}
         names = set(active) | {x.name for x, _ in scan.good.values()}
         for file, why in scan.refused.items():
@@ -459,7 +469,7 @@ class BundleStore:
         for loaded_set in new_sets.values():
             for loaded in loaded_set:
                 self.known[loaded.revision] = loaded
-        snapshot = Snapshot.of(new_sets, old.generation + 1)
+        snapshot = Snapshot.of(new_sets, old.generation + 1, self._now())
         self.snapshot = snapshot  # the atomic switch: one attribute assignment
         self._forget_old()
         report.generation = snapshot.generation
@@ -508,7 +518,7 @@ class BundleStore:
     def _hold(self, name: str, revisions: tuple[str, ...], reason: str) -> LoadReport:
         with self._state.locked():
             holds = self._state.read_holds()
-            holds[name] = Hold(revisions, self.disk.get(name, ()), reason, datetime.now(UTC).isoformat())
+            holds[name] = Hold(revisions, self.disk.get(name, ()), reason, self._now().isoformat())
             self._state.write_holds(holds)
         return self._reload()
 
@@ -586,7 +596,7 @@ class BundleStore:
                  and (revision is None or x.revision == revision)
                  and (version is None or x.manifest.version == version)]
         if not found and version is not None and revision is None:  # a folder artifact not active (held)
-            found = [Loaded(m, c, "bundle folder", datetime.now(UTC), k) for m, c, k in self._verified.values()
+            found = [Loaded(m, c, "bundle folder", self._now(), k) for m, c, k in self._verified.values()
                      if m.name == name and m.version == version]
         if not found and revision is not None and (archived := self._from_archive(revision)):
             found = [archived] if archived.name == name else []
@@ -612,7 +622,7 @@ class BundleStore:
         if manifest.name != name:
             raise StoreConflict(f"{file!r} holds bundle {manifest.name!r}, not {name!r}")
         self._state.put(manifest.revision, raw)  # other workers (and restarts) load it from the archive
-        return Loaded(manifest, compiled, file, datetime.now(UTC), self._trusted[manifest.key_id])
+        return Loaded(manifest, compiled, file, self._now(), self._trusted[manifest.key_id])
 
     def start_shadow(self, name: str, version: str | None = None, revision: str | None = None,
                      file: str | None = None) -> Shadowing:
@@ -622,7 +632,7 @@ class BundleStore:
             candidate = self._candidate(name, version, revision, file)
             self.known.setdefault(candidate.revision, candidate)
             shadows = self._state.read_shadows()
-            shadows[name] = (candidate.revision, datetime.now(UTC).isoformat())
+            shadows[name] = (candidate.revision, self._now().isoformat())
             self._state.write_shadows(shadows)
             self._follow_shadows()
             if name not in self.shadows:

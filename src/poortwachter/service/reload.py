@@ -9,7 +9,9 @@ The watcher never gives up: a folder that is missing (at start or later), or rem
 (a new inode inotify knows nothing of), is noticed within a tick; while the bundle folder cannot be
 watched the store says so (``/readyz``, ``poortwachter_bundle_watcher_failing``) and the watcher retries,
 reloading once it can watch again. A full reload every ``RESYNC_SECONDS`` bounds how long any missed
-event can keep a worker behind (a reload of unchanged files only hashes them).
+event can keep a worker behind (a reload of unchanged files only hashes them). With ``reload: off`` only
+the shared state folder is watched: an admin reload, activation or roll-back answered by one worker
+reaches its siblings, while changes of the bundle folder wait for an admin.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | N
     identities = {p: _identity(p) for p in folders}
     bundles = folders[0]
     if identities[bundles] is None:
-        store.watch_status(False, f"the bundle folder {bundles} is missing; retrying every {RETRY_SECONDS:g} s")
+        store.watch_status(False, f"the watched folder {bundles} is missing; retrying every {RETRY_SECONDS:g} s")
     else:
         store.watch_status(True)
     await reload_in_thread(store)  # whatever changed while nothing watched
@@ -101,9 +103,12 @@ async def watch(store: BundleStore, folder: Path, state_dir: Path | None, mode: 
                 stop: asyncio.Event, debounce_ms: int = 400, resync_seconds: float = RESYNC_SECONDS) -> None:
     """Run until ``stop`` is set; never raises and never stops watching (a failure is logged, reported
     through the store, and retried)."""
-    if mode == "off":
-        return
-    folders = [Path(folder), *([Path(state_dir)] if state_dir is not None else []), *store.key_dirs]
+    if mode == "off":  # the folder is not watched, but an admin change made on a sibling worker is followed
+        if state_dir is None:
+            return
+        folders, mode, resync_seconds = [Path(state_dir)], "watch", float("inf")
+    else:
+        folders = [Path(folder), *([Path(state_dir)] if state_dir is not None else []), *store.key_dirs]
     archive = (Path(state_dir) / ARCHIVE).resolve() if state_dir is not None else None
     while not stop.is_set():
         try:

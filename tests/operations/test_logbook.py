@@ -274,18 +274,18 @@ def test_pseudonym_keys(tmp_path: Path) -> None:
         Pseudonymiser(b"short")
     assert Pseudonymiser(KEY)("c-1") != Pseudonymiser(KEY[::-1])("c-1")
     assert Pseudonymiser(KEY)("c-1").startswith(f"hmac-sha256:{PSEUDO.key_id}:")
-    clear, _ = from_settings({}, None, enabled=False)
+    clear, _ = from_settings(None, None, enabled=False)
     assert clear("c-1") == "c-1"
-    env, where = from_settings({"POORTWACHTER_DECISION_LOG_KEY": KEY.decode()}, None)
+    env, where = from_settings(KEY.decode(), None)
     assert env("c-1") == PSEUDO("c-1") and "environment" in where
     (tmp_path / "k").write_bytes(KEY + b"\n")
-    filed, _ = from_settings({}, tmp_path / "k")
+    filed, _ = from_settings(None, tmp_path / "k")
     assert filed("c-1") == PSEUDO("c-1")
     with pytest.raises(PseudonymKeyError):
-        from_settings({}, None)
-    made, where = from_settings({}, None, generate_at=tmp_path / "gen" / "key")
+        from_settings(None, None)
+    made, where = from_settings(None, None, generate_at=tmp_path / "gen" / "key")
     assert "NEW" in where and (tmp_path / "gen" / "key").stat().st_mode & 0o777 == 0o600
-    again, where = from_settings({}, None, generate_at=tmp_path / "gen" / "key")
+    again, where = from_settings(None, None, generate_at=tmp_path / "gen" / "key")
     assert again("c-1") == made("c-1") and "NEW" not in where
 
 

@@ -87,3 +87,30 @@ def test_invalid_environment_value() -> None:
 def test_workers_receive_the_resolved_settings_as_json() -> None:
     s = Settings(port=9999, dossier_type_bundles={"jgz": "x"}, cache_size=7)
     assert settings_from_env({SETTINGS_ENV: s.model_dump_json()}) == s
+
+
+def test_the_service_reads_the_environment_in_settings_only() -> None:
+    """One place for configuration: no other service module looks up POORTWACHTER_* variables (metrics.py
+    reads prometheus_client's own folder variable, main.py hands the resolved settings to the workers)."""
+    import re
+
+    service = Path(__file__).resolve().parents[2] / "src" / "poortwachter" / "service"
+    readers = {p.name for p in service.glob("*.py")
+               if re.search(r"os\.environ\.get|os\.getenv|environ\[[^\]]+\](?!\s*=)", p.read_text())}
+    assert readers <= {"settings.py", "metrics.py"}, readers
+
+
+def test_the_decision_log_takes_its_knobs_from_the_settings(tmp_path: Path) -> None:
+    """The settings model decides; a stray variable in the environment does not (it was read before)."""
+    from poortwachter.service.decision_log import open_decision_log
+
+    settings = load_settings(env={"POORTWACHTER_DECISION_LOG_MAX_FILE_BYTES": "8192"})
+    env = {"POORTWACHTER_DECISION_LOG_DURABILITY": "write", "POORTWACHTER_DECISION_LOG_KEY": "k" * 32}
+    log = open_decision_log(str(tmp_path / "log"), 10, settings, env)
+    try:
+        assert log.writer is not None
+        assert (log.writer.config.durability, log.writer.config.max_file_bytes) == ("fsync", 8192)
+        assert log.writer.config.wait_timeout == settings.decision_log_wait_timeout
+        assert not (tmp_path / "decision-log.key").exists()  # the key came from env, none was made
+    finally:
+        log.close()

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Mapping
 from pathlib import Path
 
 PREFIX = "hmac-sha256"
@@ -79,18 +78,19 @@ def write_new_key(path: Path) -> bytes:
     return key
 
 
-def from_settings(env: Mapping[str, str], key_file: Path | None, *, enabled: bool = True,
+def from_settings(env_key: str | None, key_file: Path | None, *, enabled: bool = True,
                   generate_at: Path | None = None) -> tuple[Pseudonymiser, str]:
     """The configured pseudonymiser and where its key came from (for the startup log line).
 
-    Order: ``key_file``; the ``POORTWACHTER_DECISION_LOG_KEY`` variable; an existing or new random key
-    at ``generate_at`` (development only: back it up, or old logs can no longer be searched by client).
+    Order: ``key_file``; ``env_key``, the ``POORTWACHTER_DECISION_LOG_KEY`` variable (the service reads
+    it in service/settings.py); an existing or new random key at ``generate_at`` (development only: back
+    it up, or old logs can no longer be searched by client).
     """
     if not enabled:
         return Pseudonymiser(None, enabled=False), "disabled: client ids are logged in the clear"
     if key_file is not None:
         return Pseudonymiser(read_key(key_file)), f"key file {key_file}"
-    value = env.get("POORTWACHTER_DECISION_LOG_KEY", "").strip()
+    value = (env_key or "").strip()
     if value:
         if len(value) < MIN_KEY_BYTES:
             raise PseudonymKeyError(f"POORTWACHTER_DECISION_LOG_KEY is shorter than {MIN_KEY_BYTES} characters")

@@ -41,6 +41,7 @@ from ..logbook import pseudonym
 from ..logbook.record import encode
 from ..logbook.writer import Durability, LogHealth, LogTimeout, LogUnavailable, LogWriter, WriterConfig
 from . import metrics
+from .settings import Settings, SettingsError, decision_log_key
 
 log = logging.getLogger("poortwachter.decision_log")
 
@@ -403,38 +404,25 @@ async def _refuse(send: Send, reason: str) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-def _setting(settings: Any, env: Mapping[str, str], name: str, default: Any) -> Any:
-    """A decision-log knob from the settings model when it has it, else POORTWACHTER_<NAME>."""
-    value = getattr(settings, name, None) if settings is not None else None
-    if value is None:
-        value = env.get("POORTWACHTER_" + name.upper())
-    return default if value in (None, "") else value
-
-
-def open_decision_log(target: str, capacity: int, settings: Any = None,
+def open_decision_log(target: str, capacity: int, settings: Settings,
                       env: Mapping[str, str] | None = None) -> DecisionLog:
-    """From the ``decision_log`` setting: 'off', 'stdout' or a folder (see the module docstring)."""
-    env = os.environ if env is None else env
+    """From the ``decision_log`` setting: 'off', 'stdout' or a folder (see the module docstring). Every knob
+    comes from ``settings``; the pseudonymisation key may come from ``env`` (settings.decision_log_key)."""
     if target == "off":
         log.warning("decision logging is OFF: no record of who accessed which dossier is kept")
         return DecisionLog(NullSink())
-    wait_timeout = float(_setting(settings, env, "decision_log_wait_timeout", DEFAULT_WAIT_TIMEOUT))
-    if not wait_timeout > 0:
-        raise ValueError(f"decision_log_wait_timeout must be more than 0 seconds, not {wait_timeout}")
-    enabled = str(_setting(settings, env, "decision_log_pseudonymise", "true")).lower() not in ("false", "0", "no")
-    key_file = _setting(settings, env, "decision_log_key_file", None)
+    wait_timeout = settings.decision_log_wait_timeout
+    key_file = settings.decision_log_key_file
     folder = None if target == "stdout" else Path(target)
-    state_dir = getattr(settings, "state_dir", None) if settings is not None else None
     generate_at = None
     if folder is not None:
-        generate_at = Path(state_dir or folder.parent) / "decision-log.key"
+        generate_at = Path(settings.state_dir or folder.parent) / "decision-log.key"
     try:
-        pseudonymiser, source = pseudonym.from_settings(env, Path(key_file) if key_file else None, enabled=enabled,
+        pseudonymiser, source = pseudonym.from_settings(decision_log_key(env), key_file,
+                                                        enabled=settings.decision_log_pseudonymise,
                                                         generate_at=generate_at)
     except pseudonym.PseudonymKeyError as exc:
         if folder is not None:
-            from .settings import SettingsError
-
             raise SettingsError(f"decision log: {exc}") from None
         pseudonymiser, source = pseudonym.Pseudonymiser(os.urandom(32)), "a random key for this process only"
     if target == "stdout":
@@ -443,12 +431,11 @@ def open_decision_log(target: str, capacity: int, settings: Any = None,
     assert folder is not None
     if folder.is_file():
         raise ValueError(f"decision_log {folder} is a file; it must be a folder (files rotate inside it)")
-    durability: Durability = str(_setting(settings, env, "decision_log_durability", "fsync"))  # type: ignore[assignment]
-    config = WriterConfig(
-        directory=folder, durability=durability,
-        max_file_bytes=int(_setting(settings, env, "decision_log_max_file_bytes", 64 * 1024 * 1024)),
-        rotate_seconds=int(_setting(settings, env, "decision_log_rotate_seconds", 86_400)),
-        max_pending=capacity, wait_timeout=wait_timeout)
+    durability: Durability = settings.decision_log_durability
+    config = WriterConfig(directory=folder, durability=durability,
+                          max_file_bytes=settings.decision_log_max_file_bytes,
+                          rotate_seconds=settings.decision_log_rotate_seconds,
+                          max_pending=capacity, wait_timeout=wait_timeout)
     # The event loop holds the GIL while busy; by default another thread gets it only every 5 ms, and
     # every answer waits for the writer thread. 1 ms cuts the tail (bench/decision_log_cost.py).
     sys.setswitchinterval(min(sys.getswitchinterval(), WRITER_SWITCH_INTERVAL))

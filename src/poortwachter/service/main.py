@@ -79,7 +79,7 @@ def serve(args: argparse.Namespace) -> int:
     from . import metrics
 
     multiproc = metrics.prepare_multiprocess(settings.workers)  # before the workers import prometheus_client
-    exporter = getattr(settings, "metrics_address", None) or os.environ.get("POORTWACHTER_METRICS_ADDRESS")
+    exporter = settings.metrics_address
     if exporter:  # /metrics only, e.g. on the pod IP beside a loopback-only decision API
         metrics.start_exporter(exporter)  # workers > 1: this parent reads every worker's samples
     from .transport import ProblemHttpToolsProtocol

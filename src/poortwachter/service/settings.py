@@ -8,6 +8,7 @@ all workers are guaranteed to run with exactly the same configuration.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from ..core.routing import DEFAULT_ROUTES
 ENV_PREFIX = "POORTWACHTER_"
 SETTINGS_ENV = "POORTWACHTER_SETTINGS_JSON"  # resolved settings handed to worker processes
 CONFIG_ENV = "POORTWACHTER_CONFIG"
+DECISION_LOG_KEY_ENV = "POORTWACHTER_DECISION_LOG_KEY"  # a secret: read here, never part of Settings
 
 
 class SettingsError(ValueError):
@@ -200,3 +202,20 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     if env.get(SETTINGS_ENV):
         return Settings.model_validate_json(env[SETTINGS_ENV])
     return load_settings(env=env)
+
+
+def decision_log_key(env: Mapping[str, str] | None = None) -> str | None:
+    """The pseudonymisation key from the environment (typically a Kubernetes Secret), or None.
+
+    Why not a field of :class:`Settings`: the resolved settings travel to the workers as JSON in the
+    environment and may be printed; the key must stay where the operator put it."""
+    env = os.environ if env is None else env
+    return env.get(DECISION_LOG_KEY_ENV) or None
+
+
+def handed_to_worker(name: str, default: Any, env: Mapping[str, str] | None = None) -> Any:
+    """One value of the settings ``serve`` handed to this worker process, without validating them all (the
+    HTTP protocol reads ``body_timeout`` before the app exists); ``default`` when there are none."""
+    env = os.environ if env is None else env
+    raw = env.get(SETTINGS_ENV)
+    return json.loads(raw).get(name, default) if raw else default

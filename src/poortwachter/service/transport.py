@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .problems import PROBLEM_JSON, Problem
-from .settings import SETTINGS_ENV
+from .settings import handed_to_worker
 
 
 @functools.cache
 def header_timeout() -> float:
     """``body_timeout`` of the settings ``serve`` handed to this worker (10 s without them)."""
-    raw = os.environ.get(SETTINGS_ENV)
-    return float(orjson.loads(raw).get("body_timeout", 10.0)) if raw else 10.0
+    return float(handed_to_worker("body_timeout", 10.0))
 
 
 def _problem(problem: Problem) -> bytes:

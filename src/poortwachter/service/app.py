@@ -1,7 +1,8 @@
 """The FastAPI app factory: wires settings, store, cache, decision log and routes together.
 
-``create_app(settings)`` is what tests and ``poortwachter serve`` use; ``create_app_from_env`` is the
-factory uvicorn calls in each worker process (settings arrive as JSON in the environment). The
+``create_app(settings)`` is what tests use and leaves the process as it is; ``create_app_from_env`` is
+the factory uvicorn calls in each worker process of ``poortwachter serve`` (settings arrive as JSON in
+the environment), and only it tunes the process (:func:`tune_process`). The
 lifespan loads the bundles before the first request, starts the hot-reload watcher and closes the
 decision log on shutdown (flushing queued events).
 """
@@ -9,9 +10,11 @@ decision log on shutdown (flushing queued events).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -29,7 +32,13 @@ from ..core.routing import Routing
 from . import admin, authzen, heap, metrics, native
 from .cache import DecisionCache
 from .decider import Decider, Ids
-from .decision_log import DecisionLog, DecisionLogUnavailable, DurableAnswers, open_decision_log
+from .decision_log import (
+    WRITER_SWITCH_INTERVAL,
+    DecisionLog,
+    DecisionLogUnavailable,
+    DurableAnswers,
+    open_decision_log,
+)
 from .inventory import Inventory
 from .openapi import answers, build_openapi
 from .problems import Problem
@@ -209,7 +218,6 @@ def build_service(settings: Settings, *, decision_log: DecisionLog | None = None
     dlog = decision_log or open_decision_log(settings.decision_log, settings.decision_log_capacity, settings)
     shadow = ShadowRunner(store, settings.shadow_queue, settings.shadow_sample)
     decider = Decider(store, cache, dlog, routing, clock, shadow)
-    store.listeners.append(heap.settle)
     return Service(settings, store, cache, dlog, decider, guard.admin, guard.decision, guard.history,
                    Inventory.load(settings.search_inventory), shadow)
 
@@ -228,7 +236,6 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        heap.tune()
         report = await asyncio.to_thread(svc.store.reload)
         if not svc.store.ready:
             log.error("not ready: %s", svc.store.not_ready_reason())
@@ -265,8 +272,23 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
 
 
 def create_app_from_env() -> FastAPI:
-    """uvicorn's factory in each worker process."""
-    return create_app(settings_from_env())
+    """uvicorn's factory in each worker process: the app, and the process tuned for serving."""
+    app = create_app(settings_from_env())
+    tune_process(app.state.service)
+    return app
+
+
+def tune_process(svc: Service) -> None:
+    """What changes the whole process, done by a server process only (never by an app a test makes): GC
+    thresholds and a heap freeze after every bundle swap (service/heap.py), a short GIL switch interval so
+    the decision log writer thread keeps up, and closing the decision log at interpreter exit."""
+    heap.tune()
+    svc.store.listeners.append(heap.settle)
+    if svc.decision_log.durable:
+        # The event loop holds the GIL while busy; by default another thread gets it only every 5 ms, and
+        # every answer waits for the writer thread. 1 ms cuts the tail (bench/decision_log_cost.py).
+        sys.setswitchinterval(min(sys.getswitchinterval(), WRITER_SWITCH_INTERVAL))
+    atexit.register(svc.decision_log.close)
 
 
 def _version() -> str:

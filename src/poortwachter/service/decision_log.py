@@ -23,7 +23,6 @@ Every target writes the same record (``poortwachter.logbook.record``), with the 
 
 from __future__ import annotations
 
-import atexit
 import contextvars
 import logging
 import os
@@ -121,7 +120,7 @@ class JsonLinesSink:
 
 
 _STOP = object()
-WRITER_SWITCH_INTERVAL = 0.001  # seconds the decision log writer thread may wait for the GIL
+WRITER_SWITCH_INTERVAL = 0.001  # seconds the writer thread may wait for the GIL (set by the server process)
 DEFAULT_WAIT_TIMEOUT = 5.0
 WATCH_SECONDS = 1.0  # the health watchdog looks this often (at most)
 
@@ -171,7 +170,6 @@ class DecisionLog:
             self._thread.start()
         if writer is not None or self._thread is not None:
             threading.Thread(target=self._watch, name="decision-log-watchdog", daemon=True).start()
-        atexit.register(self.close)
 
     @property
     def durable(self) -> bool:
@@ -436,9 +434,6 @@ def open_decision_log(target: str, capacity: int, settings: Settings,
                           max_file_bytes=settings.decision_log_max_file_bytes,
                           rotate_seconds=settings.decision_log_rotate_seconds,
                           max_pending=capacity, wait_timeout=wait_timeout)
-    # The event loop holds the GIL while busy; by default another thread gets it only every 5 ms, and
-    # every answer waits for the writer thread. 1 ms cuts the tail (bench/decision_log_cost.py).
-    sys.setswitchinterval(min(sys.getswitchinterval(), WRITER_SWITCH_INTERVAL))
     writer = LogWriter(config, pseudonymiser, key_id=pseudonymiser.key_id, observer=_Observer()).start()
     log.info("decision log in %s (durability %s); client pseudonyms: %s", folder, durability, source)
     if "NEW" in source:

@@ -8,7 +8,7 @@ import pytest
 
 from poortwachter.artifacts.folder import load_folder, scenario_files
 from poortwachter.authoring.scenarios import read_suites, run, uncovered
-from poortwachter.cli import _sibling_catalog
+from poortwachter.cli.common import sibling_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = sorted(p.parent for p in (ROOT / "policies").glob("*/bundle.yaml"))
@@ -28,7 +28,7 @@ def test_bundle_suite_passes_with_full_rule_coverage(folder: Path) -> None:
     scenarios, problems = read_suites(scenario_files(folder))
     assert not problems, "\n".join(map(str, problems))
     assert scenarios, f"{folder.name} has no scenarios"
-    outcomes = run(_sibling_catalog(folder, bundle), bundle.key, scenarios)
+    outcomes = run(sibling_catalog(folder, bundle), bundle.key, scenarios)
     failures = [f"{o.scenario.id} ({o.scenario.span}): {'; '.join(o.problems)}" for o in outcomes if not o.passed]
     assert not failures, "\n".join(failures)
     assert uncovered([r.id for r in bundle.rules], bundle.key, outcomes) == []

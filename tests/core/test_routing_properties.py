@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from poortwachter.artifacts.folder import load_folder, scenario_files
 from poortwachter.authoring.scenarios import read_suites, run
-from poortwachter.cli import _sibling_catalog
+from poortwachter.cli.common import sibling_catalog
 from poortwachter.core.catalog import Catalog
 from poortwachter.core.decide import decide
 from poortwachter.core.errors import RequestError
@@ -47,7 +47,7 @@ VERSIONED = [f"{n}@{b.bundle.version}" for n, bs in CATALOG.versions.items() for
 def test_scenarios_routed_by_dossier_type_decide_as_when_the_bundle_is_named(folder: Path) -> None:
     bundle, _, _ = load_folder(folder)
     scenarios, _ = read_suites(scenario_files(folder))
-    catalog = _sibling_catalog(folder, bundle)
+    catalog = sibling_catalog(folder, bundle)
     named = run(catalog, bundle.key, scenarios)
     own = bundle.dossier_types or (NO_DOSSIER_TYPE,)  # a fixture vocabulary: the requests without a dossier type
     routes = {**DEFAULT_ROUTES, **{t: bundle.name for t in own}}  # as its operator would configure it

@@ -157,6 +157,25 @@ def test_explain_json(capsys, request_file):
     assert "default-deny" in json.dumps(doc)
 
 
+def test_explain_evaluates_once(capsys, monkeypatch, request_file):
+    """explain parses and derives once (prepare), then evaluates once inside explain: no second pass."""
+    from poortwachter.core import decide
+    from poortwachter.core.policy import evaluate as evaluation
+
+    calls: list[str] = []
+    real = evaluation.evaluate
+
+    def counted(bundle, facts):
+        calls.append(bundle.bundle.key)
+        return real(bundle, facts)
+
+    monkeypatch.setattr(evaluation, "evaluate", counted)
+    monkeypatch.setattr(decide, "evaluate", counted)
+    code, out, _ = run(capsys, "explain", str(request_file), "--bundle", MINI)
+    assert code == 0 and out.startswith("DENY by mini@1.0.0")
+    assert calls == ["mini@1.0.0"]
+
+
 def test_explain_from_stdin(capsys, monkeypatch, request_for):
     body = json.dumps(request_for(birthdate="2016-01-01")).encode()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(body)))

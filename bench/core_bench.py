@@ -186,6 +186,10 @@ def make_request(rng: random.Random, i: int) -> Request:
     context["consents"] = [_permission(rng, moment, ids, acting, category, True)
                            for _ in range(rng.choice((1, 1, 2, 3)))] if roll < 0.35 else []
     context["objections"] = [_permission(rng, moment, ids, acting, category, False)] if rng.random() < 0.08 else []
+    born = datetime.fromisoformat(client["birthdate"]).replace(tzinfo=AMSTERDAM)
+    for c in context["consents"]:  # a consent cannot predate the client (the core refuses it)
+        if datetime.fromisoformat(c["given_at"]) < born:
+            c["given_at"] = born.isoformat()
     context["attestations"] = [{"kind": rng.choice(v.ATTESTATIONS), "by": ids["prof"]}
                                for _ in range(rng.choice((1, 1, 2)))] if rng.random() < 0.15 else []
     return {"subject": subject, "action": action_data,

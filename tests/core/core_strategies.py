@@ -57,13 +57,18 @@ def parties(draw: st.DrawFn, kind: str | None = None) -> dict[str, Any]:
 
 
 @st.composite
-def permissions(draw: st.DrawFn, now: datetime, withdrawable: bool) -> dict[str, Any]:
+def permissions(draw: st.DrawFn, now: datetime, born: date, withdrawable: bool) -> dict[str, Any]:
+    """A consent (withdrawable) or an objection (its `for` and `given_at` optional), never before birth."""
     around = st.builds(lambda d: now + timedelta(seconds=d), st.integers(-400 * 86_400, 30 * 86_400))
-    given = draw(around)
+    given = max(draw(around), datetime.combine(born + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo))
     item = {"by": draw(st.sampled_from(IDS)), "for": draw(st.sampled_from(IDS + ROLES)),
             "scope": draw(st.sampled_from(SCOPES)), "given_at": iso(given, draw(bools))}
     if withdrawable and draw(bools):
         item["withdrawn_at"] = iso(draw(around))
+    if not withdrawable:
+        for optional_field in ("for", "given_at"):
+            if draw(bools):
+                del item[optional_field]
     return item
 
 
@@ -110,8 +115,8 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         "purpose": draw(optional(st.sampled_from(v.PURPOSES))),
         "channel": draw(optional(st.sampled_from((*v.CHANNELS, "app")))),
         "authn_level": draw(optional(st.sampled_from(v.AUTHN_LEVELS))),
-        "consents": draw(st.lists(permissions(now, True), max_size=4)),
-        "objections": draw(st.lists(permissions(now, False), max_size=2)),
+        "consents": draw(st.lists(permissions(now, birth, True), max_size=4)),
+        "objections": draw(st.lists(permissions(now, birth, False), max_size=2)),
         "attestations": draw(st.lists(st.fixed_dictionaries({"kind": st.sampled_from(v.ATTESTATIONS)},
                                                             optional={"by": st.sampled_from(IDS)}), max_size=3)),
     })

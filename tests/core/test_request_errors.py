@@ -181,8 +181,10 @@ CASES: list[tuple[str, Mutation, str, str, str]] = [
      "a list of objects", "'yes'"),
     ("objection scope unknown", lambda r: ctx(r).update(objections=[consent(scope="alles")]),
      "context.objections[0].scope", "dossier, research", "'alles'"),
-    ("objection given_at missing", lambda r: ctx(r).update(objections=[consent(given_at=None)]),
-     "context.objections[0].given_at", "an ISO 8601 date-time", "nothing"),
+    ("objection scope missing", lambda r: ctx(r).update(objections=[consent(scope=None)]),
+     "context.objections[0].scope", "a non-empty string", "nothing"),
+    ("objection given_at bad", lambda r: ctx(r).update(objections=[consent(given_at="gisteren")]),
+     "context.objections[0].given_at", "an ISO 8601 date-time", "'gisteren'"),
 ]
 
 

@@ -10,6 +10,7 @@ Artifact and store errors live in the shell (poortwachter.artifacts.errors).
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,15 +22,28 @@ class PoortwachterError(Exception):
 class RequestError(PoortwachterError):
     """A request field is missing, of the wrong type or has a value outside its closed set."""
 
-    def __init__(self, path: str, expected: str, got: object = None, *, missing: bool = False) -> None:
+    def __init__(self, path: str, expected: str, got: object = None, *, missing: bool = False,
+                 shown: str | None = None) -> None:
+        """``shown`` describes what came instead of showing it (e.g. ``300 items`` for a list too long)."""
         self.path = path
         self.expected = expected
-        self.got = "nothing" if missing else _show(got)
+        self.got = "nothing" if missing else shown if shown is not None else _show(got)
         super().__init__(f"{path}: expected {expected}, got {self.got}")
 
 
+def _bounded_repr() -> reprlib.Repr:
+    """A repr that stops early: a caller's 100,000-element list must not be rendered to show 80 characters."""
+    r = reprlib.Repr()
+    r.maxstring = r.maxother = r.maxlong = 200
+    r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 3, 12, 12, 8, 8
+    return r
+
+
+_REPR = _bounded_repr()
+
+
 def _show(value: object) -> str:
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .calendar import local_date, whole_years
-from .request import Party, Permission, YouthCareRequest
-from .vocabulary import ATTESTATIONS, MEASURES, NONE
+from .request import Objection, Party, Permission, YouthCareRequest
+from .vocabulary import ATTESTATIONS, MEASURES, NONE, THIRD_PARTY_AUTHORS
 
 FactValue = str | bool | int
 Facts = Mapping[str, FactValue]
@@ -80,6 +80,18 @@ def _covers(p: Permission, acting: set[str], category: str | None, purpose: str 
     return p.scope == "dossier" or p.scope == category
 
 
+def _objects(o: Objection, party: Party, acting: set[str], category: str | None, purpose: str | None) -> bool:
+    """Whether objection ``o`` stands against ``party`` acting now. One without ``for`` is aimed at no one
+    in particular (contract): against research use it counts for any research; otherwise it counts
+    against persons and organisations but never against a professional, so it cannot lock out one
+    named professional, let alone the whole team."""
+    if o.scope == "research":
+        return purpose == "research" and (o.for_ is None or o.for_ in acting)
+    if o.scope != "dossier" and o.scope != category:
+        return False
+    return party.type != "professional" if o.for_ is None else o.for_ in acting
+
+
 # fact names made once, not per request
 _PARTY_FIELDS = ("type", "relation", "gezag", "discipline", "treatment_relation", "team", "kind", "is_client")
 _SUBJECT_KEYS = tuple(f"subject.{x}" for x in _PARTY_FIELDS)
@@ -87,13 +99,15 @@ _RECIPIENT_KEYS = tuple(f"recipient.{x}" for x in _PARTY_FIELDS)
 _NO_RECIPIENT: dict[str, FactValue] = dict(zip(_RECIPIENT_KEYS, (NONE, NONE, False, NONE, False, NONE, NONE, False)))
 _MEASURE_KEYS = tuple((m, f"client.measure.{m}") for m in MEASURES)
 _ATTESTATION_KEYS = {k: f"attestation.{k}" for k in ATTESTATIONS}
+_AUTHOR_KIND = dict.fromkeys(THIRD_PARTY_AUTHORS, "derde")
 
 
 def _party_facts(keys: tuple[str, ...], party: Party, client_id: str) -> dict[str, FactValue]:
+    """The party's facts; its relation as :func:`_relation` (inlined: this runs once or twice a request)."""
     type_, relation, gezag, discipline, treatment, team, kind, is_client = keys
     return {
         type_: party.type,
-        relation: _relation(party, client_id) or NONE,
+        relation: ("derde" if party.relation == "self" and party.id != client_id else party.relation) or NONE,
         gezag: party.gezag,
         discipline: party.discipline or NONE,
         treatment: party.treatment_relation,
@@ -121,7 +135,8 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
         consenters = {p.by for p in req.consents
                       if p.given_at <= now and (p.withdrawn_at is None or now < p.withdrawn_at)
                       and _covers(p, names, res.category, req.purpose)}
-        objectors = {p.by for p in req.objections if p.given_at <= now and _covers(p, names, res.category, req.purpose)}
+        objectors = {o.by for o in req.objections if (o.given_at is None or o.given_at <= now)
+                     and _objects(o, acting, names, res.category, req.purpose)}
     gezag = client.gezaghebbenden
     consent_self = client.id in consenters
     consent_gezag = bool(consenters & gezag)
@@ -151,7 +166,7 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
         "resource.type": res.type,
         "resource.dossier_type": res.dossier_type,
         "resource.category": res.category or NONE,
-        "resource.author_kind": res.author_kind or NONE,
+        "resource.author_kind": NONE if res.author_kind is None else _AUTHOR_KIND.get(res.author_kind, res.author_kind),
         "resource.confidential_from_parents": res.confidential_from_parents,
         "resource.about_other": res.about_id is not None and res.about_id != client.id,
         "resource.about_relation": NONE if res.about_relation is None else "derde"

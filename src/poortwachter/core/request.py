@@ -42,6 +42,42 @@ class Envelope:
 
 
 # ---------------------------------------------------------------------------------------------
+# limits on what a caller sends (issue 17). The service bounds a body as a whole (docs/service.md);
+# these hold for every caller of the core (decisions, searches, explanations, the CLI) and say in the
+# error which field broke which limit. Each is generous for a real dossier.
+
+MAX_TEXT = 1024  # characters in an id or any other string: ids are UUIDs, URNs or paths, far shorter
+MAX_CONSENTS = 256  # ~21 categories x a client and a few parents and professionals, with renewals
+MAX_OBJECTIONS = 256  # as many as consents: an objection is a consent's mirror image
+MAX_ATTESTATIONS = 64  # 12 kinds, each attested by a few professionals
+MAX_SHIELDED_FROM = 1024  # an item shielded, one id at a time, from a large organisation's staff
+MAX_GEZAGHEBBENDEN = 16  # at most two hold gezag at once (BW 1:245, 1:282); room for history and institutions
+MAX_MEASURES = 16  # four kinds of measure; a repeat is tolerated
+
+# Dates and moments lie in these years. Nobody alive or with an open dossier was born before 1900, no
+# decision is taken after 2200, and inside them every conversion (an offset of up to 14 hours, the
+# Amsterdam date) stays far from the limits of Python's dates (years 1-9999): no OverflowError.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+_IN_YEARS = f" in the years {FIRST_YEAR} to {LAST_YEAR}"
+_DATE_EXPECTED = "an ISO date (YYYY-MM-DD)"
+_INSTANT_EXPECTED = "an ISO 8601 date-time such as 2026-11-22T10:00:00+01:00"
+
+# Exactly the forms the contract documents: a date YYYY-MM-DD; a date-time in the extended form
+# YYYY-MM-DDTHH:MM[:SS[.fraction of 1-9 digits]][Z|+HH:MM|-HH:MM]. Python's fromisoformat also takes
+# week dates (2016-W22-1), the basic form (20160530), any separator and more; those are not what a
+# caller means. A date-time's shape (its ASCII digits made 9) must be one of these; fromisoformat then
+# checks the calendar. (A shape lookup costs a third of a layout check by hand and a tenth of a regex.)
+# A date YYYY-MM-DD is checked by layout, inline: of the ten-character forms date.fromisoformat takes
+# (YYYY-MM-DD, YYYY-Www-D) only this one has dashes at 4 and 7, and it takes ASCII digits only.
+_TO_SHAPE = bytes.maketrans(b"0123456789", b"9" * 10)
+_DATE_TIME_SHAPES = frozenset(
+    f"9999-99-99T99:99{seconds}{offset}".encode()
+    for seconds in ("", ":99", *(":99." + "9" * k for k in range(1, 10)))
+    for offset in ("", "Z", "+99:99", "-99:99")
+)
+
+
+# ---------------------------------------------------------------------------------------------
 # primitive readers: each names the path it reads, so every error says where and what.
 # Each tries the common, valid case first (exact JSON types, set membership) and only then the
 # checks that word an error; the hot path builds no strings.
@@ -72,9 +108,14 @@ def obj(data: Any, path: str, *, required: bool = True) -> Json:
     return data
 
 
+def _too_long(path: str, value: str) -> RequestError:
+    return RequestError(path, f"a non-empty string of at most {MAX_TEXT} characters",
+                        shown=f"a string of {len(value)} characters")
+
+
 def text(data: Json, key: str, path: str, *, required: bool = True) -> str | None:
     value = data.get(key)
-    if type(value) is str and value:
+    if type(value) is str and 0 < len(value) <= MAX_TEXT:
         return value
     if value is None:
         if required:
@@ -82,6 +123,8 @@ def text(data: Json, key: str, path: str, *, required: bool = True) -> str | Non
         return None
     if not isinstance(value, str) or not value:
         raise RequestError(f"{path}.{key}", "a non-empty string", value)
+    if len(value) > MAX_TEXT:
+        raise _too_long(f"{path}.{key}", value)
     return value
 
 
@@ -105,48 +148,75 @@ def flag(data: Json, key: str, path: str) -> bool:
 
 
 def day(data: Json, key: str, path: str, *, required: bool = False) -> date | None:
+    """A date written YYYY-MM-DD (or a date-time of the extended form: its date as written)."""
     value = data.get(key)
     if value is None:
         if required:
-            raise RequestError(f"{path}.{key}", "an ISO date (YYYY-MM-DD)", missing=True)
+            raise RequestError(f"{path}.{key}", _DATE_EXPECTED, missing=True)
         return None
-    if isinstance(value, str):
-        try:
-            if len(value) > 10 and value[10] == "T":  # a date-time: its date as written, the rest must parse too
-                return datetime.fromisoformat(value).date()
-            return date.fromisoformat(value)
+    if type(value) is str:
+        found: date | None = None
+        try:  # (a lone surrogate cannot be encoded: UnicodeEncodeError is a ValueError)
+            if len(value) == 10 and value[4] == "-" and value[7] == "-":
+                found = date.fromisoformat(value)
+            elif value.encode().translate(_TO_SHAPE) in _DATE_TIME_SHAPES:  # its date as written; all must parse
+                found = datetime.fromisoformat(value).date()
         except ValueError:
             pass
-    raise RequestError(f"{path}.{key}", "an ISO date (YYYY-MM-DD)", value)
+        if found is not None:
+            if FIRST_YEAR <= found.year <= LAST_YEAR:
+                return found
+            raise RequestError(f"{path}.{key}", _DATE_EXPECTED + _IN_YEARS, value)
+    raise RequestError(f"{path}.{key}", _DATE_EXPECTED, value)
 
 
 def instant(data: Json, key: str, path: str, *, required: bool = False) -> datetime | None:
-    """An ISO 8601 date-time (offset optional: Amsterdam time) or a bare date (its midnight)."""
+    """An ISO 8601 date-time of the extended form (offset optional: Amsterdam time) or a bare date (its
+    midnight in Amsterdam)."""
     value = data.get(key)
     if value is None:
         if required:
             raise RequestError(f"{path}.{key}", "an ISO 8601 date-time", missing=True)
         return None
-    if isinstance(value, str):
+    if type(value) is str:
+        found: date | None = None
         try:
-            if len(value) == 10:
-                return start_of_day(date.fromisoformat(value))
-            return as_aware(datetime.fromisoformat(value))
-        except ValueError:
+            shape = value.encode().translate(_TO_SHAPE)
+            if shape in _DATE_TIME_SHAPES:
+                moment = datetime.fromisoformat(value)
+                if FIRST_YEAR <= moment.year <= LAST_YEAR:  # checked before any conversion can overflow
+                    return as_aware(moment)
+                found = moment
+            elif len(value) == 10 and value[4] == "-" and value[7] == "-":
+                found = date.fromisoformat(value)
+                if FIRST_YEAR <= found.year <= LAST_YEAR:
+                    return start_of_day(found)
+        except ValueError:  # (OverflowError cannot come from parsing a shape checked above)
             pass
-    raise RequestError(f"{path}.{key}", "an ISO 8601 date-time such as 2026-11-22T10:00:00+01:00", value)
+        if found is not None:
+            raise RequestError(f"{path}.{key}", _INSTANT_EXPECTED + "," + _IN_YEARS, value)
+    raise RequestError(f"{path}.{key}", _INSTANT_EXPECTED, value)
 
 
-def strings(data: Json, key: str, path: str) -> frozenset[str]:
+def strings(data: Json, key: str, path: str, limit: int, what: str) -> frozenset[str]:
+    """A list of at most ``limit`` strings (``what`` names them in the error), each of at most MAX_TEXT."""
     value = data.get(key)
     if value is None or (type(value) is list and not value):
         return _NO_STRINGS
+    if type(value) is list and len(value) <= limit and all(type(x) is str and len(x) <= MAX_TEXT for x in value):
+        return frozenset(value)
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
         raise RequestError(f"{path}.{key}", "a list of strings", value)
+    if len(value) > limit:
+        raise RequestError(f"{path}.{key}", f"at most {limit} {what}", shown=f"{len(value)} items")
+    for i, x in enumerate(value):
+        if len(x) > MAX_TEXT:
+            raise _too_long(f"{path}.{key}[{i}]", x)
     return frozenset(value)
 
 
-def items(data: Json, key: str, path: str) -> list[tuple[str, Json]]:
+def items(data: Json, key: str, path: str, limit: int) -> list[tuple[str, Json]]:
+    """A list of at most ``limit`` objects, each with its path for errors."""
     value = data.get(key)
     if value is None:
         return []
@@ -154,6 +224,8 @@ def items(data: Json, key: str, path: str) -> list[tuple[str, Json]]:
         raise RequestError(f"{path}.{key}", "a list of objects", value)
     if not value:
         return []
+    if len(value) > limit:
+        raise RequestError(f"{path}.{key}", f"at most {limit} {key}", shown=f"{len(value)} items")
     paths = [f"{path}.{key}[{i}]" for i in range(len(value))]
     return [(where, obj(x, where)) for where, x in zip(paths, value)]
 
@@ -234,13 +306,23 @@ class Resource(NamedTuple):
 
 
 class Permission(NamedTuple):
-    """A consent or an objection: who gave it, for whom, about what, from when (until when)."""
+    """A consent: who gave it, for whom, about what, from when (until when)."""
 
     by: str
     for_: str
     scope: str
     given_at: datetime
     withdrawn_at: datetime | None = None
+
+
+class Objection(NamedTuple):
+    """An objection: only who and about what are required (contract). Without ``for_`` it is aimed at
+    no one in particular; without ``given_at`` it is in force."""
+
+    by: str
+    for_: str | None
+    scope: str
+    given_at: datetime | None = None
 
 
 class Action(NamedTuple):
@@ -261,7 +343,7 @@ class YouthCareRequest(NamedTuple):
     channel: str | None = None
     authn_level: str | None = None
     consents: tuple[Permission, ...] = ()
-    objections: tuple[Permission, ...] = ()
+    objections: tuple[Objection, ...] = ()
     attestations: frozenset[str] = frozenset()
     today: date | None = None  # the Amsterdam date of ``time`` (derived once, here)
 
@@ -296,7 +378,7 @@ def _party(entity_type: str, ident: str, props: Json, path: str) -> Party:
 def _client(props: Json) -> Client:
     cp = "resource.properties.client"
     data = obj(props.get("client"), cp)
-    measures = strings(data, "measures", cp)
+    measures = strings(data, "measures", cp, MAX_MEASURES, "measures")
     if not measures <= _MEASURES:
         raise RequestError(f"{cp}.measures", "measures from " + ", ".join(v.MEASURES), min(measures - _MEASURES))
     birthdate = day(data, "birthdate", cp, required=True)
@@ -308,7 +390,7 @@ def _client(props: Json) -> Client:
         date_of_death=day(data, "date_of_death", cp),
         wilsonbekwaam=flag(data, "wilsonbekwaam", cp),
         measures=measures,
-        gezaghebbenden=strings(data, "gezaghebbenden", cp),
+        gezaghebbenden=strings(data, "gezaghebbenden", cp, MAX_GEZAGHEBBENDEN, "ids"),
     )
 
 
@@ -328,7 +410,7 @@ def _resource(entity: Entity) -> Resource:
         client=_client(p),
         author_id=text(author, "id", ap, required=False),
         author_kind=choice(author, "kind", ap, _AUTHOR_KINDS),
-        shielded_from=strings(p, "shielded_from", pp),
+        shielded_from=strings(p, "shielded_from", pp, MAX_SHIELDED_FROM, "ids"),
         confidential_from_parents=flag(p, "confidential_from_parents", pp),
         last_change=day(p, "last_change", pp),
         treatment_end=day(p, "treatment_end", pp),
@@ -361,11 +443,16 @@ def _action(entity: Entity) -> Action:
     )
 
 
-def _permissions(context: Json, key: str) -> tuple[Permission, ...]:
+def _consents(context: Json, born: date) -> tuple[Permission, ...]:
     found = []
-    for path, item in items(context, key, "context"):
+    for path, item in items(context, "consents", "context", MAX_CONSENTS):
         given = instant(item, "given_at", path, required=True)
         assert given is not None
+        # A consent cannot predate the person: certainly a caller's error. The Amsterdam date of ``given``
+        # is at most a day off its date as written, so only a date near the birth needs the exact check.
+        if given.date() <= born and given < start_of_day(born):
+            raise RequestError(f"{path}.given_at", f"a moment on or after the client's birth ({born.isoformat()}): "
+                               "a consent cannot predate the person", item["given_at"])
         found.append(Permission(
             by=text(item, "by", path) or "",
             for_=text(item, "for", path) or "",
@@ -376,11 +463,25 @@ def _permissions(context: Json, key: str) -> tuple[Permission, ...]:
     return tuple(found)
 
 
+def _objections(context: Json) -> tuple[Objection, ...]:
+    found = []
+    for path, item in items(context, "objections", "context", MAX_OBJECTIONS):
+        found.append(Objection(
+            by=text(item, "by", path) or "",
+            for_=text(item, "for", path, required=False),
+            scope=choice(item, "scope", path, _SCOPES, required=True) or "",
+            given_at=instant(item, "given_at", path),
+        ))
+        text(item, "form", path, required=False)  # optional (e.g. schriftelijk); checked, not used
+        instant(item, "withdrawn_at", path)  # not in the contract's objection: checked, ignored (docs/facts.md)
+    return tuple(found)
+
+
 def _attestations(context: Json) -> frozenset[str]:
     kinds = set()
-    for path, item in items(context, "attestations", "context"):
+    for path, item in items(context, "attestations", "context", MAX_ATTESTATIONS):
         kinds.add(choice(item, "kind", path, _ATTESTATIONS, required=True) or "")
-        text(item, "by", path, required=False)
+        text(item, "by", path, required=False)  # recorded by the caller, not a fact: checked for shape only
     return frozenset(kinds)
 
 
@@ -404,8 +505,8 @@ def parse_youth_care(envelope: Envelope) -> YouthCareRequest:
         channel=None if (ch := text(c, "channel", "context", required=False)) is None
         else ch if ch in v.CHANNELS else "other",
         authn_level=choice(c, "authn_level", "context", _AUTHN_LEVELS),
-        consents=_permissions(c, "consents"),
-        objections=_permissions(c, "objections"),
+        consents=_consents(c, resource.client.birthdate),
+        objections=_objections(c),
         attestations=_attestations(c),
         today=today,
     )

@@ -39,7 +39,11 @@ CATEGORIES = (
     "informatie_over_derde", "geheim_adres", "meldcode", "eigen_verklaring", "client_document",
     "loggegevens", "administratief", "klacht", "werkaantekening", "algemene_informatie",
 )
-AUTHOR_KINDS = ("professional", "self", "ouder", "derde", "system")
+AUTHOR_KINDS = ("professional", "self", "ouder", "derde", "organisation", "person", "system")
+# what resource.author_kind can be: an item from another organisation (a report obtained elsewhere) or from
+# another person is a third party's contribution (contract), so both read as `derde`
+THIRD_PARTY_AUTHORS = ("organisation", "person")
+AUTHOR_KIND_FACTS = tuple(k for k in AUTHOR_KINDS if k not in THIRD_PARTY_AUTHORS)
 MEASURES = ("ots", "voogdij", "uithuisplaatsing", "jeugdreclassering")
 PURPOSES = ("care", "emergency", "research", "complaint_defence", "legal_duty", "report")
 CHANNELS = ("klantportaal", "balie", "post", "telefoon", "other")
@@ -123,7 +127,7 @@ YOUTH_CARE_FACTS: tuple[FactSpec, ...] = (
     _enum("resource.type", RESOURCE_TYPES, "dossier item or whole dossier", with_none=False),
     _enum("resource.dossier_type", DOSSIER_TYPES, "kind of dossier", with_none=False),
     _enum("resource.category", CATEGORIES, "category of the dossier item"),
-    _enum("resource.author_kind", AUTHOR_KINDS, "who entered the item"),
+    _enum("resource.author_kind", AUTHOR_KIND_FACTS, "who entered the item (organisation, person: derde)"),
     _bool("resource.confidential_from_parents", "agreed with the young person not to share with parents",
           "afgesproken met de jongere: niet delen met ouders"),
     _bool("resource.about_other", "the item is about another person than the client",

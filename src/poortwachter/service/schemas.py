@@ -190,11 +190,13 @@ class Consent(_Open):
 
 class Objection(_Open):
     by: str = Field(min_length=1, description="Id of the objecting person.", examples=["c-9"])
-    for_: str = Field(alias="for", min_length=1, description="Id or role the objection is against.",
-                      examples=["ouder"])
+    for_: str | None = Field(None, alias="for", min_length=1, description=(
+        "Id or role the objection is against. Absent: aimed at no one in particular (e.g. research use); "
+        "it then never counts against a professional."), examples=["ouder"])
     scope: str = Field(min_length=1, description="A category, 'dossier' or 'research'.", examples=["dossier"])
     form: str | None = Field(None, description="How it was made (e.g. mondeling, schriftelijk).")
-    given_at: str = Field(pattern=ISO_DATE, description="From when it applies.", examples=["2026-02-01"])
+    given_at: str | None = Field(None, pattern=ISO_DATE, description="From when it applies. Absent: in force.",
+                                 examples=["2026-02-01"])
 
 
 class AttestationItem(_Open):

@@ -20,7 +20,7 @@ from poortwachter.logbook import writer as writer_module
 from poortwachter.logbook.pseudonym import Pseudonymiser
 from poortwachter.logbook.record import DecisionEvent
 from poortwachter.logbook.writer import LogTimeout, LogUnavailable, LogWriter, WriterConfig
-from poortwachter.service.decision_log import DecisionLog, JsonLinesSink
+from poortwachter.service.decision_log import DecisionLog, JsonLinesOutput
 
 PSEUDO = Pseudonymiser(b"0123456789abcdef0123456789abcdef")
 
@@ -255,7 +255,7 @@ class SlowStream(io.BytesIO):
 
 def test_the_stdout_sink_applies_back_pressure_too() -> None:
     stream = SlowStream()
-    log = DecisionLog(JsonLinesSink(stream, PSEUDO), capacity=4, wait_timeout=10.0)
+    log = DecisionLog(JsonLinesOutput(stream, PSEUDO), capacity=4, wait_timeout=10.0)
     refused: list[str] = []
 
     def caller(n: int) -> None:
@@ -277,7 +277,7 @@ def test_the_stdout_sink_applies_back_pressure_too() -> None:
 
 def test_the_stdout_sink_survives_a_hostile_record_without_a_retry_loop() -> None:
     stream = io.BytesIO()
-    log = DecisionLog(JsonLinesSink(stream, PSEUDO), capacity=10)
+    log = DecisionLog(JsonLinesOutput(stream, PSEUDO), capacity=10)
     log.record(flat(1, emergency={"by": nested(300)}))
     log.record(flat(2))
     assert eventually(lambda: len(stream.getvalue().splitlines()) == 2, 3)
@@ -289,7 +289,7 @@ def test_the_stdout_sink_survives_a_hostile_record_without_a_retry_loop() -> Non
 
 def test_a_dead_stdout_drain_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.BytesIO()
-    sink = JsonLinesSink(stream, PSEUDO)
+    sink = JsonLinesOutput(stream, PSEUDO)
     log = DecisionLog(sink, capacity=10)
 
     def die(event: Any) -> None:

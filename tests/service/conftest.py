@@ -23,7 +23,7 @@ from poortwachter.artifacts.artifact import build
 from poortwachter.artifacts.folder import load_folder
 from poortwachter.artifacts.keys import load_private
 from poortwachter.service.app import create_app
-from poortwachter.service.decision_log import DecisionLog, MemorySink
+from poortwachter.service.decision_log import DecisionLog, MemoryOutput
 from poortwachter.service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def bundle_dir(tmp_path: Path, artifacts: dict[str, Path]) -> Path:
 class Harness:
     """An app over a bundle folder, with a memory decision log and a settable clock."""
 
-    def __init__(self, client: TestClient, sink: MemorySink, settings: Settings) -> None:
+    def __init__(self, client: TestClient, sink: MemoryOutput, settings: Settings) -> None:
         self.client = client
         self.sink = sink
         self.settings = settings
@@ -110,7 +110,7 @@ def make_harness(bundle_dir: Path) -> Iterator[MakeHarness]:
                                   "admin_token": ADMIN_TOKEN, "decision_log": "off"}
         values.update(overrides)
         settings = Settings(**values)
-        sink = MemorySink()
+        sink = MemoryOutput()
         app = create_app(settings, decision_log=DecisionLog(sink), clock=clock)
         with TestClient(app, raise_server_exceptions=False) as client:
             yield Harness(client, sink, settings)

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from poortwachter.service import decider as decider_module
-from poortwachter.service.decision_log import DecisionLog, DecisionLogUnavailable, MemorySink
+from poortwachter.service.decision_log import DecisionLog, DecisionLogUnavailable, MemoryOutput
 
 from .conftest import ADMIN_TOKEN, Harness, yc_request
 
@@ -65,7 +65,7 @@ def test_decision_log_failure_fails_closed_with_503(harness: Harness) -> None:
 
 
 def test_closed_log_refuses_and_memory_sink_records() -> None:
-    sink = MemorySink()
+    sink = MemoryOutput()
     log = DecisionLog(sink)
     log.record({"a": 1})
     assert sink.events == [{"a": 1}] and log.healthy

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from poortwachter.service import heap
 from poortwachter.service.app import create_app, create_app_from_env
-from poortwachter.service.decision_log import WRITER_SWITCH_INTERVAL, DecisionLog, NullSink
+from poortwachter.service.decision_log import WRITER_SWITCH_INTERVAL, DecisionLog, NullOutput
 from poortwachter.service.settings import SETTINGS_ENV, Settings
 
 
@@ -57,7 +57,7 @@ def test_settle_freezes_what_is_alive_and_releases_the_previous_freeze() -> None
 def test_an_app_made_for_a_test_leaves_the_process_alone() -> None:
     gc.set_threshold(700, 10, 10)
     sys.setswitchinterval(0.005)
-    log = DecisionLog(NullSink())
+    log = DecisionLog(NullOutput())
     app = create_app(Settings(reload="off"), decision_log=log)
     with TestClient(app):
         assert heap.settle not in app.state.service.store.listeners

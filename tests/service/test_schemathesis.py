@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from poortwachter.service.app import create_app
-from poortwachter.service.decision_log import DecisionLog, NullSink
+from poortwachter.service.decision_log import DecisionLog, NullOutput
 from poortwachter.service.settings import Settings
 
 from .conftest import ADMIN_TOKEN, FIXTURES, SOURCES, build_artifact
@@ -41,7 +41,7 @@ def _app() -> Any:
             shutil.move(built, folder / built.name)
     app = create_app(Settings(bundles=folder, dossier_type_bundles={"jgz": "svc-jgz"}, max_clock_skew=0, reload="off", admin_token=ADMIN_TOKEN,
                               search_inventory=FIXTURES / "authzen-inventory.yaml", max_body_bytes=65_536),
-                     decision_log=DecisionLog(NullSink()))
+                     decision_log=DecisionLog(NullOutput()))
     app.state.service.store.reload()  # what the lifespan does
     return app
 

@@ -5,7 +5,9 @@
      └── BundleError             a bundle cannot be used
           └── BundleInvalid      validation failed: carries every Diagnostic (file, line, rule id)
 
-Artifact and store errors live in the shell (poortwachter.artifacts.errors).
+The shell's errors hang from the same root (tests/test_errors.py): ArtifactError (artifacts/artifact.py)
+is a BundleError; SettingsError, StoreConflict, LogUnavailable, PseudonymKeyError and the HTTP Problem
+are PoortwachterErrors.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Client ids in the decision log are pseudonymised with a keyed hash (HMAC-SHA256).
 
-The log must answer "who has seen this client's dossier" (NEN 7513; seed 002, 7.1 and bijlage C)
+The log must answer "who has seen this client's dossier" (NEN 7513; toolkit-jgz-2026 §7.1 and bijlage C)
 without itself becoming a second register of who is in care. A keyed hash keeps the log searchable by
 client — :func:`Pseudonymiser.__call__` applied to the id a parent gives yields the value to look for —
 while a copy of the log alone (without the key) names nobody.
@@ -18,11 +18,13 @@ import os
 import secrets
 from pathlib import Path
 
+from ..core.errors import PoortwachterError
+
 PREFIX = "hmac-sha256"
 MIN_KEY_BYTES = 16  # below this, guessing the key beats guessing client ids
 
 
-class PseudonymKeyError(ValueError):
+class PseudonymKeyError(PoortwachterError, ValueError):
     """The pseudonymisation key is missing, unreadable or too short."""
 
 

@@ -36,7 +36,7 @@ cut off or a last line changed, which the hash chain alone cannot. A file is clo
 ``max_file_bytes`` or when a ``rotate_seconds`` boundary (UTC, e.g. midnight for 86400) passes. Each
 file begins with an ``open`` line naming the previous file of the same process and its last line's
 hash; each line carries ``prev``, the SHA-256 of the line before it (tamper evidence, see
-``poortwachter log verify``). The writer never deletes: retention is the operator's (10 years, seed 002).
+``poortwachter log verify``). The writer never deletes: retention is the operator's (10 years, toolkit-jgz-2026 §6.5.1).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
+from ..core.errors import PoortwachterError
 from . import record
 from .record import SCHEMA_VERSION, DecisionEvent, utc_iso
 
@@ -67,7 +68,7 @@ HEAD_BYTES = 256  # fixed size: rewritten in place, never shorter than before
 MAX_FAILED_RANGES = 4096
 
 
-class LogUnavailable(Exception):
+class LogUnavailable(PoortwachterError):
     """The decision log cannot take a record now; the caller must not answer the decision."""
 
 

@@ -41,7 +41,7 @@ from ..core.routing import Refused, Routing
 from ..core.verdict import EVALUATION_ERROR, Verdict
 from . import metrics
 from .cache import DecisionCache, key_of
-from .decision_log import DecisionLog, NullSink
+from .decision_log import DecisionLog
 from .problems import item_error
 from .shadow import ShadowRunner
 from .store import BundleStore
@@ -113,7 +113,7 @@ class Decider:
         self.routing = routing
         self.history_routing = Routing.replay(routing.bundles)  # the past: any time, pinned versions
         self.clock = clock or (lambda: datetime.now(AMSTERDAM))
-        self.logging = not isinstance(getattr(decision_log, "sink", None), NullSink)  # 'off': no events to build
+        self.logging = not decision_log.discards  # 'off': no events to build
         self.ids = Ids()
         self.request_ids = Ids()
 

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from ..core.errors import RequestError
+from ..core.errors import PoortwachterError, RequestError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://poortwachter.nl/problems/"
@@ -35,7 +35,7 @@ def pointer(path: str) -> str:
     return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts if p)
 
 
-class Problem(Exception):
+class Problem(PoortwachterError):
     """Raised anywhere in a route to answer with a problem document."""
 
     def __init__(self, status: int, kind: str, detail: str, *, field: str | None = None,

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..artifacts import embedded
+from ..core.errors import PoortwachterError
 from ..core.routing import DEFAULT_ROUTES
 
 ENV_PREFIX = "POORTWACHTER_"
@@ -27,7 +28,7 @@ CONFIG_ENV = "POORTWACHTER_CONFIG"
 DECISION_LOG_KEY_ENV = "POORTWACHTER_DECISION_LOG_KEY"  # a secret: read here, never part of Settings
 
 
-class SettingsError(ValueError):
+class SettingsError(PoortwachterError, ValueError):
     """A setting could not be read or is invalid; the message names the source and the key."""
 
 

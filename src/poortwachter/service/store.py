@@ -46,6 +46,7 @@ from typing import Any
 from ..artifacts.artifact import SUFFIX, ArtifactError, Manifest, load_bytes
 from ..artifacts.keys import Keyring, fingerprint, read_keyring
 from ..core.catalog import Catalog
+from ..core.errors import PoortwachterError
 from ..core.policy.compile import CompiledBundle
 from . import metrics
 from .bundle_state import ARCHIVE, FolderState, Good, Hold, MemoryState
@@ -123,7 +124,7 @@ class Shadowing:
         return (self.name, self.candidate.revision, self.since)
 
 
-class StoreConflict(Exception):
+class StoreConflict(PoortwachterError):
     """An admin request that cannot be carried out (unknown version, nothing to roll back to)."""
 
 

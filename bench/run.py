@@ -174,12 +174,23 @@ def load_catalog() -> Any:
     return result.catalog
 
 
+def routing() -> Any:
+    """How the benchmark routes: the law bundles by dossier type, the reference fixture by its own type
+    ``bench``; fixed corpus times and named versions are replayed (no clock check)."""
+    from poortwachter.core.routing import Routing
+
+    return Routing.replay({"jgz": "nl-jgz", "jeugdhulp": "nl-jeugdhulp", "bench": REFERENCE})
+
+
 def poortwachter_full(catalog: Any, bundle: str) -> Decider:
-    """The whole in-process path: parse, pick the bundle, derive facts, evaluate."""
+    """The whole in-process path: parse, route to the bundle (``bundle`` is named in each request or
+    routed by its dossier type), derive facts, evaluate."""
     from poortwachter.core.decide import decide
 
+    routes = routing()
+
     def run(request: Request) -> bool:
-        return bool(decide(catalog, request, NOW, bundle).verdict.decision)
+        return bool(decide(catalog, request, NOW, routes).verdict.decision)
     return run
 
 
@@ -383,13 +394,14 @@ def stage_profile(config: Config, catalog: Any, requests: list[Request]) -> list
         for name in [REFERENCE, *real_bundles(config, catalog)]:
             corpus = (requests if name == REFERENCE else law_corpus(config, name))[:3000]
             default = name if name == REFERENCE else None
+            routes = routing()
             compiled = catalog.select(name, NOW.date())
             envelopes = [parse_envelope(r, NOW) for r in corpus]
             facts = [derive_facts(compiled, e) for e in envelopes]
             row = {
                 "bundle": name,
                 "parse_envelope_us": per_call(lambda r: parse_envelope(r, NOW), corpus),
-                "select_for_us": per_call(lambda e: catalog.select_for(e, default), envelopes),
+                "select_for_us": per_call(lambda e: catalog.select_for(e, routes), envelopes),
                 "derive_facts_us": per_call(lambda e: derive_facts(compiled, e), envelopes),
                 "evaluate_us": per_call(lambda f: evaluate(compiled, f), facts),
                 "full_path_us": per_call(poortwachter_full(catalog, default or name), corpus),

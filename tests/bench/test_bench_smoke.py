@@ -65,7 +65,7 @@ def test_real_bundle_requests_are_valid_contract_requests(catalog: Any) -> None:
     config = bench.Config(n=200)
     for name in names:
         for request in bench.law_corpus(config, name) + bench.law_requests(bench.generate(200, 8), name):
-            assert decide(catalog, request, bench.NOW, None).bundle.bundle.name == name
+            assert decide(catalog, request, bench.NOW, bench.routing()).bundle.bundle.name == name
 
 
 def test_one_quick_run_of_the_whole_harness(tmp_path: Path) -> None:

@@ -20,13 +20,14 @@ def bundle_at(folder: str) -> Bundle:
 
 
 def real(folder: str) -> Bundle:
-    """A law bundle of policies/, or skip while it is not there (they are written in parallel)."""
+    """A law bundle of policies/. One that is missing or does not load fails the test: a broken bundle
+    must not pass as a skip."""
     if not (ROOT / folder / "bundle.yaml").is_file():
-        pytest.skip(f"{folder} is not in the checkout")
+        pytest.fail(f"{folder}/bundle.yaml is not in the checkout")
     try:
         return bundle_at(folder)
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"{folder} does not load: {exc}")
+    except Exception as exc:  # noqa: BLE001 - shown as the test's failure, with the reason
+        pytest.fail(f"{folder} does not load: {type(exc).__name__}: {exc}")
 
 
 @pytest.fixture(scope="session")

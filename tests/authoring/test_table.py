@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from poortwachter.authoring.space import OTHER, Space
-from poortwachter.authoring.table import FlatTable, Table, render_csv, render_markdown, table_json
+from poortwachter.authoring.table import FlatTable, Table
+from poortwachter.authoring.table_render import render_csv, render_markdown, table_json
 from poortwachter.cli import main
 from poortwachter.core.policy.compile import CompiledBundle, compile_bundle
 from poortwachter.core.policy.evaluate import evaluate

@@ -24,8 +24,9 @@ from typing import Any
 from ..core.facts import FactValue
 from ..core.policy.model import Bundle, Rule
 from ..core.verdict import Verdict
+from .explore import SKIP, Program, Region, State, explore, guarded, merge, settle_kind, sort_regions
+from .literals import TRUE, Cond
 from .space import _ACTION, _CATEGORY, Space
-from .table import SKIP, TRUE, Cond, Program, Region, State, explore, guarded, merge, settle_kind, sort_regions
 
 # ---------------------------------------------------------------------------------------------
 # what changes on a region
@@ -581,7 +582,7 @@ def render_markdown(diff: Diff, title: str | None = None) -> str:
 
 
 def diff_json(diff: Diff) -> dict[str, Any]:
-    from .table import region_json
+    from .table_render import region_json
 
     return {
         "old": {"name": diff.old.name, "version": diff.old.version},

@@ -38,8 +38,10 @@ from typing import Any
 from ..core.policy.model import Bundle, Rule, leaves
 from ..core.policy.parse import LAW_AGE_THRESHOLDS
 from .diff import what_words, who_words
+from .explore import SKIP, Program, State, explore
+from .literals import FALSE, TRUE, Cond
 from .space import Space
-from .table import FALSE, SKIP, TRUE, Cond, Program, State, Table, explore
+from .table import Table
 
 LEVELS = ("error", "warning", "info", "off")
 DEFAULT_SEVERITY: dict[str, str] = {

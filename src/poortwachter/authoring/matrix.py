@@ -17,8 +17,9 @@ from typing import Any
 
 from ..core.policy.model import Bundle, Rule
 from .diff import ACTION_WORDS, RELATION_WORDS, TYPE_WORDS, Diff, group_sentence, groups
+from .literals import cond_words
 from .space import Dim, Space
-from .table import Entry, Row, Table, cond_words
+from .table import Entry, Row, Table
 
 LETTERS = {"allow": "J", "conditional": "V", "deny": "N", "default": "–"}
 WORDS = {"allow": "allowed", "conditional": "allowed only under conditions", "deny": "refused by a rule",

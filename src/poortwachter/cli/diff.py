@@ -24,7 +24,7 @@ def arguments(cp: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..authoring import diff as d
-    from ..authoring.table import TooLarge
+    from ..authoring.explore import TooLarge
 
     old, new = resolve(args.old, args), resolve(args.new, args)
     try:

@@ -23,18 +23,20 @@ def arguments(cp: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..authoring import table as t
+    from ..authoring import table_render as r
+    from ..authoring.explore import TooLarge
 
     bundle = resolve(args.bundle, args)
     if args.flat:
         try:
             flat = t.FlatTable(bundle, max_leaves=args.max_rows)
-        except t.TooLarge as exc:
+        except TooLarge as exc:
             raise Usage(f"{exc}; raise --max-rows or use the row table") from None
-        write(t.flat_markdown(flat), args.out)
+        write(r.flat_markdown(flat), args.out)
         return OK
     table = t.Table(bundle)
     if args.format == "json":
-        write(orjson.dumps(t.table_json(table), option=orjson.OPT_INDENT_2).decode() + "\n", args.out)
+        write(orjson.dumps(r.table_json(table), option=orjson.OPT_INDENT_2).decode() + "\n", args.out)
     else:
-        write(t.render_csv(table) if args.format == "csv" else t.render_markdown(table), args.out)
+        write(r.render_csv(table) if args.format == "csv" else r.render_markdown(table), args.out)
     return OK

@@ -1,0 +1,314 @@
+"""The exact split of a bundle's decision space into regions, one settled key (verdict, change …) each.
+
+The decision space of a bundle is finite (see :mod:`.space`). The analysis splits it recursively,
+like a decision diagram without sharing: at each step the rules still in play are simplified under
+the constraints found so far (a condition over a fact whose allowed values all satisfy it becomes
+true, none of them false), and only when the verdict is not yet settled is one more fact split, into
+the classes of values the remaining conditions tell apart. The leaves are disjoint regions, one
+verdict each; regions with the same verdict that differ in one fact only are then merged, until
+nothing merges. The result covers every combination exactly once (combinations no request can
+produce, see :class:`.space.Constraint`, are left out) — no sampling.
+
+The same engine analyses two bundles at once (a leaf is reached when both verdicts are settled),
+which is what :mod:`.diff` uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.facts import FactValue
+from ..core.policy.model import Bundle, Rule
+from .literals import AND, FALSE, TRUE, Cond, collect, consent_definition, join, lit, restrict, to_literals
+from .space import _ACTION, _CATEGORY, Space
+
+# ---------------------------------------------------------------------------------------------
+# programs and outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The verdict on a region: decision, deciding rules (bundle order) and obligation ids."""
+
+    decision: bool
+    rules: tuple[str, ...]
+    obligations: tuple[str, ...]
+
+    @property
+    def default(self) -> bool:
+        return self.rules == ("default-deny",)
+
+    @property
+    def verdict(self) -> str:
+        return "allow" if self.decision else "deny (default)" if self.default else "deny"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"decision": self.decision, "default": self.default, "rules": list(self.rules),
+                "obligations": list(self.obligations)}
+
+
+DEFAULT_DENY = Outcome(False, ("default-deny",), ())
+
+
+class Program:
+    """Rules of a bundle as literal trees over a space (each includes its action and category).
+
+    ``keep`` selects rules (the table's layers analyse deny and allow rules apart); indices stay
+    those of the bundle, so deciding rules keep bundle order.
+    """
+
+    def __init__(self, bundle: Bundle, space: Space, keep: Callable[[Rule], bool] | None = None) -> None:
+        self.bundle = bundle
+        self.all_rules: tuple[Rule, ...] = bundle.rules
+        actions = space.dim(_ACTION)
+        cat_spec = bundle.vocabulary.fact(_CATEGORY)
+        valid = consent_definition(bundle.consent_by_age) if space.expand_consent else None
+        self.items: list[tuple[int, Rule, Cond]] = []
+        for i, rule in enumerate(bundle.rules):
+            if keep is not None and not keep(rule):
+                continue
+            parts = [lit(space.index[_ACTION], actions.mask_of(a for a in actions.values
+                                                                  if rule.actions is None or a in rule.actions),
+                          actions.full)]
+            if cat_spec is not None:
+                cats = space.dim(_CATEGORY)
+                indexed = cat_spec.values if cat_spec.kind == "enum" else ()  # as compile_bundle indexes
+                ok = [c for c in cats.values if c in indexed and (rule.categories is None or c in rule.categories)]
+                parts.append(lit(space.index[_CATEGORY], cats.mask_of(ok), cats.full))
+            parts.append(to_literals(rule.condition, space, valid=valid))
+            self.items.append((i, rule, join(AND, parts)))
+        self._outcomes: dict[tuple[bool, tuple[int, ...]], Outcome] = {}
+
+    def outcome(self, decision: bool, indices: Sequence[int]) -> Outcome:
+        key = (decision, tuple(indices))
+        found = self._outcomes.get(key)
+        if found is None:
+            rules = [self.all_rules[i] for i in sorted(indices)]
+            obligations: dict[str, None] = {}
+            for r in rules:
+                for o in r.obligations:
+                    obligations.setdefault(o)
+            found = Outcome(decision, tuple(r.id for r in rules), tuple(obligations))
+            self._outcomes[key] = found
+        return found
+
+
+# ---------------------------------------------------------------------------------------------
+# the engine
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A conjunction of fact constraints (one mask per fact of the space) and what holds there."""
+
+    masks: tuple[int, ...]
+    key: Any  # an Outcome, a tuple of them, a diff.Change …
+
+
+class State:
+    """The rules of one program not yet false at a node: (rule index, residual condition)."""
+
+    __slots__ = ("allows", "denies")
+
+    def __init__(self, denies: list[tuple[int, Cond]], allows: list[tuple[int, Cond]]) -> None:
+        self.denies, self.allows = denies, allows
+
+
+SKIP = object()
+"""A settle function's answer for a subtree that is settled and not wanted (e.g. unchanged)."""
+
+Settle = Callable[[Sequence[State]], tuple[Any, list[Cond]]]
+"""(states) → (key, []) when settled (SKIP: leave it out), or (None, conditions to split on)."""
+
+
+def settle_outcome(program: Program, st: State) -> tuple[Outcome | None, list[Cond]]:
+    """The full verdict (every applicable rule of the deciding effect), or what it depends on."""
+    dt = [i for i, c in st.denies if c is TRUE]
+    du = [c for _, c in st.denies if c is not TRUE]
+    if dt:
+        return (program.outcome(False, dt), []) if not du else (None, du)
+    au = [c for _, c in st.allows if c is not TRUE]
+    if du:
+        return None, du + au
+    if au:
+        return None, au
+    at = [i for i, c in st.allows if c is TRUE]
+    return (program.outcome(True, at) if at else DEFAULT_DENY), []
+
+
+def settle_kind(st: State) -> tuple[str | None, list[Cond]]:
+    """Only the kind of verdict: allow, deny (by a rule) or default (no rule applied)."""
+    if any(c is TRUE for _, c in st.denies):
+        return "deny", []
+    du = [c for _, c in st.denies]
+    allow_true = any(c is TRUE for _, c in st.allows)
+    au = [c for _, c in st.allows if c is not TRUE]
+    if du:
+        return None, du if allow_true else du + au
+    if allow_true:
+        return "allow", []
+    return (None, au) if au else ("default", [])
+
+
+def outcomes_settle(programs: Sequence[Program]) -> Settle:
+    def settle(states: Sequence[State]) -> tuple[Any, list[Cond]]:
+        found, rel = [], []
+        for p, st in zip(programs, states):
+            o, r = settle_outcome(p, st)
+            found.append(o)
+            rel.extend(r)
+        return (None, rel) if rel else (tuple(found), [])
+    return settle
+
+
+class _Enough(Exception):
+    pass
+
+
+class TooLarge(Exception):
+    """An analysis would have more regions than its limit (the bundles are too different to list)."""
+
+
+def guarded(settle: Settle, limit: int, what: str) -> Settle:
+    """``settle`` that raises :class:`TooLarge` after ``limit`` settled leaves."""
+    count = 0
+
+    def inner(states: Sequence[State]) -> tuple[Any, list[Cond]]:
+        nonlocal count
+        key, rel = settle(states)
+        if not rel:
+            count += 1
+            if count > limit:
+                raise TooLarge(f"{what}: more than {limit} regions")
+        return key, rel
+    return inner
+
+
+def _narrow(pairs: list[tuple[int, Cond]], dim: int, mask: int) -> list[tuple[int, Cond]]:
+    out = []
+    for i, c in pairs:
+        r = restrict(c, dim, mask)
+        if r is not FALSE:
+            out.append((i, r))
+    return out
+
+
+def explore(space: Space, programs: Sequence[Program], settle: Settle, start: Sequence[int] | None = None,
+            order: Sequence[str] = (), only: Iterable[str] | None = None, limit: int | None = None) -> list[Region]:
+    """The disjoint leaf regions of the split (before merging), feasible ones only.
+
+    ``settle`` says when a node's key (verdict, change, …) is known; ``start`` limits the space (a
+    mask per fact); ``order`` names facts to split first whenever the key still depends on them
+    (the matrix splits on who/what/age first); ``only`` limits splitting to these facts (the
+    settle function must then only ask for conditions over them); ``limit`` stops after that many
+    regions (lint asks "is there any …?").
+    """
+    first = [space.index[f] for f in order if f in space.index]
+    allowed = None if only is None else {space.index[f] for f in only if f in space.index}
+    masks = list(start if start is not None else space.full)
+    states = []
+    for p in programs:
+        denies: list[tuple[int, Cond]] = []
+        allows: list[tuple[int, Cond]] = []
+        for i, rule, cond in p.items:
+            for d, m in enumerate(masks):
+                if m != space.full[d]:
+                    cond = restrict(cond, d, m)
+            if cond is not FALSE:
+                (denies if rule.effect == "deny" else allows).append((i, cond))
+        states.append(State(denies, allows))
+    found: list[Region] = []
+
+    def walk(masks: list[int], states: list[State]) -> None:
+        key, relevant = settle(states)
+        if not relevant:
+            if key is not SKIP and space.feasible(masks):
+                found.append(Region(tuple(masks), key))
+                if limit is not None and len(found) >= limit:
+                    raise _Enough
+            return
+        lits: dict[int, set[int]] = {}
+        counts: dict[int, int] = {}
+        for c in relevant:
+            mine: dict[int, set[int]] = {}
+            collect(c, mine)
+            for d, ms in mine.items():
+                if allowed is not None and d not in allowed:
+                    continue
+                lits.setdefault(d, set()).update(ms)
+                counts[d] = counts.get(d, 0) + 1
+        dim = next((d for d in first if d in lits), None)
+        if dim is None:
+            dim = min(lits, key=lambda d: (-counts[d], d))
+        classes: dict[tuple[bool, ...], int] = {}
+        tests = sorted(lits[dim])
+        for v in space.dims[dim].members(masks[dim]):
+            sig = tuple(bool(m >> v & 1) for m in tests)
+            classes[sig] = classes.get(sig, 0) | 1 << v
+        for cm in classes.values():
+            sub = list(masks)
+            sub[dim] = cm
+            walk(sub, [State(_narrow(st.denies, dim, cm), _narrow(st.allows, dim, cm)) for st in states])
+
+    try:
+        walk(masks, states)
+    except _Enough:
+        pass
+    return found
+
+
+def merge(regions: Iterable[Region], space: Space) -> list[Region]:
+    """Merge regions with equal keys that differ in one fact only, until nothing merges.
+
+    Masks are packed into one integer per region (each fact at its own bit offset), so "equal but
+    for fact d" is one AND and the union is one OR.
+    """
+    offsets: list[int] = []
+    off = 0
+    for dim in space.dims:
+        offsets.append(off)
+        off += dim.size
+    clear = [((1 << off) - 1) ^ (space.full[i] << offsets[i]) for i in range(len(offsets))]
+    ids: dict[Any, int] = {}
+    keys: list[Any] = []
+    current: list[tuple[int, int]] = []
+    varying: set[int] = set()
+    for r in regions:
+        k = ids.setdefault(r.key, len(ids))
+        if k == len(keys):
+            keys.append(r.key)
+        packed = 0
+        for i, m in enumerate(r.masks):
+            packed |= m << offsets[i]
+            if m != space.full[i]:
+                varying.add(i)
+        current.append((k, packed))
+    while True:
+        before = len(current)
+        for d in sorted(varying):
+            cd = clear[d]
+            groups: dict[tuple[int, int], int] = {}
+            for k, packed in current:
+                g = (k, packed & cd)
+                groups[g] = groups.get(g, 0) | packed
+            if len(groups) < len(current):
+                current = [(g[0], v) for g, v in groups.items()]
+        if len(current) == before:
+            break
+    out = []
+    for k, packed in current:
+        masks = tuple((packed >> offsets[i]) & space.full[i] for i in range(len(offsets)))
+        out.append(Region(masks, keys[k]))
+    return out
+
+
+def sort_regions(regions: Iterable[Region]) -> list[Region]:
+    return sorted(regions, key=lambda r: tuple(((m & -m).bit_length(), -m.bit_count()) for m in r.masks))
+
+
+def find(space: Space, regions: Iterable[Region], facts: Mapping[str, FactValue]) -> Region | None:
+    """The region holding a concrete fact assignment, if any."""
+    point = space.locate(facts)
+    return next((r for r in regions if space.contains(r.masks, point)), None)

@@ -119,7 +119,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         return st.fixed_dictionaries(
             {"by": st.sampled_from(IDS), "for": st.sampled_from(IDS + v.RELATIONS + v.ORGANISATION_KINDS),
              "scope": st.sampled_from((category or "dossier", "dossier", "research")),
-             "given_at": st.sampled_from(("2025-01-01", "2027-01-01"))},
+             "given_at": st.sampled_from((max("2025-01-01", birth.isoformat()), "2027-01-01"))},  # not before birth
             optional={"withdrawn_at": st.sampled_from(("2026-01-01", "2027-01-01"))} if withdraw else {})
 
     props = _clean({

@@ -23,7 +23,7 @@ def test_reference_of_mini(mini: Bundle) -> None:
     assert "the client is 16 or older" in section
     assert "- any of:" in section and "`consent.self` (consent of the young person)" in section
     assert "- **legal basis**: BW 7:457" in section
-    assert "- **source**: `002_923faf2da0e7a8f9.txt:5-6`" in section
+    assert "- **source**: `toolkit-jgz-2026 inleiding`" in section
     assert "- **reason (nl)**: Met toestemming van de jongere." in section
     assert "- **reason (en)**: With the young person's consent." in section
     assert "mini/rules/inzage.yaml:" in section

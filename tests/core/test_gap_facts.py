@@ -29,7 +29,7 @@ def disclose_to(recipient_id: str = "vader-1", **props: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# consent.about (nl-jeugdhulp NEEDS #1; 000:1099-1101)
+# consent.about (nl-jeugdhulp NEEDS #1; wegwijzer-dossier-jeugdhulp-2021 §3.1)
 
 
 @pytest.mark.parametrize(("c", "holds"), [
@@ -144,7 +144,7 @@ def test_legal_retention_duty_attestation(build, r, verdict_of, facts_of, reques
 
 
 # ---------------------------------------------------------------------------------------------
-# consent_by_age with wilsonbekwaam parties (nl-jeugdhulp NEEDS #3; 000:951-956, 001:433-437)
+# consent_by_age with wilsonbekwaam parties (nl-jeugdhulp NEEDS #3; wegwijzer-dossier-jeugdhulp-2021 §3.1, privacyhandreiking-duo-plus-2018 §2.2)
 
 JEUGDHULP = [{"below": 12, "from": ["gezag"]}, {"from": ["self"], "wilsonbekwaam": ["gezag"]}]
 DUO_PLUS = [{"below": 12, "from": ["gezag"]}, {"below": 16, "from": ["self", "gezag"], "wilsonbekwaam": ["gezag"]},
@@ -181,7 +181,7 @@ def test_consent_valid_for_a_wilsonbekwame_client(facts_of, request_for, build, 
 def test_wilsonbekwaam_band_replaces_the_client_consent(facts_of, request_for, build, r, bands):
     """With the entry, `consent.valid` is the band's own rule for a wilsbekwame client and, for a
     wilsonbekwame client in a band that has the entry, a holder of gezag's consent (the client's own
-    consent no longer counts: 001:433-437, 000:951-956, BW 7:465 lid 2)."""
+    consent no longer counts: privacyhandreiking-duo-plus-2018 §2.2, wegwijzer-dossier-jeugdhulp-2021 §3.1, BW 7:465 lid 2)."""
     spelled = build([r("x")], consent_by_age=[{k: v for k, v in b.items() if k != "wilsonbekwaam"} for b in bands])
     folded = build([r("x")], consent_by_age=bands)
     for birthdate, wb, by_self, by_gezag in itertools.product(

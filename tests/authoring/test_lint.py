@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from poortwachter.artifacts.folder import load_folder
-from poortwachter.authoring.lint import lint, parse_levels
+from poortwachter.authoring.lint import Finding, bundle_registry, lint, parse_levels, text_findings
+from poortwachter.authoring.sources import Citation, parse_citation, read_registry
 from poortwachter.cli import main
 
-SEED = "002_923faf2da0e7a8f9.txt"
+DOC = "doc-a"  # registered in the folder's sources.md; its text has sections 1.1-1.4
+TEXT = "Inleiding\n1.1 Eerste\n1.2 Tweede\n1.3 Derde\n1.4 Vierde\nBijlage A: iets\n"
 
 RULES = f"""
 - id: self-12-plus
@@ -21,7 +24,7 @@ RULES = f"""
   when: {{age_at_least: 12}}
   reason: {{nl: "Vanaf 12 zelf inzage.", en: "From 12 access yourself."}}
   basis: ["BW 7:456"]
-  source: ["{SEED}:10-12"]
+  source: ["{DOC} §1.1"]
 - id: parent-under-12
   effect: allow
   actions: [read]
@@ -29,7 +32,7 @@ RULES = f"""
   when: {{age_below: 12}}
   reason: {{nl: "Ouders onder 12.", en: "Parents under 12."}}
   basis: ["BW 7:465"]
-  source: ["{SEED}:13-14"]
+  source: ["{DOC} §1.2"]
 - id: parent-16-plus
   effect: allow
   actions: [read]
@@ -37,14 +40,14 @@ RULES = f"""
   when: {{age_at_least: 16}}
   reason: {{nl: "Ouders vanaf 16.", en: "Parents from 16."}}
   basis: ["BW 7:457"]
-  source: ["{SEED}:15"]
+  source: ["{DOC} §1.3, bijlage A"]
 - id: shielded
   effect: deny
   actions: [any]
   subject: {{shielded: true}}
   reason: {{nl: "Afgeschermd.", en: "Shielded."}}
   basis: ["BW 7:457"]
-  source: ["{SEED}:16-17"]
+  source: ["{DOC} inleiding"]
 - id: shielded-self
   effect: allow
   actions: [copy]
@@ -59,7 +62,7 @@ RULES = f"""
   when: {{all: [{{age_at_least: 16}}, {{age_below: 12}}]}}
   reason: {{nl: "Nooit.", en: "Nooit."}}
   basis: ["BW 7:456"]
-  source: ["{SEED}:999999-1000000"]
+  source: ["{DOC} §9.9"]
 - id: destroy-by-age
   effect: allow
   actions: [destroy]
@@ -67,7 +70,7 @@ RULES = f"""
   when: {{age_at_least: 14}}
   reason: {{nl: "Vernietigen.", en: "Destroy."}}
   basis: ["BW 7:455"]
-  source: ["{SEED}:18"]
+  source: ["doc-zzz §1"]
 """
 
 
@@ -82,13 +85,14 @@ def _bundle(tmp_path: Path, with_tests: bool = True) -> Path:
         age_thresholds: [12, 14, 16]
     """))
     (folder / "rules" / "r.yaml").write_text(RULES)
+    (folder / "sources.md").write_text("| id | document |\n|---|---|\n| `doc-a` | *A document* |\n")
     if with_tests:
         (folder / "tests").mkdir()
         (folder / "tests" / "t.yaml").write_text(textwrap.dedent(f"""
             name: t
             scenarios:
               - id: self-13
-                source: {SEED}:10-12
+                source: {DOC} §1.1
                 request:
                   subject: {{type: person, id: c-1, properties: {{relation: self}}}}
                   action: {{name: read}}
@@ -99,22 +103,24 @@ def _bundle(tmp_path: Path, with_tests: bool = True) -> Path:
     return folder
 
 
-def _seeds(tmp_path: Path) -> Path:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / SEED).write_text("line\n" * 100)
-    return seeds
+def _texts(tmp_path: Path) -> Path:
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / f"{DOC}.txt").write_text(TEXT)
+    return texts
 
 
 def test_findings(tmp_path: Path) -> None:
     bundle = load_folder(_bundle(tmp_path))[0]
-    found = lint(bundle, covered={"self-12-plus"}, seeds=_seeds(tmp_path))
+    found = lint(bundle, covered={"self-12-plus"}, texts=_texts(tmp_path))
     by = {(f.code, f.rule) for f in found}
     assert ("never-applies", "contradiction") in by
     assert ("never-decides", "shielded-self") in by  # wherever it applies, `shielded` denies
     assert ("basis-placeholder", "shielded-self") in by
     assert ("source-format", "shielded-self") in by
-    assert ("source-unknown", "contradiction") in by  # lines beyond the end of the seed file
+    assert ("source-unknown", "contradiction") in by  # §9.9 is not in the text of doc-a
+    assert ("source-unknown", "destroy-by-age") in by  # doc-zzz is not in the registry
+    assert not {("source-unknown", r) for r in ("self-12-plus", "parent-16-plus", "shielded")} & by
     assert ("reason-untranslated", "contradiction") in by
     assert ("no-scenario", "parent-under-12") in by and ("no-scenario", "self-12-plus") not in by
     assert ("threshold-missing", None) in by and ("threshold-extra", None) in by
@@ -136,18 +142,92 @@ def test_severity_overrides(tmp_path: Path) -> None:
 
 def test_lint_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = _bundle(tmp_path)
-    seeds = _seeds(tmp_path)
-    assert main(["lint", str(folder), "--seeds", str(seeds)]) == 1
+    seeds = _texts(tmp_path)
+    assert main(["lint", str(folder), "--texts", str(seeds)]) == 1
     out = capsys.readouterr().out
     assert "error never-applies" in out and "[rule contradiction]" in out
     assert "warning no-scenario" in out and "no-scenario: no scenario makes this rule decide" in out
     assert "[rule self-12-plus] warning no-scenario" not in out  # the scenario covers it
     (folder / "lint.yaml").write_text("severity: {never-applies: warning, never-decides: warning, "
                                       "basis-placeholder: off, source-unknown: info}\n")
-    assert main(["lint", str(folder), "--seeds", str(seeds)]) == 0
-    assert main(["lint", str(folder), "--seeds", str(seeds), "--fail-on", "warning"]) == 1
+    assert main(["lint", str(folder), "--texts", str(seeds)]) == 0
+    assert main(["lint", str(folder), "--texts", str(seeds), "--fail-on", "warning"]) == 1
 
 
 def test_fixture_bundles_lint_clean_of_errors() -> None:
     for folder in ("tests/fixtures/policies/mini", "policies/authzen-certification"):
         assert main(["lint", folder, "--severity", "no-scenario=off"]) == 0
+
+
+def _messages(found: list[Finding], code: str) -> list[str]:
+    return [f.message for f in found if f.code == code]
+
+
+def test_citations_checked_against_the_registry_without_texts(tmp_path: Path) -> None:
+    """No folder of texts: ids still checked against the registry, and lint says the texts were not."""
+    bundle = load_folder(_bundle(tmp_path))[0]
+    found = lint(bundle, texts=None)
+    unknown = {f.rule for f in found if f.code == "source-unknown"}
+    assert unknown == {"destroy-by-age"}  # the unregistered id; §9.9 cannot be checked without the text
+    assert any("doc-zzz" in m and "expected one of doc-a" in m for m in _messages(found, "source-unknown"))
+    assert _messages(found, "source-texts-unchecked") == [
+        "no folder of source texts given (--texts DIR): the cited sections were checked against the registry "
+        "only, not against the texts"]
+    assert lint(bundle, texts=tmp_path / "no-such-folder") == found  # a folder that is not there: the same
+
+
+def test_no_registry_is_said_plainly(tmp_path: Path) -> None:
+    folder = _bundle(tmp_path)
+    (folder / "sources.md").unlink()
+    found = lint(load_folder(folder)[0], texts=_texts(tmp_path))
+    assert not [f for f in found if f.code == "source-unknown"]
+    assert [f.severity for f in found if f.code == "source-unchecked"] == ["warning"]
+
+
+def test_text_found_by_its_sha256_or_reported_missing(tmp_path: Path) -> None:
+    folder = _bundle(tmp_path)
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "0001_scan.txt").write_text(TEXT)
+    digest = hashlib.sha256(TEXT.encode()).hexdigest()
+    bundle = load_folder(folder)[0]
+    missing = lint(bundle, texts=texts)
+    assert _messages(missing, "source-text-missing") and not _messages(missing, "source-texts-unchecked")
+    assert "contradiction" not in {f.rule for f in missing if f.code == "source-unknown"}  # not checked
+    with (folder / "sources.md").open("a") as f:
+        f.write(f"\n| id | sha256 |\n|---|---|\n| `doc-a` | `{digest}` |\n")
+    found = lint(load_folder(folder)[0], texts=texts)
+    assert not _messages(found, "source-text-missing")
+    assert any("§9.9 not found in the text of doc-a" in m for m in _messages(found, "source-unknown"))
+
+
+def test_registry_and_citation_grammar() -> None:
+    registry = read_registry(Path("docs/sources.md").read_text(encoding="utf-8"), "docs/sources.md")
+    assert set(registry.documents) == {"toolkit-jgz-2026", "wegwijzer-dossier-jeugdhulp-2021",
+                                       "privacyhandreiking-duo-plus-2018", "nvo-kopie-dossier",
+                                       "faq-jeugddossier-2021"}
+    assert all(len(d.sha256) == 1 for d in registry.documents.values())
+    assert parse_citation("toolkit-jgz-2026 §6.7.2, bijlage C") == Citation("toolkit-jgz-2026", ("§6.7.2", "bijlage C"))
+    assert parse_citation("nvo-kopie-dossier") == Citation("nvo-kopie-dossier", ())
+    for bad in ("002_923faf2da0e7a8f9.txt:1-2", "toolkit-jgz-2026 6.7.2", "somewhere in the toolkit", "Toolkit §1"):
+        assert parse_citation(bad) is None, bad
+
+
+def test_project_bundles_cite_registered_documents() -> None:
+    """Every rule of every bundle in policies/ cites a document its registry lists, in the citation form."""
+    for folder in sorted(Path("policies").iterdir()):
+        if not (folder / "bundle.yaml").is_file():
+            continue
+        bundle = load_folder(folder)[0]
+        bad = [f for f in text_findings(bundle, None, bundle_registry(bundle))
+               if f.code in ("source-format", "source-unknown", "source-unchecked")]
+        assert not bad, (folder, bad[:3])
+
+
+def test_lint_command_texts_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No --texts: said in the output; a --texts folder that is not there: a usage error, not a silent skip."""
+    folder = _bundle(tmp_path)
+    main(["lint", str(folder)])
+    assert "warning source-texts-unchecked: no folder of source texts given (--texts DIR)" in capsys.readouterr().out
+    assert main(["lint", str(folder), "--texts", str(tmp_path / "nowhere")]) == 2
+    assert "expected a folder of source texts, got no such folder" in capsys.readouterr().err

@@ -15,9 +15,13 @@ The semantic checks use the exact analysis of :mod:`.table` (no sampling):
 and the bookkeeping checks:
 
 * ``no-scenario`` (warning): no scenario made the rule decide (see authoring.scenarios);
-* ``source-format`` (warning): a source that does not look like ``<seed file>:<lines>``;
-* ``source-unknown`` (error): a seed file that does not exist, or lines beyond its end (when the
-  seeds folder is available);
+* ``source-format`` (warning): a source that is not a citation ``<document id>[ <place>, …]`` such
+  as ``toolkit-jgz-2026 §6.7.2`` (docs/sources.md);
+* ``source-unknown`` (error): a document id the sources registry does not list, or (given a folder of
+  the documents' texts) a cited place the document's text does not have;
+* ``source-unchecked`` (warning): no sources registry was found, so no id was checked;
+* ``source-texts-unchecked`` / ``source-text-missing`` (warning): no folder of texts was given, or it
+  lacks a cited document's text, so the places were not checked against it;
 * ``basis-placeholder`` (error): a legal basis such as TODO or ``?``;
 * ``reason-untranslated`` (warning): the Dutch and English reason texts are the same;
 * ``threshold-missing`` / ``threshold-extra`` (warning): age thresholds that differ from the law's
@@ -37,11 +41,12 @@ from typing import Any
 
 from ..core.policy.model import Bundle, Rule, leaves
 from ..core.policy.parse import LAW_AGE_THRESHOLDS
-from .diff import what_words, who_words
 from .explore import SKIP, Program, State, explore
 from .literals import FALSE, TRUE, Cond
+from .sources import Registry, find_registry, load_registry, missing_places, parse_citation, text_of
 from .space import Space
 from .table import Table
+from .words import what_words, who_words
 
 LEVELS = ("error", "warning", "info", "off")
 DEFAULT_SEVERITY: dict[str, str] = {
@@ -53,12 +58,14 @@ DEFAULT_SEVERITY: dict[str, str] = {
     "no-scenario": "warning",
     "source-format": "warning",
     "source-unknown": "error",
+    "source-unchecked": "warning",
+    "source-texts-unchecked": "warning",
+    "source-text-missing": "warning",
     "basis-placeholder": "error",
     "reason-untranslated": "warning",
     "threshold-missing": "warning",
     "threshold-extra": "warning",
 }
-SEED_SOURCE = re.compile(r"^(?P<file>\d{3}_[0-9a-f]{16}\.txt):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 PLACEHOLDER = re.compile(r"^\s*(todo|tbd|fixme|xxx|\?+|-+|n/?a)\s*$", re.IGNORECASE)
 
 
@@ -212,43 +219,75 @@ def _gaps(bundle: Bundle, table: Table) -> list[Finding]:
 # bookkeeping checks
 
 
-def _seed_lines(seeds: Path | None, name: str, cache: dict[str, int | None]) -> int | None:
-    if seeds is None:
-        return None
-    if name not in cache:
-        path = seeds / name
-        cache[name] = sum(1 for _ in path.open(encoding="utf-8", errors="replace")) if path.is_file() else -1
-    return cache[name]
-
-
-def text_findings(bundle: Bundle, seeds: Path | None = None) -> list[Finding]:
+def _source_findings(rule: Rule, registry: Registry | None, texts: Path | None,
+                     cache: dict[Path, str]) -> list[Finding]:
     found: list[Finding] = []
-    cache: dict[str, int | None] = {}
+    where = _where(rule)
+    for source in rule.source:
+        citation = parse_citation(source)
+        if citation is None:
+            found.append(Finding("source-format", "warning", f"source {source!r} is not a citation "
+                                 "'<document id> <place>, …', e.g. 'toolkit-jgz-2026 §6.7.2' (docs/sources.md)",
+                                 rule.id, where))
+            continue
+        if registry is None:
+            continue
+        document = registry.documents.get(citation.id)
+        if document is None:
+            found.append(Finding("source-unknown", "error", f"source {source!r}: no document {citation.id!r} in "
+                                 f"the sources registry {registry.path} (expected one of "
+                                 f"{', '.join(sorted(registry.documents))})", rule.id, where))
+            continue
+        if texts is None:
+            continue
+        got = text_of(document, texts, cache)
+        if got is None:
+            continue  # reported once per document by text_findings
+        missing = missing_places(citation, got[1])
+        if missing:
+            found.append(Finding("source-unknown", "error", f"source {source!r}: {', '.join(missing)} not found in "
+                                 f"the text of {citation.id} ({got[0]})", rule.id, where))
+    return found
+
+
+def text_findings(bundle: Bundle, texts: Path | None = None, registry: Registry | None = None) -> list[Finding]:
+    """Legal bases, citations (against ``registry`` and, given a folder of texts, the texts) and translations."""
+    found: list[Finding] = []
+    cache: dict[Path, str] = {}
     for rule in bundle.rules:
         where = _where(rule)
         for basis in rule.basis:
             if PLACEHOLDER.match(basis):
                 found.append(Finding("basis-placeholder", "error", f"legal basis {basis!r} is a placeholder",
                                      rule.id, where))
-        for source in rule.source:
-            m = SEED_SOURCE.match(source)
-            if m is None:
-                found.append(Finding("source-format", "warning", f"source {source!r} does not look like "
-                                     "<seed file>:<first line>-<last line>, e.g. 002_923faf2da0e7a8f9.txt:1310-1322",
-                                     rule.id, where))
-                continue
-            total = _seed_lines(seeds, m["file"], cache)
-            start, end = int(m["start"]), int(m["end"] or m["start"])
-            if total == -1:
-                found.append(Finding("source-unknown", "error", f"source {source!r}: no seed file {m['file']} "
-                                     f"in {seeds}", rule.id, where))
-            elif total is not None and not (1 <= start <= end <= total):
-                found.append(Finding("source-unknown", "error", f"source {source!r}: lines outside "
-                                     f"{m['file']} (1-{total}) or reversed", rule.id, where))
+        found.extend(_source_findings(rule, registry, texts, cache))
         if " ".join(rule.reason.nl.split()) == " ".join(rule.reason.en.split()):
             found.append(Finding("reason-untranslated", "warning", "the Dutch and English reason texts are the same",
                                  rule.id, where))
+    if registry is None:
+        found.append(Finding("source-unchecked", "warning", "no sources registry (a sources.md beside the bundle "
+                             "or a docs/sources.md above it): the document ids of the citations were not checked"))
+        return found
+    if texts is None:
+        found.append(Finding("source-texts-unchecked", "warning", "no folder of source texts given (--texts DIR): "
+                             "the cited sections were checked against the registry only, not against the texts"))
+        return found
+    cited = sorted({c.id for r in bundle.rules for c in map(parse_citation, r.source)
+                    if c is not None and c.id in registry.documents})
+    for doc_id in cited:
+        if text_of(registry.documents[doc_id], texts, cache) is None:
+            found.append(Finding("source-text-missing", "warning", f"no text of {doc_id} in {texts} (as "
+                                 f"{doc_id}.txt or by its sha256 in {registry.path}): its places were not checked"))
     return found
+
+
+def bundle_registry(bundle: Bundle) -> Registry | None:
+    """The registry for ``bundle``, found from where its rule files are (see sources.find_registry)."""
+    for rule in bundle.rules:
+        if rule.span.file:
+            path = find_registry(Path(rule.span.file).parent)
+            return load_registry(path) if path is not None else None
+    return None
 
 
 def threshold_findings(bundle: Bundle) -> list[Finding]:
@@ -285,11 +324,16 @@ def scenario_findings(bundle: Bundle, covered: Iterable[str]) -> list[Finding]:
 # all together
 
 
-def lint(bundle: Bundle, covered: Iterable[str] | None = None, seeds: Path | None = None,
-         severity: Mapping[str, str] | None = None, table: Table | None = None) -> list[Finding]:
-    """Every finding, with severities after ``severity`` overrides (``off`` drops a code)."""
+def lint(bundle: Bundle, covered: Iterable[str] | None = None, texts: Path | None = None,
+         severity: Mapping[str, str] | None = None, table: Table | None = None,
+         registry: Registry | None = None) -> list[Finding]:
+    """Every finding, with severities after ``severity`` overrides (``off`` drops a code). ``texts``: a
+    folder of the cited documents' texts (None or no such folder: not checked, and said so); ``registry``:
+    the sources registry (default: found from the bundle's files)."""
     levels = {**DEFAULT_SEVERITY, **(severity or {})}
-    found = semantic_findings(bundle, table) + text_findings(bundle, seeds) + threshold_findings(bundle)
+    registry = registry if registry is not None else bundle_registry(bundle)
+    folder = texts if texts is not None and texts.is_dir() else None
+    found = semantic_findings(bundle, table) + text_findings(bundle, folder, registry) + threshold_findings(bundle)
     if covered is not None:
         found += scenario_findings(bundle, covered)
     out = []

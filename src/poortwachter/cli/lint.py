@@ -22,7 +22,9 @@ def arguments(cp: argparse.ArgumentParser) -> None:
     cp.add_argument("--severity", action="append", default=[], metavar="CODE=LEVEL",
                     help="override a check's severity (error, warning, info, off)")
     cp.add_argument("--fail-on", choices=("error", "warning"), default="error")
-    cp.add_argument("--seeds", type=Path, default=Path("../shared/seeds"), help="seed texts sources cite")
+    cp.add_argument("--texts", "--seeds", dest="seeds", type=Path, default=None, metavar="DIR",
+                    help="a folder of the cited documents' plain texts (<id>.txt, or any name with the sha256 "
+                    "docs/sources.md lists); without it citations are checked against the registry only")
     cp.add_argument("--format", choices=("text", "json"), default="text")
     cp.add_argument("-v", "--verbose", action="store_true", help="also print info findings")
     sources(cp)
@@ -54,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
             levels.update(config_levels(yaml.safe_load((folder / "lint.yaml").read_text(encoding="utf-8")),
                                         str(folder / "lint.yaml")))
         levels.update(parse_levels(args.severity))
-        seeds = args.seeds if args.seeds is not None and args.seeds.is_dir() else None
+        if args.seeds is not None and not args.seeds.is_dir():
+            raise Usage(f"--texts {args.seeds}: expected a folder of source texts, got no such folder")
+        seeds = args.seeds
         findings = lint(bundle, _coverage(folder, bundle), seeds, levels)
         if args.format == "json":
             sys.stdout.write(orjson.dumps({"bundle": bundle.key, "findings": [f.as_json() for f in findings]},

@@ -1,7 +1,7 @@
 """Seeded generator of AuthZEN evaluation requests for the peer benchmark (issue 8).
 
-The corpus speaks the draft contract's vocabulary (shared/contract/decision-api.md) and carries
-the facts of the reference rule set (shared/bench/reference-rules.md). It is independent of the
+The corpus speaks the decision API's vocabulary (docs/api.md) and carries
+the facts of the reference rule set (bench/reference-rules.md). It is independent of the
 Poortwachter engine on purpose: the same requests go to the floor, Cedar, Cerbos and, later,
 Poortwachter, and all of them must agree.
 

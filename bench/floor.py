@@ -2,7 +2,7 @@
 
 Why it exists: it is the cheapest honest way to decide these rules in Python (no engine, no
 parsing, no indirection), so it bounds from below what any Python engine can cost per decision,
-and, written straight from shared/bench/reference-rules.md, it is the oracle the peers are
+and, written straight from bench/reference-rules.md, it is the oracle the peers are
 cross-checked against.
 
 Readings (fixed in the reference): deny overrides allow, default deny; a grants professionals read

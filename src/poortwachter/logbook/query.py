@@ -1,6 +1,6 @@
 """Reading the decision log: who decided what about whom, when — and is the log intact.
 
-This is how a parent's question "who has seen my child's dossier?" (seed 002, 7 and 9: the right to see
+This is how a parent's question "who has seen my child's dossier?" (toolkit-jgz-2026 §7 and §9: the right to see
 the logboek) is answered: the client id they give is pseudonymised with the same key the service used,
 and every record carrying that pseudonym is listed. Files may be gzip-compressed by the operator after
 rotation (``*.jsonl.gz``); they are read the same way.

@@ -1,6 +1,6 @@
 """One decision, one JSON line: the NEN 7513 record of who did what on which client's dossier.
 
-NEN 7513:2024 (seed 002, bijlage C, lines 3456-3479) asks at least: the event, its time, which client,
+NEN 7513:2024 (toolkit-jgz-2026 bijlage C) asks at least: the event, its time, which client,
 which user caused it and on whose behalf. A record (schema ``v`` 1) holds::
 
     v, time                     schema version; when the decision was taken (ISO 8601 with offset, µs)

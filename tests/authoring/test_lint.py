@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from poortwachter.artifacts.folder import load_folder
 from poortwachter.authoring.lint import Finding, bundle_registry, lint, parse_levels, text_findings
@@ -231,3 +232,18 @@ def test_lint_command_texts_folder(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "warning source-texts-unchecked: no folder of source texts given (--texts DIR)" in capsys.readouterr().out
     assert main(["lint", str(folder), "--texts", str(tmp_path / "nowhere")]) == 2
     assert "expected a folder of source texts, got no such folder" in capsys.readouterr().err
+
+
+def test_law_scenarios_cite_registered_documents() -> None:
+    """Every scenario of the law bundles cites '<id> <place>' (several joined by '; ') from docs/sources.md."""
+    registry = read_registry(Path("docs/sources.md").read_text(encoding="utf-8"), "docs/sources.md")
+    checked = 0
+    for suite in sorted(Path("policies").glob("*/tests/*.yaml")):
+        if (suite.parent.parent / "sources.md").is_file():
+            continue  # the non-legal fixtures keep their own registry
+        for scenario in yaml.safe_load(suite.read_text(encoding="utf-8")).get("scenarios", []):
+            for part in str(scenario["source"]).split("; "):
+                citation = parse_citation(part)
+                assert citation is not None and citation.id in registry.documents, (suite, scenario["id"], part)
+                checked += 1
+    assert checked > 1000

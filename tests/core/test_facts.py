@@ -59,6 +59,20 @@ def test_years_since_last_change(facts_of, request_for, last_change, years):
     assert f["resource.years_since_treatment_end"] == -1
 
 
+@pytest.mark.parametrize(("props", "years"), [
+    ({}, -1),
+    ({"created_at": "2021-11-22"}, 5),
+    ({"written_at": "2025-10-01T09:30:00+02:00"}, 1),  # a date-time: its date as written
+    ({"created_at": "2010-01-01", "written_at": "2025-10-01"}, 1),  # the log line's own writing wins
+])
+def test_years_since_created_counts_from_the_line_itself(facts_of, request_for, props, years):
+    """Issue 11: a log line is kept five years from its own writing (Besluit vaststelling bewaartermijn
+    logging), whatever the dossier's last change."""
+    f = facts_of(request_for(resource_props={"last_change": "2006-11-22", **props}))
+    assert f["resource.years_since_created"] == years
+    assert f["resource.years_since_last_change"] == 20
+
+
 def test_measures_and_wilsonbekwaam(facts_of, request_for):
     f = facts_of(request_for(client={"measures": ["ots", "uithuisplaatsing"], "wilsonbekwaam": True}))
     assert f["client.measure.ots"] and f["client.measure.uithuisplaatsing"]

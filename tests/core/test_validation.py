@@ -90,7 +90,7 @@ def test_every_mistake_in_one_file_is_reported(r):
     ({"effective_from": "soon"}, "'effective_from' must be a date"),
     ({"colour": "red"}, "unknown key 'colour'"),
     ({"vocabulary": "medical"}, "'vocabulary' must be 'youth-care'"),
-    ({"age_thresholds": [12, "16"]}, "'age_thresholds' must be a list of positive integers"),
+    ({"age_thresholds": [12, "16"]}, "'age_thresholds' must be a list of integers of at least 1"),
     ({"consent_by_age": [{"below": 12, "from": ["gezag"]}]}, "the last without 'below'"),
     ({"consent_by_age": [{"from": ["oma"]}]}, "'consent_by_age' must be a list"),
     ({"obligations": {"Bad Id": {"nl": "x", "en": "y"}}}, "obligation id 'Bad Id'"),

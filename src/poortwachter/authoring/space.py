@@ -28,15 +28,15 @@ from typing import Any
 
 from ..core.facts import ConsentBand, FactValue
 from ..core.policy.model import Bundle, Leaf, leaves
-from ..core.vocabulary import NONE, FactKind, FactSpec
+from ..core.vocabulary import NONE, YEAR_FACTS, FactKind, FactSpec
 
 OTHER = "(other)"
 """The value of a ``str`` fact that equals none of the constants the rules mention."""
 
 Interval = tuple[int | None, int | None]  # inclusive bounds; None: unbounded
 
-_LOWEST = {"client.age": 0, "resource.years_since_last_change": -1, "resource.years_since_treatment_end": -1}
-_UNKNOWN_BELOW_ZERO = {"resource.years_since_last_change", "resource.years_since_treatment_end"}
+_LOWEST = {"client.age": 0, **dict.fromkeys(YEAR_FACTS, -1)}
+_UNKNOWN_BELOW_ZERO = set(YEAR_FACTS)
 _CATEGORY, _ACTION = "resource.category", "action.name"
 CONSENT_VALID = "consent.valid"
 _IMPOSSIBLE = {"subject.type": ("none",)}  # youth-care: every request has a subject of a known type

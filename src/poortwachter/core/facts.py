@@ -173,6 +173,7 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
         if res.about_relation == "self" and res.about_id != client.id else res.about_relation,
         "resource.years_since_last_change": _years_since(res.last_change, today),
         "resource.years_since_treatment_end": _years_since(res.treatment_end, today),
+        "resource.years_since_created": _years_since(res.created_at, today),
         "client.age": age,
         "client.deceased": client.deceased or (client.date_of_death is not None and client.date_of_death <= today),
         "client.wilsonbekwaam": client.wilsonbekwaam,

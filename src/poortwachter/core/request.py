@@ -301,6 +301,7 @@ class Resource(NamedTuple):
     confidential_from_parents: bool = False
     last_change: date | None = None
     treatment_end: date | None = None
+    created_at: date | None = None  # written_at, else created_at: when the item (or log line) was made
     about_id: str | None = None
     about_relation: str | None = None
 
@@ -414,6 +415,7 @@ def _resource(entity: Entity) -> Resource:
         confidential_from_parents=flag(p, "confidential_from_parents", pp),
         last_change=day(p, "last_change", pp),
         treatment_end=day(p, "treatment_end", pp),
+        created_at=day(p, "written_at", pp) or day(p, "created_at", pp),
         about_id=text(about, "id", bp, required=False),
         about_relation=choice(about, "relation", bp, _RELATIONS),
     )

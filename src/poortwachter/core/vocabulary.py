@@ -1,6 +1,6 @@
 """The closed value sets of the decision API and the derived facts rules may use.
 
-Names follow docs/../shared/contract/decision-api.md (binding). A value outside these sets is a
+Names follow docs/api.md. A value outside these sets is a
 request error, never a guess. A custom vocabulary (test fixtures) declares its own facts; see
 :class:`CustomVocabulary`.
 """
@@ -32,6 +32,9 @@ ORGANISATION_KINDS = (
 )
 ACTIONS = ("read", "copy", "write", "correct", "annotate", "disclose", "destroy", "read_log")
 RESOURCE_TYPES = ("dossier_item", "dossier")
+# The retention facts: whole years since a date of the item, -1 when the caller does not know it; compared
+# only with a bundle's year_thresholds.
+YEAR_FACTS = ("resource.years_since_last_change", "resource.years_since_treatment_end", "resource.years_since_created")
 DOSSIER_TYPES = ("jgz", "jeugdhulp")
 CATEGORIES = (
     "personalia", "bsn", "groei", "vaccinatie", "medisch", "gespreksverslag", "dagrapportage",
@@ -135,6 +138,8 @@ YOUTH_CARE_FACTS: tuple[FactSpec, ...] = (
     _enum("resource.about_relation", RELATIONS, "relation of the person the item is about"),
     _int("resource.years_since_last_change", "whole years since the last change of the dossier (-1 unknown)"),
     _int("resource.years_since_treatment_end", "whole years since the end of treatment (-1 unknown)"),
+    _int("resource.years_since_created", "whole years since the item (or log line) was written: written_at, "
+         "else created_at (-1 unknown)"),
     _int("client.age", "age of the client in whole years", "leeftijd van de cliënt in hele jaren"),
     _bool("client.deceased", "the client has died", "de cliënt is overleden"),
     _bool("client.wilsonbekwaam", "the client cannot reasonably judge their interests",

@@ -22,6 +22,7 @@ from ..vocabulary import (
     CONSENT_PARTIES,
     DOSSIER_TYPES,
     OBJECTION_PARTIES,
+    YEAR_FACTS,
     YOUTH_CARE,
     Vocabulary,
 )
@@ -72,12 +73,15 @@ class _Report:
 # bundle.yaml
 
 
-def _int_list(report: _Report, file: str, meta: Mapping[str, Any], key: str, default: tuple[int, ...]) -> tuple[int, ...]:
+def _int_list(report: _Report, file: str, meta: Mapping[str, Any], key: str, default: tuple[int, ...],
+              least: int = 1) -> tuple[int, ...]:
+    """``least`` 0 for year thresholds: ``>= 0`` tells a known date from an unknown one (-1)."""
     value = meta.get(key)
     if value is None:
         return default
-    if not (isinstance(value, list) and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in value)):
-        report.error(file, line_of(meta), f"'{key}' must be a list of positive integers")
+    if not (isinstance(value, list) and all(isinstance(x, int) and not isinstance(x, bool) and x >= least
+                                            for x in value)):
+        report.error(file, line_of(meta), f"'{key}' must be a list of integers of at least {least}")
         return default
     return tuple(sorted(set(value)))
 
@@ -154,11 +158,10 @@ class _Manifest:
         elif vocab_data != "youth-care":
             report.error(file, line, "'vocabulary' must be 'youth-care' or a custom vocabulary mapping")
         ages = _int_list(report, file, meta, "age_thresholds", LAW_AGE_THRESHOLDS)
-        years = _int_list(report, file, meta, "year_thresholds", ())
+        years = _int_list(report, file, meta, "year_thresholds", (), least=0)
         self.thresholds: dict[str, tuple[int, ...]] = dict(self.vocabulary.thresholds)
         if self.vocabulary.youth_care:
-            self.thresholds.update({"client.age": ages, "resource.years_since_last_change": years,
-                                    "resource.years_since_treatment_end": years})
+            self.thresholds.update({"client.age": ages, **dict.fromkeys(YEAR_FACTS, years)})
         self.consent_by_age = _consent_by_age(report, file, meta)
         self.obligations: dict[str, Text] = {k: Text(*v) for k, v in BASE_OBLIGATIONS.items()}
         self.declared_obligations: dict[str, int] = {}
@@ -216,7 +219,7 @@ class _Manifest:
             if "age_thresholds" not in self.given:
                 self.thresholds["client.age"] = base.thresholds["client.age"]
             if "year_thresholds" not in self.given:
-                for fact in ("resource.years_since_last_change", "resource.years_since_treatment_end"):
+                for fact in YEAR_FACTS:
                     self.thresholds[fact] = base.thresholds[fact]
         if "consent_by_age" not in self.given:
             self.consent_by_age = base.consent_by_age
@@ -419,7 +422,7 @@ def _rule(report: _Report, m: _Manifest, file: str, data: Any) -> Rule | None:
     if basis is None:
         report.error(file, line, "'basis' must list the legal basis (article), e.g. [\"BW 7:456\"]", rid)
     if source is None:
-        report.error(file, line, "'source' must list where the law says so, e.g. [\"002_923faf2da0e7a8f9.txt:120-131\"]", rid)
+        report.error(file, line, "'source' must list where the law says so, e.g. [\"toolkit-jgz-2026 §6.7.1\"]", rid)
     replaces = data.get("replaces")
     if replaces is not None and not isinstance(replaces, str):
         report.error(file, line, "'replaces' must be a rule id", rid)

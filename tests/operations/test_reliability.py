@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,18 +23,13 @@ from typing import Any
 
 import httpx
 import pytest
+from support import free_port, status, wait_until
 
 from poortwachter.logbook import query as q
 
 LOG_KEY = "reliability-test-pseudonym-key-0123456789"
 MIN_ANSWERED = 150  # kill only once this many decisions were answered (machines differ in speed) ...
 MAX_LOAD_SECONDS = 15  # ... or after this long
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -58,18 +52,11 @@ def server(tmp_path: Path, bundles: Path, workers: int,
                             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited early:\n{(tmp_path / 'server.log').read_text()}")
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not ready:\n{(tmp_path / 'server.log').read_text()}")
-            time.sleep(0.1)
+        wait_until(lambda: proc.poll() is not None or status(base + "/readyz", timeout=1) == 200, 60)
+        if proc.poll() is not None:
+            pytest.fail(f"server exited early:\n{(tmp_path / 'server.log').read_text()}")
+        if status(base + "/readyz", timeout=1) != 200:
+            pytest.fail(f"server not ready:\n{(tmp_path / 'server.log').read_text()}")
         yield proc, base
     finally:
         if proc.poll() is None:

@@ -356,17 +356,15 @@ def wire_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """``poortwachter serve`` for real (uvicorn, httptools) with a 1-second body_timeout."""
     import os
     import shutil
-    import socket
     import subprocess
-    import time
-    import urllib.request
+    import sys
+
+    from support import free_port, status, wait_until
 
     from .conftest import ROOT, stop_server
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    executable = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "poortwachter"
+    port = free_port()
+    executable = Path(sys.executable).parent / "poortwachter"
     if not executable.exists():
         executable = Path(shutil.which("poortwachter") or "poortwachter")
     errors = tmp_path_factory.mktemp("wire") / "stderr.txt"
@@ -375,17 +373,10 @@ def wire_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=errors.open("wb"), env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"serve did not start: {errors.read_text()}")
-            time.sleep(0.1)
+        health = f"http://127.0.0.1:{port}/healthz"
+        wait_until(lambda: proc.poll() is not None or status(health, timeout=1) == 200, 60)
+        if proc.poll() is not None or status(health, timeout=1) != 200:
+            raise AssertionError(f"serve did not start: {errors.read_text()}")
         yield port
     finally:
         stop_server(proc)

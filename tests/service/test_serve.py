@@ -7,33 +7,28 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
+import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import free_port, status, wait_until
 
 from poortwachter.artifacts import embedded
 
 from .conftest import ROOT, stop_server
 
 DOC = ROOT / "docs" / "service.md"
-PYTHON_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
+PYTHON_BIN = Path(sys.executable).parent  # the environment running the tests
 
 
 def snippet(name: str) -> str:
     match = re.search(rf"<!-- snippet:{name} -->\n```sh\n(.*?)```\n<!-- /snippet -->", DOC.read_text(), re.DOTALL)
     assert match, f"snippet {name} not found in {DOC}"
     return match.group(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +38,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     executable = PYTHON_BIN / "poortwachter"
     if not executable.exists():
         executable = Path(shutil.which("poortwachter") or "poortwachter")
-    port = _free_port()
+    port = free_port()
     errors = tmp_path_factory.mktemp("serve") / "stderr.txt"
     proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=errors.open("wb"), env={**os.environ, "POORTWACHTER_RELOAD": "off"})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"serve did not become ready: {errors.read_text()}")
-            time.sleep(0.2)
+        ready = f"http://127.0.0.1:{port}/readyz"
+        wait_until(lambda: proc.poll() is not None or status(ready, timeout=1) == 200, 60)
+        if proc.poll() is not None or status(ready, timeout=1) != 200:
+            raise AssertionError(f"serve did not become ready: {errors.read_text()}")
         yield port
     finally:
         stop_server(proc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -16,6 +17,7 @@ from typing import Any
 import orjson
 import pytest
 import yaml
+from support import free_port, wait_until
 
 from poortwachter.artifacts.keys import load_keyring
 from poortwachter.service.shadow import ShadowRunner
@@ -72,14 +74,13 @@ def _report(h: Harness) -> dict[str, Any]:
 
 def _settled(h: Harness, n: int, timeout: float = 10.0) -> dict[str, Any]:
     """The report once ``n`` decisions were taken care of (compared, dropped, failed or skipped)."""
-    end = time.monotonic() + timeout
-    while True:
-        report = _report(h)
-        done = report["compared"] + report["dropped"] + report["errors"] + report["skipped"]
-        if done >= n or time.monotonic() > end:
-            assert done == n, report
-            return report
-        time.sleep(0.02)
+    def done(report: dict[str, Any]) -> int:
+        return int(report["compared"] + report["dropped"] + report["errors"] + report["skipped"])
+
+    wait_until(lambda: done(_report(h)) >= n, timeout, 0.02)
+    report = _report(h)
+    assert done(report) == n, report
+    return report
 
 
 def test_a_differing_candidate_is_reported_and_answers_do_not_change(
@@ -278,15 +279,15 @@ def test_shadow_reaches_every_worker_through_the_state_folder(bundle_dir: Path, 
 def test_two_workers_both_shadow_and_the_metric_adds_them_up(bundle_dir: Path, tmp_path: Path) -> None:
     """Real processes: ``serve --workers 2``; a start on one worker reaches the other through the state
     folder, each worker reports its own traffic, /metrics sums both."""
-    from .test_workers import _port, _post, _ready, _until
+    from .test_workers import _post, _ready
 
-    port = _port()
+    port = free_port()
     env = {**os.environ, "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=svc-jgz", "POORTWACHTER_MAX_CLOCK_SKEW": "0", "POORTWACHTER_ADMIN_TOKEN": ADMIN_TOKEN,
            "POORTWACHTER_STATE_DIR": str(tmp_path / "state"), "POORTWACHTER_DECISION_LOG": "off",
            "POORTWACHTER_RELOAD": "poll", "POORTWACHTER_POLL_INTERVAL": "0.2"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "poortwachter"), "serve", "--port", str(port),
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "poortwachter"), "serve", "--port", str(port),
                              "--workers", "2", "--bundles", str(bundle_dir)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=log)
 
@@ -307,10 +308,10 @@ def test_two_workers_both_shadow_and_the_metric_adds_them_up(bundle_dir: Path, t
         return found
 
     try:
-        assert _until(lambda: _ready(port)), (tmp_path / "serve.log").read_text()
+        assert wait_until(lambda: _ready(port)), (tmp_path / "serve.log").read_text()
         started = _post(port, SHADOW, {"version": "2025.1.0"}, ADMIN_TOKEN)
         assert started["running"] and started["candidate"]["version"] == "2025.1.0"
-        assert _until(lambda: len(reports()) == 2), "the second worker never shadowed"
+        assert wait_until(lambda: len(reports()) == 2), "the second worker never shadowed"
         for _ in range(40):  # fresh connections reach both workers
             assert _post(port, "/access/v1/evaluation", yc_request(**PARENT_14))["decision"] is True
 
@@ -318,7 +319,7 @@ def test_two_workers_both_shadow_and_the_metric_adds_them_up(bundle_dir: Path, t
             found = reports()
             return len(found) == 2 and sum(r["compared"] for r in found.values()) == 40
 
-        assert _until(both_compared), reports()
+        assert wait_until(both_compared), reports()
         assert all(r["compared"] > 0 and r["different"] == r["compared"] for r in reports().values())
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
             metrics = r.read().decode()

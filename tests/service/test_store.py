@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from support import wait_until
 
 from poortwachter.artifacts.keys import load_keyring
 from poortwachter.service.store import BundleStore
@@ -59,12 +59,7 @@ def _decide(h: Harness, **kw: Any) -> dict[str, Any]:
 
 
 def _wait(predicate: Any, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_until(predicate, timeout)
 
 
 def test_store_refuses_tampered_unsigned_and_unknown_key_artifacts(tmp_path: Path, artifacts: dict[str, Path]) -> None:

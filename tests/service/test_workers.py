@@ -5,21 +5,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from support import free_port, status, wait_until
+
 from .conftest import ADMIN_TOKEN, ROOT, build_artifact, stop_server, yc_request
 from .test_store import DENY_ALL, _variant
 
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+BIN = Path(sys.executable).parent  # the environment running the tests
 
 
 def _post(port: int, path: str, body: Any, token: str | None = None) -> Any:
@@ -41,35 +39,26 @@ def _revisions(port: int, n: int = 40) -> tuple[set[str], set[str]]:
     return revisions, workers
 
 
-def _until(check: Any, timeout: float = 20) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.3)
-    return False
-
-
 def test_rollback_reaches_every_worker(bundle_dir: Path, tmp_path: Path) -> None:
-    port = _port()
+    port = free_port()
     env = {**os.environ, "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=svc-jgz", "POORTWACHTER_MAX_CLOCK_SKEW": "0", "POORTWACHTER_ADMIN_TOKEN": ADMIN_TOKEN,
            "POORTWACHTER_STATE_DIR": str(tmp_path / "state"), "POORTWACHTER_DECISION_LOG": "off",
            "POORTWACHTER_RELOAD": "poll", "POORTWACHTER_POLL_INTERVAL": "0.2"}
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "poortwachter"), "serve", "--port", str(port),
+    proc = subprocess.Popen([str(BIN / "poortwachter"), "serve", "--port", str(port),
                              "--workers", "2", "--bundles", str(bundle_dir)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=log)
     try:
-        assert _until(lambda: _ready(port)), (tmp_path / "serve.log").read_text()
-        assert _until(lambda: len(_revisions(port, 20)[1]) == 2), "the second worker never answered"
+        assert wait_until(lambda: _ready(port)), (tmp_path / "serve.log").read_text()
+        assert wait_until(lambda: len(_revisions(port, 20)[1]) == 2), "the second worker never answered"
         original, _ = _revisions(port)
         assert len(original) == 1
         shutil.copy(build_artifact(_variant(tmp_path, rules=DENY_ALL), tmp_path / "bad"),
                     bundle_dir / "svc-jgz-2026.1.0.bundle.json")
-        assert _until(lambda: _revisions(port, 20)[0].isdisjoint(original)), "the new artifact did not arrive"
+        assert wait_until(lambda: _revisions(port, 20)[0].isdisjoint(original)), "the new artifact did not arrive"
         report = _post(port, "/v1/bundles/svc-jgz/rollback", {}, ADMIN_TOKEN)
         assert report["changed"] == ["svc-jgz"]
-        assert _until(lambda: _revisions(port, 20)[0] == original), "a worker did not follow the roll-back"
+        assert wait_until(lambda: _revisions(port, 20)[0] == original), "a worker did not follow the roll-back"
         seen, workers = _revisions(port)
         assert seen == original and len(workers) == 2
     finally:
@@ -77,11 +66,7 @@ def test_rollback_reaches_every_worker(bundle_dir: Path, tmp_path: Path) -> None
 
 
 def _ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-            return bool(r.status == 200)
-    except OSError:
-        return False
+    return status(f"http://127.0.0.1:{port}/readyz", timeout=1) == 200
 
 
 # ------------------------------------------------------------------ issue 17: one set in every worker, always
@@ -90,12 +75,12 @@ WORKERS = 3
 
 
 def _serve(bundle_dir: Path, tmp_path: Path, workers: int) -> tuple[subprocess.Popen[Any], int]:
-    port = _port()
+    port = free_port()
     env = {**os.environ, "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=svc-jgz", "POORTWACHTER_MAX_CLOCK_SKEW": "0",
            "POORTWACHTER_ADMIN_TOKEN": ADMIN_TOKEN, "POORTWACHTER_STATE_DIR": str(tmp_path / "state"),
            "POORTWACHTER_DECISION_LOG": "off", "POORTWACHTER_RELOAD": "watch"}
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "poortwachter"), "serve", "--port", str(port),
+    proc = subprocess.Popen([str(BIN / "poortwachter"), "serve", "--port", str(port),
                              "--workers", str(workers), "--bundles", str(bundle_dir)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=log)
     return proc, port
@@ -166,7 +151,7 @@ def test_workers_never_split_across_versions(bundle_dir: Path, tmp_path: Path) -
     target = bundle_dir / "svc-jgz-2026.1.0.bundle.json"
     timings: dict[str, float] = {}
     try:
-        assert _until(lambda: _ready(port), 60), (tmp_path / "serve.log").read_text()
+        assert wait_until(lambda: _ready(port), 60), (tmp_path / "serve.log").read_text()
         original = next(iter(next(iter(_by_worker(port).values()))))
         timings["start"] = _converge(port, original, WORKERS)
 
@@ -187,7 +172,7 @@ def test_workers_never_split_across_versions(bundle_dir: Path, tmp_path: Path) -
 
         away = tmp_path / "away"
         bundle_dir.rename(away)  # the folder disappears (an unmounted volume) ...
-        assert _until(lambda: all(_readyz(port)["bundles"]["watching"] is False for _ in range(10)), 10)
+        assert wait_until(lambda: all(_readyz(port)["bundles"]["watching"] is False for _ in range(10)), 10)
         before = _crash_one(proc, port)  # ... and a worker starts while it is missing
         timings["crash, folder missing"] = _converge(port, new_revision, WORKERS, before, strict=True)
 
@@ -197,7 +182,7 @@ def test_workers_never_split_across_versions(bundle_dir: Path, tmp_path: Path) -
         shutil.copy(fixed, away / target.name)
         away.rename(bundle_dir)  # restored, with a fix: every watcher, also the late worker's, must follow
         timings["folder restored"] = _converge(port, fixed_revision, WORKERS)
-        assert _until(lambda: all(_readyz(port)["bundles"]["watching"] is True for _ in range(10)), 10)
+        assert wait_until(lambda: all(_readyz(port)["bundles"]["watching"] is True for _ in range(10)), 10)
         digests = {_readyz(port)["bundles"]["revision_set"] for _ in range(30)}
         assert len(digests) == 1, digests
     finally:

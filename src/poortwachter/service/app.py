@@ -47,6 +47,7 @@ from .runtime import Service, json_response, service
 from .security import guards
 from .settings import Settings, settings_from_env
 from .shadow import ShadowRunner
+from .siblings import Siblings
 from .store import BundleStore
 
 log = logging.getLogger("poortwachter.service")
@@ -174,8 +175,8 @@ def _health_routes(app: FastAPI) -> None:
              responses={**answers("Health"), 503: {"description": "Not ready.", "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}})
     async def readyz(request: Request) -> Response:
-        """Ready only while a valid bundle is active (including the default bundle, if configured)
-        and the decision log accepts events."""
+        """Ready only while every routed bundle is active, the decision log accepts events and this
+        worker decides with the same bundle set as its sibling workers (after a grace period)."""
         svc = service(request)
         bundles = svc.store.health()  # the revision set, refused files (since when), whether hot reload watches
         if not svc.store.ready:
@@ -184,6 +185,9 @@ def _health_routes(app: FastAPI) -> None:
         if not svc.decision_log.healthy:
             return json_response({"status": "not ready", "detail": f"decision log: {svc.decision_log.reason}",
                                   "bundles": bundles}, 503)
+        apart = svc.siblings.check() if svc.siblings is not None else None
+        if apart is not None:
+            return json_response({"status": "not ready", "detail": apart, "bundles": bundles}, 503)
         return json_response({"status": "ready", "detail": svc.store.health_detail(), "bundles": bundles})
 
     app.add_api_route("/metrics", metrics.metrics_endpoint, methods=["GET"], tags=["Operations"],
@@ -218,8 +222,12 @@ def build_service(settings: Settings, *, decision_log: DecisionLog | None = None
     dlog = decision_log or open_decision_log(settings.decision_log, settings.decision_log_capacity, settings)
     shadow = ShadowRunner(store, settings.shadow_queue, settings.shadow_sample)
     decider = Decider(store, cache, dlog, routing, clock, shadow)
+    siblings = None
+    if settings.state_dir is not None:  # several workers share it: each compares its set with the others'
+        siblings = Siblings(settings.state_dir)
+        store.listeners.append(lambda snapshot: siblings.on_swap(snapshot.digest))
     return Service(settings, store, cache, dlog, decider, guard.admin, guard.decision, guard.history,
-                   Inventory.load(settings.search_inventory), shadow)
+                   Inventory.load(settings.search_inventory), shadow, siblings)
 
 
 def routing_of(settings: Settings) -> Routing:

@@ -94,6 +94,9 @@ BUNDLE_REVOKED = Counter("poortwachter_bundle_revoked_total",
 WATCHER_FAILING = Gauge("poortwachter_bundle_watcher_failing",
                         "1 while hot reload is on but the bundle folder cannot be watched (the watcher retries).",
                         multiprocess_mode="livemax")
+SIBLINGS_APART = Gauge("poortwachter_bundle_workers_apart",
+                       "1 while this worker decides with another bundle set than a sibling worker for longer than "
+                       "the convergence grace period (its /readyz fails).", multiprocess_mode="livemax")
 LOG_RECORDS = Counter("poortwachter_decision_log_records_total", "Decision log records written or failed.",
                       ["result"])
 LOG_FLUSH_SECONDS = Histogram("poortwachter_decision_log_flush_duration_seconds",
@@ -201,6 +204,10 @@ def bundle_revoked(name: str) -> None:
 
 def watcher_failing(failing: bool) -> None:
     WATCHER_FAILING.set(1 if failing else 0)
+
+
+def siblings_apart(apart: bool) -> None:
+    SIBLINGS_APART.set(1 if apart else 0)
 
 
 def decision_log_flushed(records: int, seconds: float, ok: bool) -> None:

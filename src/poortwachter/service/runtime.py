@@ -22,6 +22,7 @@ from .inventory import Inventory
 from .security import Guard
 from .settings import Settings
 from .shadow import ShadowRunner
+from .siblings import Siblings
 from .store import BundleStore
 
 
@@ -37,6 +38,7 @@ class Service:
     history: Guard
     inventory: Inventory
     shadow: ShadowRunner
+    siblings: Siblings | None = None  # with a shared state_dir: the other workers' bundle sets
 
 
 def service(request: Request) -> Service:

@@ -11,7 +11,8 @@ from conftest import bundle_at, real
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poortwachter.authoring.diff import Diff, change_of, render_markdown
+from poortwachter.authoring.diff import Diff, change_of
+from poortwachter.authoring.diff_render import render_markdown
 from poortwachter.cli import main
 from poortwachter.core.calendar import AMSTERDAM
 from poortwachter.core.compare import Difference, shadow_compare

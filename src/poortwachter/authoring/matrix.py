@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.policy.model import Bundle, Rule
-from .diff import ACTION_WORDS, RELATION_WORDS, TYPE_WORDS, Diff, group_sentence, groups
+from .diff import Diff
+from .diff_render import group_sentence, groups
+from .hulls import count
 from .literals import cond_words
 from .space import Dim, Space
 from .table import Entry, Row, Table
+from .words import ACTION_WORDS, RELATION_WORDS, TYPE_WORDS
 
 LETTERS = {"allow": "J", "conditional": "V", "deny": "N", "default": "–"}
 WORDS = {"allow": "allowed", "conditional": "allowed only under conditions", "deny": "refused by a rule",
@@ -288,17 +291,7 @@ def _list_label(grid: Grid, rows: list[WhoRow], members: list[int]) -> str:
 
 def _box_exact(rows: list[WhoRow], members: list[int], combo: dict[str, int]) -> bool:
     """The members are exactly the product of their masks (so one label describes them)."""
-    total = 1
-    for m in combo.values():
-        total *= m.bit_count()
-    return total == sum(_size(rows[n]) for n in members)
-
-
-def _size(row: WhoRow) -> int:
-    total = 1
-    for m in row.masks.values():
-        total *= m.bit_count()
-    return total
+    return count(list(combo.values())) == sum(count(list(rows[n].masks.values())) for n in members)
 
 
 def _sections(grid: Grid, segment: Any) -> tuple[str, list[str]]:

@@ -23,12 +23,13 @@ def arguments(cp: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..authoring import diff as d
+    from ..authoring import diff_render as d
+    from ..authoring.diff import Diff
     from ..authoring.explore import TooLarge
 
     old, new = resolve(args.old, args), resolve(args.new, args)
     try:
-        diff = d.Diff(old, new)
+        diff = Diff(old, new)
     except TooLarge as exc:
         raise Usage(str(exc)) from None
     if args.format == "json":

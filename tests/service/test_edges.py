@@ -370,8 +370,9 @@ def wire_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     errors = tmp_path_factory.mktemp("wire") / "stderr.txt"
     env = {**os.environ, "POORTWACHTER_RELOAD": "off", "POORTWACHTER_DECISION_LOG": "off",
            "POORTWACHTER_BODY_TIMEOUT": "1"}
-    proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=errors.open("wb"), env=env)
+    with errors.open("wb") as err:  # the server keeps its own copy
+        proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=err, env=env)
     try:
         health = f"http://127.0.0.1:{port}/healthz"
         wait_until(lambda: proc.poll() is not None or status(health, timeout=1) == 200, 60)

@@ -40,8 +40,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         executable = Path(shutil.which("poortwachter") or "poortwachter")
     port = free_port()
     errors = tmp_path_factory.mktemp("serve") / "stderr.txt"
-    proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=errors.open("wb"), env={**os.environ, "POORTWACHTER_RELOAD": "off"})
+    with errors.open("wb") as err:  # the server keeps its own copy
+        proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=err, env={**os.environ, "POORTWACHTER_RELOAD": "off"})
     try:
         ready = f"http://127.0.0.1:{port}/readyz"
         wait_until(lambda: proc.poll() is not None or status(ready, timeout=1) == 200, 60)

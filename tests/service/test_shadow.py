@@ -290,6 +290,7 @@ def test_two_workers_both_shadow_and_the_metric_adds_them_up(bundle_dir: Path, t
     proc = subprocess.Popen([str(Path(sys.executable).parent / "poortwachter"), "serve", "--port", str(port),
                              "--workers", "2", "--bundles", str(bundle_dir)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=log)
+    log.close()  # the server keeps its own copy
 
     def report() -> dict[str, Any]:
         req = urllib.request.Request(f"http://127.0.0.1:{port}{SHADOW}", headers={**AUTH, "Connection": "close"})

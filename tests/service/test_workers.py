@@ -48,6 +48,7 @@ def test_rollback_reaches_every_worker(bundle_dir: Path, tmp_path: Path) -> None
     proc = subprocess.Popen([str(BIN / "poortwachter"), "serve", "--port", str(port),
                              "--workers", "2", "--bundles", str(bundle_dir)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=log)
+    log.close()  # the server keeps its own copy
     try:
         assert wait_until(lambda: _ready(port)), (tmp_path / "serve.log").read_text()
         assert wait_until(lambda: len(_revisions(port, 20)[1]) == 2), "the second worker never answered"
@@ -83,6 +84,7 @@ def _serve(bundle_dir: Path, tmp_path: Path, workers: int) -> tuple[subprocess.P
     proc = subprocess.Popen([str(BIN / "poortwachter"), "serve", "--port", str(port),
                              "--workers", str(workers), "--bundles", str(bundle_dir)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=log)
+    log.close()  # the server keeps its own copy
     return proc, port
 
 

@@ -1,1 +1,2 @@
-"""Tools for policy authors: scenario tests and coverage (and, in later modules, tables, diffs, lint)."""
+"""Tools for policy authors: scenario tests and coverage, decision tables, semantic diffs, lint, the
+decision matrix and the rule reference."""

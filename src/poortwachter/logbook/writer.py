@@ -234,10 +234,6 @@ class LogWriter:
     def pending(self) -> int:
         return self._seq - self._done
 
-    @property
-    def current_file(self) -> Path | None:
-        return self._path
-
     def health(self) -> LogHealth:
         """The truth for /readyz, /healthz and the metric: dead, closing, unwritable, stuck or ok."""
         with self._lock:

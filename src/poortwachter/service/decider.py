@@ -109,7 +109,7 @@ class Decider:
         self.store = store
         self.shadow = shadow
         self.cache = cache
-        self.log = decision_log
+        self.decision_log = decision_log
         self.routing = routing
         self.history_routing = Routing.replay(routing.bundles)  # the past: any time, pinned versions
         self.clock = clock or (lambda: datetime.now(AMSTERDAM))
@@ -164,7 +164,7 @@ class Decider:
             metrics.observe_error(exc.cause if isinstance(exc, Refused) else "invalid-item")
             decision_id = self.ids.next()
             if self.logging:
-                self.log.record(self._error_event(decision_id, call, data, "request-error", str(exc)))
+                self.decision_log.record(self._error_event(decision_id, call, data, "request-error", str(exc)))
             return {"decision": False, "context": {"decision_id": decision_id, "error": item_error(exc)}}
 
     def explain(self, data: Any, call: Call) -> dict[str, Any]:
@@ -185,7 +185,7 @@ class Decider:
         """Every decided answer: a decision id, its log record, and an offer to the shadow."""
         decision_id = self.ids.next()
         if self.logging:
-            self.log.record(self._event(decision_id, call, p, verdict))
+            self.decision_log.record(self._event(decision_id, call, p, verdict))
         shadow = self.shadow
         if shadow is not None and shadow.tracks and not call.history:
             shadow.offer(p.bundle, p.envelope, p.facts, decision_id)
@@ -197,7 +197,7 @@ class Decider:
         decision_id = self.ids.next()
         message = f"internal error while deciding ({type(exc).__name__}); denied"
         if self.logging:
-            self.log.record(self._error_event(decision_id, call, data, "evaluation-error", message))
+            self.decision_log.record(self._error_event(decision_id, call, data, "evaluation-error", message))
         reason = {"rule": "evaluation-error", "effect": "deny", "text": wire.text(EVALUATION_ERROR),
                   "basis": [], "source": []}
         return {"decision": False, "context": {"decision_id": decision_id, "reasons": [reason], "obligations": [],

@@ -172,10 +172,10 @@ class DurableAnswers:
 
     def __init__(self, app: ASGIApp, decision_log: DecisionLog) -> None:
         self.app = app
-        self.log = decision_log
+        self.decision_log = decision_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.log.durable:
+        if scope["type"] != "http" or not self.decision_log.durable:
             await self.app(scope, receive, send)
             return
         pending: list[int] = []
@@ -187,7 +187,7 @@ class DurableAnswers:
             if replaced:
                 return  # the original body of a replaced answer is dropped
             if message["type"] == "http.response.start" and pending:
-                why = await self.log.settle(list(pending))
+                why = await self.decision_log.settle(list(pending))
                 if why is not None:
                     replaced = True
                     metrics.observe_error("decision-log-unavailable")
@@ -200,7 +200,7 @@ class DurableAnswers:
         finally:
             pending_records.reset(token)
             if pending:
-                self.log.sink.kick()  # records of an answer that never started (an error path)
+                self.decision_log.sink.kick()  # records of an answer that never started (an error path)
 
 
 async def _refuse(send: Send, reason: str) -> None:

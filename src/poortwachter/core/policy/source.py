@@ -23,16 +23,6 @@ class SourceFile:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class BundleSource:
-    """A bundle folder as text: bundle.yaml, rules/*.yaml and tests/*.yaml in name order."""
-
-    root: str
-    manifest: SourceFile
-    rules: tuple[SourceFile, ...]
-    tests: tuple[SourceFile, ...] = ()
-
-
 class LineDict(dict[str, Any]):
     """A mapping that knows its source line."""
 

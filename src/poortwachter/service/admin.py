@@ -31,7 +31,7 @@ async def list_bundles(request: Request) -> Response:
     """Every bundle name with its active versions, the version in force today, whether an admin
     holds it, its last load error; and the files refused at the last load."""
     svc = service(request)
-    svc.decisions.check(request)
+    svc.decision_guard.check(request)
     store = svc.store
     return json_response({"dossier_type_bundles": svc.settings.dossier_type_bundles, "generation": store.snapshot.generation,
                           "bundles": store.summary(_today().date()), "refused": store.refused,
@@ -44,7 +44,7 @@ async def reload(request: Request) -> Response:
     """Verify and compile every artifact in the folder off the request path and switch atomically;
     refused files are reported and never replace an active version. Other workers follow."""
     svc = service(request)
-    svc.admin.check(request)
+    svc.admin_guard.check(request)
     await read_json(request, svc.settings.max_body_bytes, authzen=False, optional=True)
     report = await to_thread.run_sync(svc.store.request_reload)
     return json_response(report.as_dict())
@@ -54,7 +54,7 @@ async def reload(request: Request) -> Response:
             openapi_extra=DECISION_SECURITY, responses=answers("BundleDetail", 401, 403, 404))
 async def get_bundle(request: Request, name: str) -> Response:
     svc = service(request)
-    svc.decisions.check(request)
+    svc.decision_guard.check(request)
     try:
         return json_response(svc.store.describe(name, _today().date()))
     except KeyError:
@@ -77,7 +77,7 @@ async def activate(request: Request, name: str) -> Response:
     active one for its version and hold the name there until a new artifact for it arrives.
     An empty body releases the hold: the folder decides again."""
     svc = service(request)
-    svc.admin.check(request)
+    svc.admin_guard.check(request)
     data = await read_json(request, svc.settings.max_body_bytes, authzen=False, optional=True)
     try:
         data = obj(data, "request", required=False)
@@ -101,7 +101,7 @@ async def rollback(request: Request, name: str) -> Response:
     """Back to the revisions that were active before the last change of this bundle; held until a
     new artifact for it arrives in the folder."""
     svc = service(request)
-    svc.admin.check(request)
+    svc.admin_guard.check(request)
     await read_json(request, svc.settings.max_body_bytes, authzen=False, optional=True)
     _known(request, name)
     try:
@@ -129,7 +129,7 @@ async def start_shadow(request: Request, name: str) -> Response:
     in the background. Answers never change. Replaces a running shadow of the same bundle; every
     worker follows (state folder)."""
     svc = service(request)
-    svc.admin.check(request)
+    svc.admin_guard.check(request)
     data = await read_json(request, svc.settings.max_body_bytes, authzen=False)
     try:
         data = obj(data, "request")
@@ -162,7 +162,7 @@ async def shadow_report(request: Request, name: str) -> Response:
     compared, how many would differ, each distinct difference with its count, and the latest
     differences with the facts that mattered. After a stop, the final report of the last shadow."""
     svc = service(request)
-    svc.admin.check(request)
+    svc.admin_guard.check(request)
     _known(request, name)
     report = svc.shadow.report(name)
     if report is None:
@@ -175,7 +175,7 @@ async def shadow_report(request: Request, name: str) -> Response:
 async def stop_shadow(request: Request, name: str) -> Response:
     """Stop comparing (in every worker); answers this worker's final report."""
     svc = service(request)
-    svc.admin.check(request)
+    svc.admin_guard.check(request)
     _known(request, name)
     try:
         await to_thread.run_sync(svc.store.stop_shadow, name)

@@ -78,7 +78,7 @@ async def evaluation(request: Request) -> Response:
     """One decision. ``context`` of the answer: decision_id, bundle, reasons (deciding rules and their
     legal basis), obligations (mandatory), missing (facts that would turn a deny into an allow)."""
     svc = service(request)
-    svc.decisions.check(request)
+    svc.decision_guard.check(request)
     data = await read_json(request, svc.settings.max_body_bytes, authzen=True)
     try:
         return json_response(svc.decider.decide(data, call(request, "evaluation")))
@@ -93,7 +93,7 @@ async def evaluations(request: Request) -> Response:
     """Many decisions in request order. Without ``evaluations`` (or with an empty list) the body is
     a single evaluation and the answer has the single shape."""
     svc = service(request)
-    svc.decisions.check(request)
+    svc.decision_guard.check(request)
     data = await read_json(request, svc.settings.max_body_bytes, authzen=True)
     try:
         items, semantic = expand(data, svc.settings.max_batch)
@@ -108,7 +108,7 @@ async def evaluations(request: Request) -> Response:
 
 async def _search(request: Request, kind: str) -> Response:
     svc = service(request)
-    svc.decisions.check(request)
+    svc.decision_guard.check(request)
     data = await read_json(request, svc.settings.max_body_bytes, authzen=True)
     settings = svc.settings
     catalog = svc.decider.catalog()  # one revision for the whole search

@@ -29,9 +29,9 @@ async def decisions(request: Request) -> Response:
     the history token it answers "what would have been decided then": any ``context.time``, and a
     pinned ``name@version``; its log record says it was a look at the past, not an access."""
     svc = service(request)
-    history = svc.history.presented(request)
+    history = svc.history_guard.presented(request)
     if not history:
-        svc.decisions.check(request)
+        svc.decision_guard.check(request)
     data = await read_json(request, svc.settings.max_body_bytes, authzen=False)
     try:
         return json_response(svc.decider.explain(data, call(request, "decisions", history=history)))
@@ -47,7 +47,7 @@ async def filter_items(request: Request) -> Response:
     categories (``categories``): what an EPD screen needs to hide fields in one call. Every item is
     an ordinary decision (cached, logged); a malformed item is denied with ``context.error``."""
     svc = service(request)
-    svc.decisions.check(request)
+    svc.decision_guard.check(request)
     data = await read_json(request, svc.settings.max_body_bytes, authzen=False)
     try:
         ids, requests = filter_requests(data, svc.settings.max_filter_items)

@@ -33,9 +33,9 @@ class Service:
     cache: DecisionCache
     decision_log: DecisionLog
     decider: Decider
-    admin: Guard
-    decisions: Guard
-    history: Guard
+    admin_guard: Guard  # the admin token
+    decision_guard: Guard  # the decision token (security.py)
+    history_guard: Guard  # the history token (questions about the past)
     inventory: Inventory
     shadow: ShadowRunner
     siblings: Siblings | None = None  # with a shared state_dir: the other workers' bundle sets

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gc
 
+__all__ = ["THRESHOLDS", "settle", "tune"]
+
 THRESHOLDS = (20_000, 20, 1_000)  # young allocations, young→middle, middle→full (CPython: 700, 10, 10)
 
 

@@ -24,6 +24,8 @@ import uvicorn
 
 from .settings import SETTINGS_ENV, Settings, SettingsError, load_settings
 
+__all__ = ["check_exposure", "loopback", "resolve", "serve"]
+
 log = logging.getLogger("poortwachter.service")
 
 

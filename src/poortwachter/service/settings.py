@@ -22,6 +22,9 @@ from ..artifacts import embedded
 from ..core.errors import PoortwachterError
 from ..core.routing import DEFAULT_ROUTES
 
+__all__ = ["CONFIG_ENV", "DECISION_LOG_KEY_ENV", "ENV_PREFIX", "FIELDS", "SETTINGS_ENV", "Settings", "SettingsError",
+           "decision_log_key", "handed_to_worker", "load_settings", "settings_from_env"]
+
 ENV_PREFIX = "POORTWACHTER_"
 SETTINGS_ENV = "POORTWACHTER_SETTINGS_JSON"  # resolved settings handed to worker processes
 CONFIG_ENV = "POORTWACHTER_CONFIG"

@@ -51,7 +51,7 @@ from ..core.policy.compile import CompiledBundle
 from . import metrics
 from .bundle_state import ARCHIVE, FolderState, Good, Hold, MemoryState
 
-__all__ = ["ARCHIVE", "BundleStore", "Hold", "LoadReport", "Loaded", "Shadowing", "Snapshot", "StoreConflict"]
+__all__ = ["ARCHIVE", "BundleStore", "Hold", "LoadReport", "Loaded", "Refusal", "Shadowing", "Snapshot", "StoreConflict"]
 
 log = logging.getLogger("poortwachter.store")
 

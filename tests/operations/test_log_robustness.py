@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
+from support import wait_until
 
 from poortwachter.logbook import query as q
 from poortwachter.logbook import writer as writer_module
@@ -47,12 +48,7 @@ def records(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def eventually(predicate: Any, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        threading.Event().wait(0.01)
-    return bool(predicate())
+    return wait_until(predicate, seconds, 0.01)
 
 
 POISON = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import shutil
@@ -159,8 +160,8 @@ def test_explain_json(capsys, request_file):
 
 def test_explain_evaluates_once(capsys, monkeypatch, request_file):
     """explain parses and derives once (prepare), then evaluates once inside explain: no second pass."""
-    from poortwachter.core import decide
-    from poortwachter.core.policy import evaluate as evaluation
+    decide = importlib.import_module("poortwachter.core.decide")  # the module (the package may export the function)
+    evaluation = importlib.import_module("poortwachter.core.policy.evaluate")
 
     calls: list[str] = []
     real = evaluation.evaluate

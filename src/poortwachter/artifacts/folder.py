@@ -12,8 +12,8 @@ from typing import Any
 
 from ..core.errors import BundleInvalid, Diagnostic, Span
 from ..core.policy.content import bundle_from_content
+from ..core.policy.manifest import SEMVER
 from ..core.policy.model import Bundle
-from ..core.policy.parse import SEMVER
 from ..core.policy.source import SourceFile, load_yaml
 
 MANIFEST = "bundle.yaml"

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.policy.manifest import LAW_AGE_THRESHOLDS
 from ..core.policy.model import Bundle, Rule, leaves
-from ..core.policy.parse import LAW_AGE_THRESHOLDS
 from .explore import SKIP, Program, State, explore
 from .literals import FALSE, TRUE, Cond
 from .sources import Registry, find_registry, load_registry, missing_places, parse_citation, text_of

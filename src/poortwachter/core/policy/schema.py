@@ -18,7 +18,7 @@ from ..vocabulary import (
     OBJECTION_PARTIES,
     YOUTH_CARE,
 )
-from .parse import RULE_ID
+from .manifest import RULE_ID
 
 SCHEMA_ID = "https://poortwachter.example/schema/rules.schema.json"
 

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .facts import FactValue
 from .policy.compile import CompiledBundle
 from .policy.evaluate import evaluate
+
+Kind = Literal["decision", "rules", "obligations"]
+"""decision: allow <-> deny; rules: the same decision by other rules; obligations: only those differ."""
 
 
 @dataclass(frozen=True, slots=True)
 class Difference:
     """Where a candidate bundle would answer differently from the active one on one request."""
 
-    kind: str  # decision | rules | obligations
+    kind: Kind
     active_decision: bool
     candidate_decision: bool
     active_rules: tuple[str, ...]
@@ -51,6 +54,7 @@ def shadow_compare(active: CompiledBundle, candidate: CompiledBundle, facts: Map
     c = evaluate(candidate, facts if candidate_facts is None else candidate_facts)
     oa = tuple(o.id for o in a.obligations)
     oc = tuple(o.id for o in c.obligations)
+    kind: Kind
     if a.decision != c.decision:
         kind = "decision"
     elif a.deciding_rules != c.deciding_rules:

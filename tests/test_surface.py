@@ -5,6 +5,7 @@ public class and function it defines. And the package ships its types (py.typed,
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 import tomllib
@@ -41,6 +42,14 @@ def test_an_eager_package_has_no_public_name_beyond_its_surface(name: str) -> No
     public = {n for n, v in vars(package).items()
               if not n.startswith("_") and not isinstance(v, types.ModuleType) and n != "annotations"}
     assert public == set(package.__all__)
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_a_package_name_never_hides_a_module(name: str) -> None:
+    """``from poortwachter.core import decide`` must not turn the module ``core.decide`` into a function."""
+    package = importlib.import_module(name)
+    hidden = [n for n in package.__all__ if importlib.util.find_spec(f"{name}.{n}") is not None]
+    assert hidden == []
 
 
 def test_every_declared_module_surface_names_all_it_defines() -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.errors import PoortwachterError
 from ..core.facts import FactValue
 from ..core.policy.model import Bundle, Rule
 from .literals import AND, FALSE, TRUE, Cond, collect, consent_definition, join, lit, restrict, to_literals
@@ -167,7 +168,7 @@ class _Enough(Exception):
     pass
 
 
-class TooLarge(Exception):
+class TooLarge(PoortwachterError):
     """An analysis would have more regions than its limit (the bundles are too different to list)."""
 
 

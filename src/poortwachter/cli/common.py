@@ -17,7 +17,7 @@ from ..core.policy.model import Bundle
 OK, FAILED, INVALID = 0, 1, 2
 
 
-class Usage(Exception):
+class Usage(PoortwachterError):
     """A problem with the command line or its inputs: printed, exit 2."""
 
 

@@ -55,6 +55,13 @@ def status(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
+def await_ready(proc: subprocess.Popen[Any], url: str, errors: Path, timeout: float = 60.0) -> None:
+    """Wait until ``url`` answers 200 while ``proc`` runs; AssertionError with its stderr otherwise."""
+    wait_until(lambda: proc.poll() is not None or status(url, timeout=1) == 200, timeout)
+    if proc.poll() is not None or status(url, timeout=1) != 200:
+        raise AssertionError(f"serve did not become ready at {url}: {errors.read_text()}")
+
+
 def logged_ids(folder: Path) -> set[str]:
     """Every decision id recorded in a decision-log folder (torn last lines are skipped)."""
     if not folder.exists():

@@ -359,7 +359,7 @@ def wire_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     import subprocess
     import sys
 
-    from support import free_port, status, wait_until
+    from support import await_ready, free_port
 
     from .conftest import ROOT, stop_server
 
@@ -374,10 +374,7 @@ def wire_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=err, env=env)
     try:
-        health = f"http://127.0.0.1:{port}/healthz"
-        wait_until(lambda: proc.poll() is not None or status(health, timeout=1) == 200, 60)
-        if proc.poll() is not None or status(health, timeout=1) != 200:
-            raise AssertionError(f"serve did not start: {errors.read_text()}")
+        await_ready(proc, f"http://127.0.0.1:{port}/healthz", errors)
         yield port
     finally:
         stop_server(proc)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import free_port, status, wait_until
+from support import await_ready, free_port
 
 from poortwachter.artifacts import embedded
 
@@ -44,10 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         proc = subprocess.Popen([str(executable), "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=err, env={**os.environ, "POORTWACHTER_RELOAD": "off"})
     try:
-        ready = f"http://127.0.0.1:{port}/readyz"
-        wait_until(lambda: proc.poll() is not None or status(ready, timeout=1) == 200, 60)
-        if proc.poll() is not None or status(ready, timeout=1) != 200:
-            raise AssertionError(f"serve did not become ready: {errors.read_text()}")
+        await_ready(proc, f"http://127.0.0.1:{port}/readyz", errors)
         yield port
     finally:
         stop_server(proc)

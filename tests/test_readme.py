@@ -30,3 +30,16 @@ def test_readme_curl_is_the_one_tests_service_test_serve_runs() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     service = (ROOT / "docs" / "service.md").read_text(encoding="utf-8")
     assert _block(readme, "Then ask a decision") == _block(service, "<!-- snippet:curl -->")
+
+
+def test_the_readme_explain_example_runs() -> None:
+    """The authoring block's explain line is a command that works as written (not a placeholder)."""
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if " explain " in x and x.startswith(".venv"))
+    command = line.split("#", 1)[0].split()
+    command[0] = str(Path(sys.executable).parent / "poortwachter")
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.startswith("ALLOW by nl-jgz@2026.1.0") and "jgz.inzage.gezag-onder-12" in out

@@ -70,22 +70,27 @@ async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | N
     """Watch the folders that exist now until one of them appears, disappears or is replaced, or ``stop``."""
     identities = {p: _identity(p) for p in folders}
     bundles = folders[0]
-    if identities[bundles] is None:
+    missing = identities[bundles] is None
+    if missing:
         store.watch_status(False, f"the watched folder {bundles} is missing; retrying every {RETRY_SECONDS:g} s")
-    else:
-        store.watch_status(True)
     await reload_in_thread(store)  # whatever changed while nothing watched
     present = [p.resolve() for p, ident in identities.items() if ident is not None]
     if not present:
         await _pause(stop, RETRY_SECONDS)
         return
     last_reload = time.monotonic()
+    established = False
     async for changes in awatch(*present, watch_filter=relevant(archive), debounce=debounce_ms, stop_event=stop,
                                 force_polling=mode == "poll", poll_delay_ms=int(poll_interval * 1000),
                                 recursive=True, rust_timeout=TICK_MS, yield_on_timeout=True):
         if any(_identity(p) != ident for p, ident in identities.items()):
             log.warning("a watched folder appeared, disappeared or was replaced; watching again")
             return
+        if not established:  # the watch is in place now: a change made while it was being set up is read here
+            established = True
+            if not missing:
+                store.watch_status(True)
+            changes = changes or {(Change.modified, str(bundles))}
         if changes or time.monotonic() - last_reload >= resync_seconds:
             last_reload = time.monotonic()
             try:

@@ -21,7 +21,6 @@ from typing import Any
 
 from bench.corpus import fingerprint, generate
 from bench.floor import decide as floor_decide
-from bench.peers.cedar_runner import CedarPeer
 from bench.peers.cerbos_runner import AuthZenClient, CerbosServer
 
 Request = dict[str, Any]
@@ -88,6 +87,8 @@ def describe(request: Request) -> str:
 
 def cedar_deciders(batch_size: int) -> dict[str, Decider]:
     """Cedar per request, in batches, and over pre-parsed entities (all must agree)."""
+    from bench.peers.cedar_runner import CedarPeer  # cedarpy is optional: only imported when Cedar runs
+
     peer = CedarPeer()
 
     def prepared(requests: list[Request]) -> list[bool]:
@@ -117,7 +118,7 @@ def rule_coverage(requests: list[Request], expected: list[bool]) -> dict[str, in
 
     import cedarpy
 
-    from bench.peers.cedar_runner import POLICY_FILE
+    from bench.peers.cedar_runner import POLICY_FILE, CedarPeer
 
     peer = CedarPeer()
     cedar_requests, entities = peer.prepare(requests)

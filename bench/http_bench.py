@@ -61,7 +61,7 @@ CATEGORIES = ("personalia", "groei", "vaccinatie", "medisch", "gespreksverslag",
 def bench_app() -> Any:
     """uvicorn factory: the service app (settings from the environment) plus the floor route."""
     from poortwachter.service.app import create_app_from_env
-    from poortwachter.service.runtime import RawRoute
+    from poortwachter.service.route_kit import RawRoute
 
     app = create_app_from_env()
 

@@ -418,7 +418,7 @@ SERVER_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("decision log, request side", ("service/decision_log.py", "logbook/record.py", "logbook/pseudonym.py")),
     ("metrics", ("service/metrics.py", "prometheus_client")),
     ("decision cache", ("service/cache.py", "cachetools")),
-    ("service: body, routes, decider, edge", ("poortwachter/service/", "poortwachter/wire.py")),
+    ("service: body, routes, decider, edge", ("poortwachter/service/", "poortwachter/core/answer.py")),
     ("FastAPI/Starlette routing and middleware", ("fastapi/", "starlette/")),
     ("uvicorn/httptools protocol", ("uvicorn/", "httptools")),
     ("asyncio event loop", ("asyncio/", "uvloop")),

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from poortwachter.core import vocabulary as v
 from poortwachter.core.calendar import AMSTERDAM
-from poortwachter.core.facts import FactValue
 from poortwachter.core.policy.model import Bundle
+from poortwachter.core.policy.values import FactValue
 
 INTS = (-1, 0, 1, 3, 4, 5, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21, 30, 47, 48, 60)
 STRINGS = ("alice", "bob", "admin", "user", "record", "archived", "active", "x-other")

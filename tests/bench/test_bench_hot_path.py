@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from bench.corpus import generate
 from poortwachter.artifacts.folder import load_folder
 from poortwachter.core.calendar import AMSTERDAM
-from poortwachter.core.custom import _lookup, _typed, derive_custom
+from poortwachter.core.declared_facts import _lookup, _typed, derive_custom
 from poortwachter.core.errors import RequestError
 from poortwachter.core.policy.compile import _closure, compile_condition
 from poortwachter.core.policy.model import All, AnyOf, Condition, Leaf, Not

@@ -8,9 +8,9 @@ import pytest
 
 from poortwachter.core.calendar import AMSTERDAM
 from poortwachter.core.decide import derive_facts
-from poortwachter.core.facts import FactValue
 from poortwachter.core.policy.compile import CompiledBundle
 from poortwachter.core.policy.evaluate import evaluate
+from poortwachter.core.policy.values import FactValue
 from poortwachter.core.request import parse_envelope
 from poortwachter.core.verdict import Verdict
 

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.facts import FactValue
 from ..core.policy.model import Bundle, Rule, describe
+from ..core.policy.values import FactValue
 from ..core.verdict import Verdict
 from .explore import SKIP, Program, Region, State, explore, guarded, merge, settle_kind, sort_regions
 from .hulls import compact, count

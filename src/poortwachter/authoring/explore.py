@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import PoortwachterError
-from ..core.facts import FactValue
 from ..core.policy.model import Bundle, Rule
+from ..core.policy.values import FactValue
 from .literals import AND, FALSE, TRUE, Cond, collect, consent_definition, join, lit, restrict, to_literals
 from .space import _ACTION, _CATEGORY, Space
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..core.facts import ConsentBand
 from ..core.policy.model import All, AnyOf, Condition, Leaf, Not
+from ..core.policy.values import ConsentBand
 from .space import CONSENT_VALID, Dim, Space
 
 TRUE: tuple[Any, ...] = ("T",)

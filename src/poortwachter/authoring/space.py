@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
-from ..core.facts import ConsentBand, FactValue
 from ..core.policy.model import Bundle, Leaf, leaves
+from ..core.policy.values import ConsentBand, FactValue
 from ..core.vocabulary import NONE, YEAR_FACTS, FactKind, FactSpec
 
 OTHER = "(other)"

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.facts import FactValue
 from ..core.policy.model import Bundle, Rule
+from ..core.policy.values import FactValue
 from .explore import (
     DEFAULT_DENY,
     Outcome,

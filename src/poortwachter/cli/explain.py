@@ -10,11 +10,11 @@ from typing import Any
 
 import orjson
 
-from .. import wire
 from ..artifacts import embedded
 from ..artifacts.directory import load_directory
 from ..artifacts.keys import load_keyring
 from ..authoring.scenarios import pinned
+from ..core import answer
 from ..core.calendar import AMSTERDAM
 from ..core.catalog import Catalog
 from ..core.decide import prepare
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(catalog, request, datetime.now(AMSTERDAM), Routing.replay())
     explanation = explain(prepared.bundle, prepared.facts)
     if args.format == "json":
-        sys.stdout.buffer.write(orjson.dumps(wire.explanation(explanation), option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.write(orjson.dumps(answer.explanation(explanation), option=orjson.OPT_INDENT_2) + b"\n")
         return OK
     v = explanation.verdict
     print(f"{'ALLOW' if v.decision else 'DENY'} by {v.bundle.name}@{v.bundle.version} ({v.bundle.revision[:19]})")

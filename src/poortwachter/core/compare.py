@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .facts import FactValue
 from .policy.compile import CompiledBundle
 from .policy.evaluate import evaluate
+from .policy.values import FactValue
 
 Kind = Literal["decision", "rules", "obligations"]
 """decision: allow <-> deny; rules: the same decision by other rules; obligations: only those differ."""

@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from .catalog import Catalog
-from .custom import derive_custom
-from .facts import FactValue, age_band, derive
+from .declared_facts import derive_custom
+from .facts import age_band, derive
 from .policy.compile import CompiledBundle
 from .policy.evaluate import evaluate
+from .policy.values import FactValue
 from .request import Envelope, parse_envelope, parse_youth_care
 from .routing import Routing, check_clock
 from .verdict import Verdict

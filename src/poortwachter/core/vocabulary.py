@@ -205,7 +205,7 @@ class Vocabulary:
     """What a bundle's rules may speak about: its facts and the request values it accepts.
 
     ``youth_care`` is True for the contract's vocabulary (request parsed by core.request); a custom
-    vocabulary derives its facts with ``extractors`` (core.custom) and declares the constants its
+    vocabulary derives its facts with ``extractors`` (core.declared_facts) and declares the constants its
     integer facts may be compared with in ``thresholds``.
     """
 

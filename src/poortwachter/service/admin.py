@@ -15,7 +15,7 @@ from ..core.request import obj, text
 from .body import read_json
 from .openapi import ADMIN_SECURITY, DECISION_SECURITY, answers, body
 from .problems import Problem
-from .runtime import json_response, service
+from .route_kit import json_response, service
 from .store import StoreConflict
 
 router = APIRouter(prefix="/v1/bundles", tags=["Bundles"])

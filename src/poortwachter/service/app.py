@@ -43,7 +43,7 @@ from .inventory import Inventory
 from .openapi import answers, build_openapi
 from .problems import Problem
 from .reload import watch
-from .runtime import Service, json_response, service
+from .route_kit import Service, json_response, service
 from .security import guards
 from .settings import Settings, settings_from_env
 from .shadow import ShadowRunner

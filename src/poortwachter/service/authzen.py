@@ -23,7 +23,7 @@ from .decider import SEMANTICS
 from .filtering import ENTITY_KEYS, Search
 from .openapi import DECISION_SECURITY, answers, body
 from .problems import Problem
-from .runtime import RawRoute, call, json_response, service
+from .route_kit import RawRoute, call, json_response, service
 
 router = APIRouter(tags=["AuthZEN"], route_class=RawRoute)
 

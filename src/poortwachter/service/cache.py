@@ -15,7 +15,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from ..core.facts import FactValue
+from ..core.policy.values import FactValue
 from ..core.verdict import Verdict
 from . import metrics
 

@@ -29,7 +29,7 @@ from datetime import datetime
 from time import perf_counter
 from typing import Any
 
-from .. import wire
+from ..core import answer
 from ..core.calendar import AMSTERDAM
 from ..core.catalog import Catalog
 from ..core.decide import Prepared, prepare
@@ -144,7 +144,7 @@ class Decider:
             entry = self.cache.get(key)
             if entry is None:
                 verdict = evaluate(p.bundle, p.facts)
-                entry = (verdict, wire.verdict_context(verdict))
+                entry = (verdict, answer.verdict_context(verdict))
                 self.cache.put(key, entry)
         except RequestError:  # a 400 problem, counted by its kind where it is answered
             raise
@@ -177,7 +177,7 @@ class Decider:
             raise
         except Exception as exc:  # noqa: BLE001
             return self._failed(data, call, exc)
-        return wire.explanation(explanation, self._tail(call, p, explanation.verdict))
+        return answer.explanation(explanation, self._tail(call, p, explanation.verdict))
 
     # ------------------------------------------------------------------------------ the one tail
 
@@ -198,7 +198,7 @@ class Decider:
         message = f"internal error while deciding ({type(exc).__name__}); denied"
         if self.logging:
             self.decision_log.record(self._error_event(decision_id, call, data, "evaluation-error", message))
-        reason = {"rule": "evaluation-error", "effect": "deny", "text": wire.text(EVALUATION_ERROR),
+        reason = {"rule": "evaluation-error", "effect": "deny", "text": answer.text(EVALUATION_ERROR),
                   "basis": [], "source": []}
         return {"decision": False, "context": {"decision_id": decision_id, "reasons": [reason], "obligations": [],
                                                "missing": [], "error": {"status": 500, "message": message}}}

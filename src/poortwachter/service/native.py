@@ -12,7 +12,7 @@ from .body import read_json
 from .filtering import filter_requests, run_filter
 from .openapi import DECISION_SECURITY, answers, body
 from .problems import Problem
-from .runtime import RawRoute, call, json_response, service
+from .route_kit import RawRoute, call, json_response, service
 
 router = APIRouter(prefix="/v1", tags=["Native"], route_class=RawRoute)
 

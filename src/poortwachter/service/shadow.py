@@ -41,9 +41,9 @@ from typing import Any
 
 from ..core.compare import Difference, shadow_compare
 from ..core.decide import derive_facts
-from ..core.facts import FactValue
 from ..core.policy.compile import CompiledBundle
 from ..core.policy.model import leaves
+from ..core.policy.values import FactValue
 from ..core.request import Envelope
 from . import metrics
 from .cache import Key, key_of

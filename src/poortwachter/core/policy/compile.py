@@ -11,10 +11,10 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ..facts import FactValue
 from ..verdict import BundleRef, Obligation, Reason
 from ..vocabulary import NONE, Vocabulary
 from .model import All, AnyOf, Bundle, Condition, Leaf, Not, Rule, conjuncts
+from .values import FactValue
 
 Facts = Mapping[str, FactValue]
 Test = Callable[[Facts], bool]

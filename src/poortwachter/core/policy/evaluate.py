@@ -8,16 +8,13 @@ verdict into deny: Poortwachter never allows what it could not fully evaluate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..facts import FactValue
 from ..verdict import DEFAULT_DENY, EVALUATION_ERROR, Missing, Obligation, Reason, Text, Verdict
 from ..vocabulary import NONE, Vocabulary
 from .compile import CompiledBundle, CompiledRule
 from .model import AnyOf, Condition, Leaf, Not, describe
-
-Facts = Mapping[str, FactValue]
+from .values import Facts, FactValue
 
 
 def _reason(rule: CompiledRule) -> Reason:

@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from ..custom import parse_vocabulary
 from ..errors import Span
-from ..facts import DEFAULT_CONSENT_BY_AGE, ConsentBand
 from ..verdict import Text
 from ..vocabulary import BASE_OBLIGATIONS, DOSSIER_TYPES, YEAR_FACTS, YOUTH_CARE, Vocabulary
+from .declared_vocabulary import parse_vocabulary
 from .model import Bundle
 from .report import Report
 from .source import line_of
+from .values import DEFAULT_CONSENT_BY_AGE, ConsentBand
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")

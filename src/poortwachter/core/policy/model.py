@@ -12,9 +12,9 @@ from datetime import date
 from typing import Literal
 
 from ..errors import Span
-from ..facts import ConsentBand, FactValue
 from ..verdict import Effect, Text
 from ..vocabulary import Vocabulary
+from .values import ConsentBand, FactValue
 
 Op = Literal["equals", "in", "gte", "gt", "lte", "lt"]
 ANY_ACTION = "any"

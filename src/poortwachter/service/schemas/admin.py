@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from ...core.compare import Kind
-from ...core.facts import FactValue
+from ...core.policy.values import FactValue
 from .request import Open
 
 

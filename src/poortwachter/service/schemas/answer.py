@@ -1,5 +1,5 @@
 """The answers of the decision API (evaluation, batch, explanation, filter, search, discovery, problems),
-for the OpenAPI document. ``wire`` writes these shapes from the core's verdict; the schemathesis run
+for the OpenAPI document. ``core.answer`` writes these shapes from the core's verdict; the schemathesis run
 checks every answer against them, so this copy cannot drift unseen.
 """
 
@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ...core.facts import FactValue
+from ...core.policy.values import FactValue
 from ...core.verdict import Effect
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core.policy.evaluate import Explanation
-from .core.verdict import Missing, Obligation, Reason, Text, Verdict
+from .policy.evaluate import Explanation
+from .verdict import Missing, Obligation, Reason, Text, Verdict
 
 
 def text(t: Text) -> dict[str, str]:

@@ -23,6 +23,7 @@ import orjson
 
 from ..core.calendar import as_aware, start_of_day
 from . import query as q
+from .central import cli as central_cli
 from .pseudonym import Pseudonymiser, read_key
 
 OK, FOUND_NOTHING, INVALID = 0, 1, 2
@@ -43,6 +44,8 @@ def add_arguments(cp: argparse.ArgumentParser) -> None:
     cp.add_argument("--until", help="ISO date or date-time (exclusive)")
     cp.add_argument("--format", choices=("text", "json", "summary"), default="text")
     cp.add_argument("--verify", action="store_true", help="check the hash chain of every file instead")
+    central_cli.add_query_options(cp)
+    central_cli.add_subcommands(cp)
 
 
 def _when(value: str | None, flag: str) -> datetime | None:
@@ -86,6 +89,10 @@ def _summary(records: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "log_command", None):
+        return central_cli.run(args)
+    if args.dsn:
+        return central_cli.query(args, _when(args.since, "--since"), _when(args.until, "--until"))
     directory = args.dir or (Path(os.environ["POORTWACHTER_DECISION_LOG"])
                              if os.environ.get("POORTWACHTER_DECISION_LOG") else None)
     if directory is None or not directory.is_dir():

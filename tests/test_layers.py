@@ -2,6 +2,8 @@
 
     core  ←  artifacts  ←  authoring, logbook  ←  service  ←  cli
 
+    client (the HTTP client for dossier systems): a leaf that imports no other layer
+
 The core imports nothing of the shell; the service never imports the authoring tools; nothing but the
 CLI imports the CLI. Inside the core, the bundle language (core/policy) imports nothing of request
 parsing, routing or fact derivation: it owns its value types (core/policy/values.py).
@@ -21,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "logbook": {"core", "artifacts"},
     "service": {"core", "artifacts", "logbook"},
     "cli": {"core", "artifacts", "authoring", "logbook", "service"},
+    "client": set(),
 }
 
 

@@ -17,8 +17,9 @@ import pytest
 import poortwachter
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("poortwachter.core", "poortwachter.artifacts", "poortwachter.logbook", "poortwachter.service")
-EAGER = ("poortwachter.core", "poortwachter.artifacts", "poortwachter.logbook")  # service loads on first use
+PACKAGES = ("poortwachter.core", "poortwachter.artifacts", "poortwachter.logbook", "poortwachter.service",
+            "poortwachter.client")
+EAGER = ("poortwachter.core", "poortwachter.artifacts", "poortwachter.logbook", "poortwachter.client")  # service loads on first use
 
 
 def _modules() -> list[types.ModuleType]:

@@ -19,6 +19,8 @@ R = "$__rate_interval"
 
 DENY = 'decision="deny"'
 HIT = 'result="hit"'
+# the decision endpoints (AuthZEN, explain, filter): what the latency alert watches, too
+DECIDING = 'endpoint=~"/access/v1/.*|/v1/decisions|/v1/filter"'
 
 
 def sel(extra: str = "") -> str:
@@ -37,17 +39,29 @@ PANELS: list[tuple[str, str, str, str, int, list[tuple[str, str]], str]] = [
     ("Decisions", "Decisions by action", "timeseries", "reqps", 8,
      [(f"sum by (action, decision) (rate(poortwachter_decisions_total{sel()}[{R}]))", "{{action}} {{decision}}")],
      "Per action of the vocabulary (read, copy, write, disclose, ...)."),
-    ("Decisions", "Deciding rules (top 15)", "table", "reqps", 24,
-     [(f"topk(15, sum by (bundle, rule, decision) (rate(poortwachter_decisions_total{sel()}[{R}])))", "")],
-     "Which rules decide, per bundle. default-deny means that no rule applied."),
-    ("Latency and load", "Decision latency (in the service)", "timeseries", "s", 8,
-     [(f"histogram_quantile({q}, sum by (le) (rate(poortwachter_decision_duration_seconds_bucket{sel()}[{R}])))",
+    ("Decisions", "Decisions by bundle version", "timeseries", "reqps", 8,
+     [(f"sum by (bundle, version) (rate(poortwachter_decisions_total{sel()}[{R}]))", "{{bundle}} {{version}}")],
+     "Which version decided: while two versions of a bundle are active (a law change), both show here."),
+    ("Decisions", "Deciding rules (top 15)", "table", "reqps", 16,
+     [(f"topk(15, sum by (bundle, version, rule, decision) (rate(poortwachter_decisions_total{sel()}[{R}])))", "")],
+     "Which rules decide, per bundle version. default-deny means that no rule applied."),
+    ("Latency and load", "Request latency, end to end (decision endpoints)", "timeseries", "s", 8,
+     [(f"histogram_quantile({q}, sum by (le) (rate(poortwachter_request_duration_seconds_bucket{sel(DECIDING)}[{R}])))",
        f"p{int(q * 100)}") for q in (0.5, 0.9, 0.99)],
-     ("Time to decide one request or batch item, from parsed request to verdict; excludes network and the "
-     "decision-log wait (see Decision log).")),
-    ("Latency and load", "Decision latency heatmap", "heatmap", "s", 8,
-     [(f"sum by (le) (increase(poortwachter_decision_duration_seconds_bucket{sel()}[{R}]))", "{{le}}")],
-     "Buckets from 10 µs to 1 s."),
+     ("From the request's arrival to its response being ready, including the wait for the decision log: what "
+      "a client sees, less the network. Alert PoortwachterLatencyP99High watches the p99.")),
+    ("Latency and load", "Request latency p99 by endpoint", "timeseries", "s", 8,
+     [(f"histogram_quantile(0.99, sum by (endpoint, le) (rate(poortwachter_request_duration_seconds_bucket{sel()}[{R}])))",
+       "{{endpoint}}")],
+     "End to end, per route (unmatched: paths the service does not serve)."),
+    ("Latency and load", "Decide part of the latency", "timeseries", "s", 8,
+     [(f"histogram_quantile({q}, sum by (le) (rate(poortwachter_decision_duration_seconds_bucket{sel()}[{R}])))",
+       f"p{int(q * 100)}") for q in (0.5, 0.99)],
+     ("Time to decide one request or batch item, parse to verdict, without the decision-log wait. A high "
+      "end-to-end p99 with a low decide part points at the decision log's storage.")),
+    ("Latency and load", "Request latency heatmap (decision endpoints)", "heatmap", "s", 8,
+     [(f"sum by (le) (increase(poortwachter_request_duration_seconds_bucket{sel(DECIDING)}[{R}]))", "{{le}}")],
+     "End to end; buckets from 100 µs to 10 s."),
     ("Latency and load", "Batch size", "timeseries", "short", 8,
      [(f"histogram_quantile({q}, sum by (le) (rate(poortwachter_batch_size_bucket{sel()}[{R}])))",
        f"p{int(q * 100)}") for q in (0.5, 0.99)],
@@ -56,13 +70,13 @@ PANELS: list[tuple[str, str, str, str, int, list[tuple[str, str]], str]] = [
      [((f'sum(rate(poortwachter_cache_requests_total{sel(HIT)}[{R}])) / '
        f"sum(rate(poortwachter_cache_requests_total{sel()}[{R}]))"), "hit ratio")],
      "Cache keyed by bundle revision and derived facts."),
-    ("Latency and load", "Request errors by kind", "timeseries", "reqps", 16,
+    ("Latency and load", "Request errors by kind", "timeseries", "reqps", 8,
      [(f"sum by (kind) (rate(poortwachter_request_errors_total{sel()}[{R}]))", "{{kind}}")],
      ("Client errors (invalid request, too large, unsupported media type, unauthorised) and internal ones "
      "(evaluation error: answered deny; decision log unavailable: answered 503).")),
     ("Bundles", "Active bundles", "table", "short", 12,
-     [(f"max by (name, version, revision) (poortwachter_bundle_info{sel()})", "")],
-     "name, version and revision of the bundles each worker has active."),
+     [(f"max by (bundle, version, revision) (poortwachter_bundle_info{sel()})", "")],
+     "bundle, version and revision of the bundles each worker has active."),
     ("Bundles", "Bundle active on every worker", "stat", "short", 4,
      [(f"min(poortwachter_bundles_active{sel()})", "active")],
      "0 means not ready: decisions are refused. Alert PoortwachterNoActiveBundle."),
@@ -72,6 +86,17 @@ PANELS: list[tuple[str, str, str, str, int, list[tuple[str, str]], str]] = [
     ("Bundles", "Bundle loads", "stat", "short", 4,
      [(f"sum by (result) (increase(poortwachter_bundle_loads_total{sel()}[$__range]))", "{{result}}")],
      "Successful and refused loads in the shown range. Alert PoortwachterBundleReloadFailing."),
+    ("Bundles", "Instances per active revision", "table", "short", 12,
+     [(f"count by (job, bundle, version, revision) (poortwachter_bundle_info{sel()} == 1)", "")],
+     ("On how many instances each revision is active; a revision on fewer instances than the job has means "
+      "the replicas disagree. Alert PoortwachterBundleRevisionsDisagree.")),
+    ("Bundles", "Bundle source: since last success", "timeseries", "s", 6,
+     [(f"time() - max by (instance) (poortwachter_bundle_source_last_success_timestamp_seconds{sel()})",
+       "{{instance}}")],
+     "Age of the newest successful read of the bundle source (registry). Alert PoortwachterBundleSourceStale."),
+    ("Bundles", "Bundle source errors", "timeseries", "ops", 6,
+     [(f"sum by (cause) (rate(poortwachter_bundle_source_errors_total{sel()}[{R}]))", "{{cause}}")],
+     "Failed reads of the bundle source by cause. Alert PoortwachterBundleSourceErrors."),
     ("Decision log", "Decision log healthy", "stat", "short", 4,
      [(f"min(poortwachter_decision_log_healthy{sel()})", "healthy")],
      "1: records are written. 0: the log cannot be written and decisions are refused (fail closed)."),
@@ -86,6 +111,19 @@ PANELS: list[tuple[str, str, str, str, int, list[tuple[str, str]], str]] = [
      [((f"sum(rate(poortwachter_decision_log_flush_records_sum{sel()}[{R}])) / "
        f"sum(rate(poortwachter_decision_log_flush_records_count{sel()}[{R}]))"), "mean")],
      "How many decisions share one fsync (rises with concurrency)."),
+    ("Decision log shipping", "Records waiting to be shipped", "timeseries", "short", 6,
+     [(f"sum by (instance) (poortwachter_log_ship_pending_records{sel()})", "{{instance}}")],
+     "Decision log records written locally but not yet shipped to the central store."),
+    ("Decision log shipping", "Oldest unshipped record", "timeseries", "s", 6,
+     [(f"max by (instance) (poortwachter_log_ship_oldest_pending_age_seconds{sel()})", "{{instance}}")],
+     "The shipping lag. Alert PoortwachterLogShipLagging."),
+    ("Decision log shipping", "Shipping errors", "timeseries", "ops", 6,
+     [(f"sum by (cause) (rate(poortwachter_log_ship_errors_total{sel()}[{R}]))", "{{cause}}")],
+     "Failed shipments by cause. Alert PoortwachterLogShipFailing."),
+    ("Decision log shipping", "Since last successful shipment", "timeseries", "s", 6,
+     [(f"time() - max by (instance) (poortwachter_log_ship_last_success_timestamp_seconds{sel()})",
+       "{{instance}}")],
+     "Grows while nothing is shipped; normal when nothing waits (see the panel on the left)."),
 ]
 
 
@@ -134,7 +172,7 @@ def dashboard() -> dict[str, Any]:
         pid, x, row_height = pid + 1, x + width, max(row_height, p["gridPos"]["h"])
     return {
         "uid": "poortwachter", "title": "Poortwachter", "tags": ["poortwachter", "authorisation"],
-        "description": "Decisions, latency, bundles and the decision log of Poortwachter sidecars.",
+        "description": "Decisions, latency, bundles, the decision log and its shipping of Poortwachter sidecars.",
         "schemaVersion": 39, "version": 1, "editable": True, "graphTooltip": 1,
         "time": {"from": "now-6h", "to": "now"}, "refresh": "30s", "timezone": "browser",
         "annotations": {"list": []},

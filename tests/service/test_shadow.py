@@ -123,7 +123,7 @@ def test_a_differing_candidate_is_reported_and_answers_do_not_change(
     assert "c-1" not in text and "p-1" not in text and "prof-7" not in text  # no ids of persons or clients
 
     metrics = harness.client.get("/metrics").text
-    assert 'poortwachter_shadow_decisions_total{bundle="svc-jgz",result="different"}' in metrics
+    assert 'poortwachter_shadow_decisions_total{bundle="svc-jgz",result="different",version="2027.1.0"}' in metrics
 
     # stopping: the final report stays readable, further traffic is not compared
     r = harness.client.delete(SHADOW, headers=AUTH)
@@ -324,6 +324,6 @@ def test_two_workers_both_shadow_and_the_metric_adds_them_up(bundle_dir: Path, t
         assert all(r["compared"] > 0 and r["different"] == r["compared"] for r in reports().values())
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
             metrics = r.read().decode()
-        assert 'poortwachter_shadow_decisions_total{bundle="svc-jgz",result="different"} 40.0' in metrics
+        assert 'poortwachter_shadow_decisions_total{bundle="svc-jgz",result="different",version="2025.1.0"} 40.0' in metrics
     finally:
         stop_server(proc)

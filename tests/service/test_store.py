@@ -365,13 +365,13 @@ def test_removing_a_key_and_reloading_deactivates_what_it_signed(make_harness: A
     _signed_with_second_key(tmp_path, keys, bundle_dir)
     with make_harness(keys=[keys]) as h:
         assert h.client.get("/v1/bundles/svc-jgz").json()["active"] == ["2025.1.0", "2026.1.0", "2027.1.0"]
-        revoked = _metric(h, "poortwachter_bundle_revoked_total", name="svc-jgz")
+        revoked = _metric(h, "poortwachter_bundle_revoked_total", bundle="svc-jgz", version="2027.1.0")
         (keys / "second.pub").unlink()
         report = h.admin("/v1/bundles/reload").json()
         assert "not among the trusted keys" in report["refused"]["svc-jgz-2027.1.0.bundle.json"]
         assert report["changed"] == ["svc-jgz"] and report["kept"] == []
         assert h.client.get("/v1/bundles/svc-jgz").json()["active"] == ["2025.1.0", "2026.1.0"]
-        assert _metric(h, "poortwachter_bundle_revoked_total", name="svc-jgz") == revoked + 1
+        assert _metric(h, "poortwachter_bundle_revoked_total", bundle="svc-jgz", version="2027.1.0") == revoked + 1
         assert h.client.get("/readyz").status_code == 200
 
 

@@ -17,6 +17,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
+from time import perf_counter
 from types import MappingProxyType
 from typing import Any
 
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..artifacts.keys import load_keyring
 from ..core.routing import Routing
-from . import admin, authzen, heap, metrics, native
+from . import admin, authzen, heap, metrics, native, tracing
 from .cache import DecisionCache
 from .decider import Decider, Ids
 from .decision_log import (
@@ -72,8 +73,9 @@ _NO_TELEMETRY: dict[str, Any] = (
 
 class EdgeMiddleware:
     """Pure ASGI (no per-request objects): echoes or assigns X-Request-ID, keeps the W3C traceparent
-    header for the decision log, and turns an unexpected exception into a logged 500 problem that
-    still carries the request id."""
+    header for the decision log, times the request end to end (``request_duration_seconds``: until its
+    response starts, which is after the decision-log wait of DurableAnswers inside it), and turns an
+    unexpected exception into a logged 500 problem that still carries the request id."""
 
     def __init__(self, app: ASGIApp, ids: Ids) -> None:
         self.app = app
@@ -83,6 +85,7 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        began = perf_counter()
         rid: bytes | None = None
         traceparent: bytes | None = None
         for key, value in scope["headers"]:
@@ -103,6 +106,7 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid)]
+                metrics.observe_request(scope, message["status"], perf_counter() - began)
             await send(message)
 
         try:
@@ -237,10 +241,13 @@ def routing_of(settings: Settings) -> Routing:
 
 
 def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | None = None,
-               clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The ASGI app. Bundles are loaded in the lifespan (before the first request is served)."""
+               clock: Callable[[], datetime] | None = None, span_exporter: Any = None) -> FastAPI:
+    """The ASGI app. Bundles are loaded in the lifespan (before the first request is served).
+    ``span_exporter``: traces go there instead of OTLP (tests; service/tracing.py)."""
     settings = settings or settings_from_env()
+    traces = tracing.setup(settings, exporter=span_exporter)  # before anything starts: a missing extra stops here
     svc = build_service(settings, decision_log=decision_log, clock=clock)
+    svc.decider.tracing = traces
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -261,6 +268,8 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
             svc.shadow.close()
             if decision_log is None:  # a log handed in (tests) belongs to the caller
                 svc.decision_log.close()
+            if traces is not None:
+                traces.close()
             metrics.worker_stopped()
 
     app = FastAPI(title="Poortwachter", version=_version(), description=DESCRIPTION, lifespan=lifespan,
@@ -273,9 +282,13 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
     _problem_handlers(app)
     _mount_first(app, authzen.router, native.router, admin.router)
     _health_routes(app)
+    metrics.known_endpoints(getattr(route, "path", "") for route in app.router.routes)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(DurableAnswers, decision_log=svc.decision_log)  # answers wait for their records
     app.add_middleware(EdgeMiddleware, ids=svc.decider.request_ids)
+    if traces is not None:  # outermost: the server span covers the whole request, the log wait included
+        middleware, options = traces.middleware()
+        app.add_middleware(middleware, **options)
     return app
 
 

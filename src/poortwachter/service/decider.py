@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import answer
 from ..core.calendar import AMSTERDAM
@@ -45,6 +45,9 @@ from .decision_log import DecisionLog
 from .problems import item_error
 from .shadow import ShadowRunner
 from .store import BundleStore
+
+if TYPE_CHECKING:
+    from .tracing import Tracing
 
 logger = logging.getLogger("poortwachter.decider")
 
@@ -116,6 +119,7 @@ class Decider:
         self.logging = not decision_log.discards  # 'off': no events to build
         self.ids = Ids()
         self.request_ids = Ids()
+        self.tracing: Tracing | None = None  # service/tracing.py: a span per decision when tracing is on
 
     # ------------------------------------------------------------------------------ deciding
 
@@ -149,10 +153,11 @@ class Decider:
         except RequestError:  # a 400 problem, counted by its kind where it is answered
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed: deny, never 5xx
-            return self._failed(data, call, exc)
+            return self._failed(data, call, exc, started)
         verdict, ctx = entry
-        decision_id = self._tail(call, p, verdict)
-        metrics.observe_decision(p.bundle.ref.name, str(p.facts.get("action.name")), verdict.decision,
+        decision_id = self._tail(call, p, verdict, started)
+        ref = p.bundle.ref
+        metrics.observe_decision(ref.name, ref.version, str(p.facts.get("action.name")), verdict.decision,
                                  verdict.reasons[0].rule if verdict.reasons else "none", perf_counter() - started)
         return {"decision": verdict.decision, "context": {"decision_id": decision_id, **ctx}}
 
@@ -170,34 +175,39 @@ class Decider:
     def explain(self, data: Any, call: Call) -> dict[str, Any]:
         """/v1/decisions: the answer with derived facts and every rule's trace (no cache: the slow path).
         With ``call.history`` the request may ask about another time or a pinned version."""
+        started = perf_counter()
         try:
             p = self._prepare(self.store.snapshot.catalog, data, call)
             explanation = explain(p.bundle, p.facts)
         except RequestError:
             raise
         except Exception as exc:  # noqa: BLE001
-            return self._failed(data, call, exc)
-        return answer.explanation(explanation, self._tail(call, p, explanation.verdict))
+            return self._failed(data, call, exc, started)
+        return answer.explanation(explanation, self._tail(call, p, explanation.verdict, started))
 
     # ------------------------------------------------------------------------------ the one tail
 
-    def _tail(self, call: Call, p: Prepared, verdict: Verdict) -> str:
-        """Every decided answer: a decision id, its log record, and an offer to the shadow."""
+    def _tail(self, call: Call, p: Prepared, verdict: Verdict, started: float) -> str:
+        """Every decided answer: a decision id, its log record, an offer to the shadow, a span if traced."""
         decision_id = self.ids.next()
         if self.logging:
             self.decision_log.record(self._event(decision_id, call, p, verdict))
         shadow = self.shadow
         if shadow is not None and shadow.tracks and not call.history:
             shadow.offer(p.bundle, p.envelope, p.facts, decision_id)
+        if self.tracing is not None:
+            self.tracing.decided(call, p, verdict, decision_id, perf_counter() - started)
         return decision_id
 
-    def _failed(self, data: Any, call: Call, exc: Exception) -> Answer:
+    def _failed(self, data: Any, call: Call, exc: Exception, started: float) -> Answer:
         logger.exception("internal error while deciding; answered deny")
         metrics.observe_error("evaluation-error")
         decision_id = self.ids.next()
         message = f"internal error while deciding ({type(exc).__name__}); denied"
         if self.logging:
             self.decision_log.record(self._error_event(decision_id, call, data, "evaluation-error", message))
+        if self.tracing is not None:
+            self.tracing.failed(call, decision_id, type(exc).__name__, perf_counter() - started)
         reason = {"rule": "evaluation-error", "effect": "deny", "text": answer.text(EVALUATION_ERROR),
                   "basis": [], "source": []}
         return {"decision": False, "context": {"decision_id": decision_id, "reasons": [reason], "obligations": [],

@@ -67,7 +67,10 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings, made = resolve(args)
         check_exposure(settings)
+        from . import tracing
         from .app import build_service
+
+        tracing.check(settings)  # tracing configured but the [otel] extra missing: say so now
 
         build_service(settings).decision_log.close()  # fail fast on unusable tokens, keys, inventory
     except SettingsError as exc:

@@ -3,17 +3,19 @@
 Routes call the small ``observe_*`` functions below and never touch prometheus objects directly, so
 the exposition can change in one place. Exported (all names ``poortwachter_*``, base units)::
 
-    decisions_total{bundle, action, decision, rule}       counter   decision = allow | deny
-    decision_duration_seconds{bundle}                     histogram 5 µs .. 1 s (resolves tens of µs)
+    request_duration_seconds{endpoint, code}              histogram end to end: request in → response ready,
+                                                                    after the decision-log wait (what clients see)
+    decisions_total{bundle, version, action, decision, rule} counter decision = allow | deny
+    decision_duration_seconds{bundle, version}            histogram the decide part only: 5 µs .. 1 s
     batch_size                                            histogram evaluations per batch/filter/search call
     cache_requests_total{result}                          counter   result = hit | miss
     request_errors_total{kind}                            counter   invalid-request, decision-log-unavailable, ...
-    bundle_info{name, version, revision}                  gauge     1 while that version is active
+    bundle_info{bundle, version, revision}                gauge     1 while that version is active
     bundles_active                                        gauge     number of active bundle versions
     bundle_last_reload_timestamp_seconds                  gauge     when a bundle was last loaded successfully
-    bundle_loads_total{name, result}                      counter   result = success | failure (each new refusal)
+    bundle_loads_total{bundle, version, result}           counter   result = success | failure (each new refusal)
     bundle_refused_artifacts                              gauge     files in the bundle folder refused now
-    bundle_revoked_total{name}                            counter   active versions deactivated: key removed
+    bundle_revoked_total{bundle, version}                 counter   active versions deactivated: key removed
     bundle_watcher_failing                                gauge     1 while hot reload cannot watch (retrying)
     decision_log_records_total{result}                    counter   result = written | failed
     decision_log_flush_duration_seconds                   histogram one group commit (write + fsync)
@@ -21,7 +23,11 @@ the exposition can change in one place. Exported (all names ``poortwachter_*``, 
     decision_log_healthy                                  gauge     0 while the log cannot be written (or is stuck/dead)
     decision_log_wait_seconds                             histogram a request waited for room in a full log queue
     decision_log_timeouts_total{stage}                    counter   stage = queue | durable: a wait passed its limit
-    shadow_decisions_total{bundle, result}                counter   result = same | different | dropped | error
+    shadow_decisions_total{bundle, version, result}       counter   result = same | different | dropped | error
+
+One label name for a bundle everywhere: ``bundle`` (its name), with ``version`` beside it. Other
+areas add their series below in a section of their own, through the same :class:`_Bounded` guards.
+docs/observability.md lists every series.
 
 Label values are bounded: bundle names, versions, revisions, actions and rule ids come from loaded,
 signed bundles, never from a client; error kinds are code constants. As a last guard every label
@@ -42,6 +48,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from prometheus_client import (
@@ -56,6 +63,7 @@ from prometheus_client import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 log = logging.getLogger("poortwachter.metrics")
 
@@ -63,34 +71,42 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MAX_LABEL_VALUES = 200  # per label: a bundle set of a few hundred rules stays exact
 MAX_LABEL_CHARS = 120
 
+REQUEST_BUCKETS = (1e-4, 2.5e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 7.5e-3, 1e-2, 1.5e-2, 2.5e-2, 5e-2, 0.1,
+                   0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LATENCY_BUCKETS = (5e-6, 1e-5, 2e-5, 3e-5, 5e-5, 7.5e-5, 1e-4, 1.5e-4, 2.5e-4, 5e-4, 7.5e-4,
                    1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 1.0)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 FLUSH_BUCKETS = (5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.5, 1.0)
 FLUSH_RECORD_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024)
 
+REQUEST_SECONDS = Histogram("poortwachter_request_duration_seconds",
+                            "End to end: from the request's arrival to its response being ready to send, including "
+                            "the wait for the decision log (what a client sees, less the network).",
+                            ["endpoint", "code"], buckets=REQUEST_BUCKETS)
 DECISIONS = Counter("poortwachter_decisions_total", "Decisions answered, by deciding rule (the first reason).",
-                    ["bundle", "action", "decision", "rule"])
+                    ["bundle", "version", "action", "decision", "rule"])
 DECISION_SECONDS = Histogram("poortwachter_decision_duration_seconds",
-                             "Time to decide one request or batch item (parse, facts, cache, evaluate).",
-                             ["bundle"], buckets=LATENCY_BUCKETS)
+                             "The decide part of a request or batch item (parse, facts, cache, evaluate); without "
+                             "the decision-log wait (see request_duration_seconds).",
+                             ["bundle", "version"], buckets=LATENCY_BUCKETS)
 BATCH_SIZE = Histogram("poortwachter_batch_size", "Evaluations per batch call, items per filter/search call.",
                        buckets=BATCH_BUCKETS)
 CACHE = Counter("poortwachter_cache_requests_total", "Decision cache lookups.", ["result"])
 ERRORS = Counter("poortwachter_request_errors_total", "Refused requests and internal errors, by kind.", ["kind"])
 BUNDLE_INFO = Gauge("poortwachter_bundle_info", "1 for each active bundle version.",
-                    ["name", "version", "revision"], multiprocess_mode="livemax")
+                    ["bundle", "version", "revision"], multiprocess_mode="livemax")
 BUNDLES_ACTIVE = Gauge("poortwachter_bundles_active", "Active bundle versions in this process.",
                        multiprocess_mode="livemin")
 BUNDLE_RELOADED = Gauge("poortwachter_bundle_last_reload_timestamp_seconds",
                         "Unix time a bundle was last loaded successfully.", multiprocess_mode="livemax")
 BUNDLE_LOADS = Counter("poortwachter_bundle_loads_total", "Bundle artifact loads, successful or refused.",
-                       ["name", "result"])
+                       ["bundle", "version", "result"])
 BUNDLE_REFUSED = Gauge("poortwachter_bundle_refused_artifacts",
                        "Artifact files in the bundle folder refused at the last reload (the last good version of "
                        "each stays active); 0 when every file loads.", multiprocess_mode="livemax")
 BUNDLE_REVOKED = Counter("poortwachter_bundle_revoked_total",
-                         "Active bundle versions deactivated because their signing key is no longer trusted.", ["name"])
+                         "Active bundle versions deactivated because their signing key is no longer trusted.",
+                         ["bundle", "version"])
 WATCHER_FAILING = Gauge("poortwachter_bundle_watcher_failing",
                         "1 while hot reload is on but the bundle folder cannot be watched (the watcher retries).",
                         multiprocess_mode="livemax")
@@ -113,7 +129,7 @@ LOG_TIMEOUTS = Counter("poortwachter_decision_log_timeouts_total",
                        "Requests refused because a decision log wait passed decision_log_wait_timeout.", ["stage"])
 SHADOW = Counter("poortwachter_shadow_decisions_total",
                  "Decisions a shadow candidate bundle was compared on (service/shadow.py): same or different "
-                 "answer, dropped (shadow queue full) or error.", ["bundle", "result"])
+                 "answer, dropped (shadow queue full) or error.", ["bundle", "version", "result"])
 
 _HIT = CACHE.labels("hit")
 _MISS = CACHE.labels("miss")
@@ -142,20 +158,45 @@ class _Bounded:
         return value
 
 
-_bundle, _action, _rule, _kind, _name = _Bounded(), _Bounded(), _Bounded(), _Bounded(), _Bounded()
-_children: dict[tuple[str, str, bool, str], tuple[Counter, Histogram]] = {}
+_bundle, _version, _action, _rule, _kind = _Bounded(), _Bounded(), _Bounded(), _Bounded(), _Bounded()
+_children: dict[tuple[str, str, str, bool, str], tuple[Counter, Histogram]] = {}
 _active: set[tuple[str, str, str]] = set()
 _active_lock = threading.Lock()
+_endpoints: set[str] = set()  # the app's route paths (templates): the only values of ``endpoint``
+_request_children: dict[tuple[str, int], Histogram] = {}
 
 
-def observe_decision(bundle: str, action: str, decision: bool, rule: str, seconds: float) -> None:
+def known_endpoints(paths: Iterable[str]) -> None:
+    """The route paths of the app; any other request path is counted as ``unmatched``."""
+    _endpoints.update(paths)
+
+
+def observe_request(scope: Scope, status: int, seconds: float) -> None:
+    """One answered HTTP request, end to end (called as its response starts, after the decision-log wait).
+    ``endpoint`` is the route's path as the app declares it (``/v1/bundles/{name}``), never the raw path
+    a caller sent."""
+    path = scope.get("path", "")
+    if path not in _endpoints:
+        path = getattr(scope.get("route"), "path", None)
+        if path not in _endpoints:
+            path = "unmatched"
+    key = (path, status)
+    child = _request_children.get(key)
+    if child is None:
+        child = REQUEST_SECONDS.labels(path, str(status))
+        if len(_request_children) < MAX_LABEL_VALUES:
+            _request_children[key] = child
+    child.observe(seconds)
+
+
+def observe_decision(bundle: str, version: str, action: str, decision: bool, rule: str, seconds: float) -> None:
     """One decision; the hot path: label children are cached, so this is two dict lookups and two adds."""
-    key = (bundle, action, decision, rule)
+    key = (bundle, version, action, decision, rule)
     pair = _children.get(key)
     if pair is None:
-        b = _bundle(bundle)
-        pair = (DECISIONS.labels(b, _action(action), "allow" if decision else "deny", _rule(rule)),
-                DECISION_SECONDS.labels(b))
+        b, v = _bundle(bundle), _version(version)
+        pair = (DECISIONS.labels(b, v, _action(action), "allow" if decision else "deny", _rule(rule)),
+                DECISION_SECONDS.labels(b, v))
         if len(_children) < 10 * MAX_LABEL_VALUES:
             _children[key] = pair
     pair[0].inc()
@@ -175,10 +216,11 @@ def observe_error(kind: str) -> None:
 
 
 def bundle_loaded(name: str, version: str, revision: str, ok: bool) -> None:
-    """A bundle artifact was loaded (ok) and is now active, or was refused (not ok)."""
-    BUNDLE_LOADS.labels(_name(name), "success" if ok else "failure").inc()
+    """A bundle artifact was loaded (ok) and is now active, or was refused (not ok; the version as far as
+    the file's name tells it, '' when it does not)."""
+    BUNDLE_LOADS.labels(_bundle(name), _version(version), "success" if ok else "failure").inc()
     if ok:
-        BUNDLE_INFO.labels(_name(name), version, revision).set(1)
+        BUNDLE_INFO.labels(_bundle(name), _version(version), revision).set(1)
         BUNDLE_RELOADED.set(time.time())
         with _active_lock:
             _active.add((name, version, revision))
@@ -188,7 +230,7 @@ def bundle_loaded(name: str, version: str, revision: str, ok: bool) -> None:
 def bundle_retired(name: str, version: str, revision: str) -> None:
     """A version left the active set. Set to 0 rather than removed: with several worker processes a
     removed series would keep its last value in the shared files."""
-    BUNDLE_INFO.labels(_name(name), version, revision).set(0)
+    BUNDLE_INFO.labels(_bundle(name), _version(version), revision).set(0)
     with _active_lock:
         _active.discard((name, version, revision))
         BUNDLES_ACTIVE.set(len(_active))
@@ -198,8 +240,8 @@ def bundle_refused(count: int) -> None:
     BUNDLE_REFUSED.set(count)
 
 
-def bundle_revoked(name: str) -> None:
-    BUNDLE_REVOKED.labels(_name(name)).inc()
+def bundle_revoked(name: str, version: str) -> None:
+    BUNDLE_REVOKED.labels(_bundle(name), _version(version)).inc()
 
 
 def watcher_failing(failing: bool) -> None:
@@ -231,17 +273,18 @@ def decision_log_timeout(stage: str) -> None:
     LOG_TIMEOUTS.labels(stage).inc()
 
 
-_shadow_children: dict[tuple[str, str], Counter] = {}
+_shadow_children: dict[tuple[str, str, str], Counter] = {}
 
 
-def shadow_result(bundle: str, result: str, count: int = 1) -> None:
-    """``result``: same, different, dropped or error (code constants); ``bundle``: a loaded bundle's name.
-    Called per dropped decision on the answer path, so label children are cached."""
-    child = _shadow_children.get((bundle, result))
+def shadow_result(bundle: str, version: str, result: str, count: int = 1) -> None:
+    """``result``: same, different, dropped or error (code constants); ``bundle`` and ``version``: the
+    candidate's. Called per dropped decision on the answer path, so label children are cached."""
+    key = (bundle, version, result)
+    child = _shadow_children.get(key)
     if child is None:
-        child = SHADOW.labels(_name(bundle), result)
+        child = SHADOW.labels(_bundle(bundle), _version(version), result)
         if len(_shadow_children) < MAX_LABEL_VALUES:
-            _shadow_children[bundle, result] = child
+            _shadow_children[key] = child
     child.inc(count)
 
 

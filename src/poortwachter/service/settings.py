@@ -123,6 +123,12 @@ class Settings(BaseModel):
         "Most recent differences a shadow report keeps (per worker)."))
     metrics_address: str | None = Field(
         None, description="Also serve /metrics alone on host:port, e.g. 0.0.0.0:9464 beside a loopback-only sidecar.")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$", description=(
+            "OpenTelemetry traces over OTLP/HTTP to this base URL (spans go to <url>/v1/traces), e.g. "
+            "http://127.0.0.1:4318; needs the [otel] extra. Unset: the standard OTEL_EXPORTER_OTLP_ENDPOINT or "
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT switches tracing on; none of them: tracing is off. See "
+            "docs/observability.md."))
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Server log level.")
     access_log: bool = Field(False, description="uvicorn access log (off: the decision log is the audit trail).")
 

@@ -236,7 +236,7 @@ class ShadowRunner:
         if len(self._queue) >= self.capacity:
             with track.lock:
                 track.dropped += 1
-            metrics.shadow_result(track.name, "dropped")
+            metrics.shadow_result(track.name, track.candidate.ref.version, "dropped")
             return
         own = None if track.shares_facts(bundle) else envelope
         self._queue.append((track, bundle, facts, decision_id, envelope.time, own))
@@ -269,7 +269,7 @@ class ShadowRunner:
                     track.same += count
                 elif result == "error":
                     track.errors += count
-            metrics.shadow_result(track.name, result, count)
+            metrics.shadow_result(track.name, track.candidate.ref.version, result, count)
         tally.clear()
 
     def _compare(self, item: _Item) -> str | None:

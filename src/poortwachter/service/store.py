@@ -441,7 +441,8 @@ class BundleStore:
             if name:
                 self.last_error[name] = {"file": file, "error": why, "at": at}
             log.error("bundle refused: %s", why)
-            metrics.bundle_loaded(name or "unknown", "", "", False)
+            version = file[len(name) + 1:].removesuffix(SUFFIX) if name and file.endswith(SUFFIX) else ""
+            metrics.bundle_loaded(name or "unknown", version, "", False)
         self._refusals = refusals
         self.refused = dict(scan.refused)
         metrics.bundle_refused(sum(1 for f in refusals if f.endswith(SUFFIX)))
@@ -497,7 +498,7 @@ class BundleStore:
                 if not self._trusts(x):
                     log.error("bundle %s (%s) deactivated: its signing key %r is no longer trusted",
                               x.compiled.bundle.key, rev[:19], x.manifest.key_id)
-                    metrics.bundle_revoked(x.name)
+                    metrics.bundle_revoked(x.name, x.manifest.version)
         for rev, x in after.items():
             if rev not in before:
                 metrics.bundle_loaded(x.name, x.manifest.version, rev, True)

@@ -69,3 +69,13 @@ def test_retention_drops_only_whole_months_older_than_the_period(store: Target) 
         assert len(done) == 2
         segment = conn.execute("SELECT records, first_time FROM segments WHERE segment_id = 's'").fetchone()
         assert segment == (1, datetime(2026, 12, 15, tzinfo=UTC))  # counts follow what is left
+
+
+def test_an_older_store_gets_only_the_missing_migrations(store: Target) -> None:
+    with connect(store) as conn:
+        conn.execute("DROP TABLE retention_runs, retention_removed")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 2")
+        conn.commit()
+        done = schema.migrate(conn, store.schema)
+        assert [d for d in done if d.startswith("applied")] == ["applied migration 2: what retention removed"]
+        assert conn.execute("SELECT count(*) FROM retention_runs").fetchone() == (0,)

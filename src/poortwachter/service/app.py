@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..artifacts.keys import load_keyring
 from ..core.routing import Routing
-from . import admin, authzen, heap, metrics, native, tracing
+from . import admin, authzen, heap, log_ship, metrics, native, tracing
 from .cache import DecisionCache
 from .decider import Decider, Ids
 from .decision_log import (
@@ -192,7 +192,11 @@ def _health_routes(app: FastAPI) -> None:
         apart = svc.siblings.check() if svc.siblings is not None else None
         if apart is not None:
             return json_response({"status": "not ready", "detail": apart, "bundles": bundles}, 503)
-        return json_response({"status": "ready", "detail": svc.store.health_detail(), "bundles": bundles})
+        ready: dict[str, Any] = {"status": "ready", "detail": svc.store.health_detail(), "bundles": bundles}
+        shipping = log_ship.status(svc.decision_log.sink)
+        if shipping is not None:  # a store outage is reported here, not refused (until the journal limit)
+            ready["log_shipping"] = shipping.report()
+        return json_response(ready)
 
     app.add_api_route("/metrics", metrics.metrics_endpoint, methods=["GET"], tags=["Operations"],
                       summary="Prometheus metrics", response_model=None,
@@ -256,6 +260,7 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
             log.error("not ready: %s", svc.store.not_ready_reason())
         for file, why in report.refused.items():
             log.error("refused %s: %s", file, why)
+        shipping = log_ship.start(svc.decision_log.sink)  # None unless decision_log_ship is set
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch(svc.store, settings.bundles, settings.state_dir, settings.reload,
                                             settings.poll_interval, stop))
@@ -270,6 +275,8 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
                 svc.decision_log.close()
             if traces is not None:
                 traces.close()
+            if shipping is not None:  # after the log's last records: they ship in the shipper's last round
+                await asyncio.to_thread(shipping.stop)
             metrics.worker_stopped()
 
     app = FastAPI(title="Poortwachter", version=_version(), description=DESCRIPTION, lifespan=lifespan,

@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..logbook import pseudonym
 from ..logbook.writer import Durability, LogHealth, LogUnavailable, LogWriter, WriterConfig
-from . import metrics
+from . import log_ship, metrics
 from .log_sinks import (
     DEFAULT_WAIT_TIMEOUT,
     JsonLinesOutput,
@@ -219,6 +219,8 @@ def open_decision_log(target: str, capacity: int, settings: Settings,
                       env: Mapping[str, str] | None = None) -> DecisionLog:
     """From the ``decision_log`` setting: 'off', 'stdout' or a folder (see the module docstring). Every knob
     comes from ``settings``; the pseudonymisation key may come from ``env`` (settings.decision_log_key)."""
+    if settings.decision_log_ship and target in ("off", "stdout"):
+        raise SettingsError(f"decision_log_ship ships the journal folder: decision_log must be a folder, not {target}")
     if target == "off":
         log.warning("decision logging is OFF: no record of who accessed which dossier is kept")
         return DecisionLog(NullOutput())
@@ -252,4 +254,6 @@ def open_decision_log(target: str, capacity: int, settings: Settings,
     if "NEW" in source:
         log.warning("decision log: %s", source)
     metrics.decision_log_health(True)
+    if settings.decision_log_ship:  # the journal is shipped to the central store (service/log_ship.py)
+        return DecisionLog(log_ship.shipping_sink(writer, folder, settings))
     return DecisionLog(WriterSink(writer))

@@ -116,6 +116,15 @@ class Settings(BaseModel):
                           "variable POORTWACHTER_DECISION_LOG_KEY; else (development) a random key made in "
                           "state_dir or beside the log folder.")
     decision_log_pseudonymise: bool = Field(True, description="Pseudonymise client ids in the decision log.")
+    decision_log_ship: str | None = Field(None, description=(
+        "PostgreSQL connection string (libpq DSN) of the central decision-log store: a thread ships the journal "
+        "folder there (one worker at a time). Keep the password out of it (PGPASSWORD or PGPASSFILE). Unset: the "
+        "journal stays local (or a sidecar `poortwachter log ship` ships it). See docs/operations.md."))
+    decision_log_ship_schema: str = Field("poortwachter", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+                                          description="Schema of the central store in that database.")
+    decision_log_journal_max_bytes: int = Field(10 * 1024**3, ge=1024 * 1024, description=(
+        "With decision_log_ship: the journal backlog (bytes not yet in the central store) beyond which decisions "
+        "are refused (503) until shipping catches up. Below it a store outage only shows in /readyz and metrics."))
     shadow_queue: int = Field(10_000, ge=1, description=(
         "Decisions waiting for shadow comparison per worker; beyond it a comparison is dropped (and counted), "
         "never waited for."))

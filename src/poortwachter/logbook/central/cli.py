@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,6 +146,8 @@ def _values(single: str | None, pseudonym: str | None, key_files: list[Path]) ->
 def query(args: argparse.Namespace, since: datetime | None, until: datetime | None) -> int:
     """``poortwachter log --dsn …``: the same questions and formats as the local folders, from the store."""
     where = target(args)
+    if args.verify:
+        return _verify(where)
     clients = _values(args.client, args.client_pseudonym, args.key_file)
     subjects = [args.subject] if args.subject else None
     with connect(where) as conn:
@@ -188,3 +191,31 @@ def _render(fmt: str, records: list[dict[str, Any]]) -> None:
     else:
         for line in render_text(records):
             print(line)
+
+
+def _verify(where: Target) -> int:
+    """Rebuild the store's segments in a scratch folder and check them like local folders, plus the rows."""
+    from ..query import verify as verify_folder
+    from .verify import rebuild
+
+    with tempfile.TemporaryDirectory(prefix="poortwachter-verify-") as scratch, connect(where) as conn:
+        schema.check_current(conn)
+        report = rebuild(conn, Path(scratch))
+        bad = len(report.problems)
+        print(f"postgresql {store.location(where)}: {report.segments} segment(s), {report.lines} line(s)")
+        for p in report.problems:
+            print(f"    {p}")
+        for note in report.notes:
+            print(f"    note: {note}")
+        for folder in report.folders:
+            for file in verify_folder(folder):
+                state = "ok" if not file.problems else "BROKEN"
+                print(f"{folder.name}/{file.path.name}: {state}, {file.records} records"
+                      + (f", end checked ({file.end})" if file.end else ""))
+                for p in file.problems:
+                    print(f"    {p}")
+                for note in file.notes:
+                    print(f"    note: {note}")
+                bad += bool(file.problems)
+    print("the store verifies" if not bad else f"{bad} problem(s): the store does NOT verify", file=sys.stderr)
+    return 0 if not bad else 1

@@ -15,6 +15,9 @@ Tables (in the store's own schema):
 ``journal_events``  the journal's other lines (open, close, signed checkpoints): needed to check the
                     chains; keyed by segment and line number. The view ``checkpoints`` shows the
                     signed checkpoints among them.
+``retention_runs``, ``retention_removed``  what retention dropped, when, the cut-off, and which line
+                    ranges of which segments: verify tells lines removed by retention from lines
+                    removed by someone else.
 ``segments``        one row per journal file (segment), keyed by the SHA-256 of its first line (host,
                     pid and µs in it make it unique across a fleet): its name, host, and how far it is
                     shipped (lines, bytes, last line's hash, decision records) — the shipper's durable position, updated
@@ -95,6 +98,22 @@ CREATE TABLE journal_events (
 CREATE INDEX journal_events_time ON journal_events (time);
 CREATE VIEW checkpoints AS
     SELECT segment_id, line_no, time, raw::jsonb AS checkpoint FROM journal_events WHERE event = 'checkpoint';
+"""),
+    Migration(2, "what retention removed", """
+CREATE TABLE retention_runs (
+    run_at       timestamptz NOT NULL DEFAULT now(),
+    keep_years   int NOT NULL,
+    before       timestamptz NOT NULL,
+    dropped      text[] NOT NULL
+);
+CREATE TABLE retention_removed (
+    segment_id   text NOT NULL,
+    first_line   bigint NOT NULL,
+    last_line    bigint NOT NULL,
+    lines        bigint NOT NULL,
+    run_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX retention_removed_segment ON retention_removed (segment_id);
 """),
 )
 
@@ -241,15 +260,24 @@ def retention(conn: psycopg.Connection[tuple[object, ...]], schema: str, keep_ye
             if not dry_run:
                 with conn.cursor() as cur:
                     _lock(cur, schema)
+                    cur.execute(sql.SQL("""INSERT INTO retention_removed (segment_id, first_line, last_line, lines)
+                                           SELECT segment_id, min(line_no), max(line_no), count(*) FROM {}
+                                           GROUP BY segment_id""").format(sql.Identifier(name)))
                     cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
                 conn.commit()
                 dropped = True
     if not dry_run:
         with conn.cursor() as cur:
+            cur.execute("""INSERT INTO retention_removed (segment_id, first_line, last_line, lines)
+                           SELECT segment_id, min(line_no), max(line_no), count(*) FROM journal_events
+                           WHERE time < %s GROUP BY segment_id""", (cutoff_at,))
             cur.execute("DELETE FROM journal_events WHERE time < %s", (cutoff_at,))
             if cur.rowcount:
                 done.append(f"deleted {cur.rowcount} journal event line(s) older than {cutoff:%Y-%m-%d}")
-            if dropped:  # the segments' counts and time ranges follow what is left (their positions stay)
+            if dropped:  # recorded (verify tells retention from deletion); the segments' counts and time ranges
+                # follow what is left (their positions stay, so the shipper never ships those lines again)
+                cur.execute("INSERT INTO retention_runs (keep_years, before, dropped) VALUES (%s, %s, %s)",
+                            (keep_years, cutoff_at, [d.split()[2] for d in done if d.startswith("dropped")]))
                 cur.execute("""UPDATE segments s SET records = c.n, first_time = c.lo, last_time = c.hi
                                FROM (SELECT s2.segment_id, count(d.decision_id) AS n, min(d.time) AS lo,
                                             max(d.time) AS hi

@@ -92,6 +92,13 @@ class ShipStatus:
     def over_limit(self) -> bool:
         return self.pending_bytes > self.max_pending_bytes
 
+    def report(self) -> dict[str, Any]:
+        """For /readyz: the figures and the sentence."""
+        return {"role": self.role, "connected": self.connected, "pending_records": self.pending_records,
+                "pending_bytes": self.pending_bytes, "max_pending_bytes": self.max_pending_bytes,
+                "oldest_pending_age_seconds": self.oldest_pending_age, "last_success": self.last_success,
+                "last_error": self.last_error, "refusing": self.over_limit, "detail": self.detail()}
+
     def detail(self) -> str:
         lag = "" if self.oldest_pending_age is None else f", oldest {self.oldest_pending_age:.0f} s old"
         text = (f"log shipping {self.role}: {self.pending_records} record(s) ({self.pending_bytes} bytes) not yet "
@@ -204,6 +211,7 @@ class Shipper:
         self._last_success: float | None = None
         self._last_error: str | None = None
         self.shipped_total = 0
+        self.refusing = False  # the backlog passed max_pending_bytes (read lock-free on the request path)
 
     # ---- state for others ----------------------------------------------------------------------
 
@@ -235,7 +243,17 @@ class Shipper:
                 log.exception("log shipping: reporting the backlog failed")
             if wait:
                 stop.wait(wait)
+        self._last_round()
         self.close()
+
+    def _last_round(self) -> None:
+        """On stop: ship what the journal got meanwhile (the service's last records), once, if connected."""
+        if self._lock_fd is None or self._conn is None:
+            return
+        try:
+            self._ship_round(threading.Event())
+        except Exception as exc:  # noqa: BLE001 - the journal keeps it for the next start
+            log.warning("log shipping: last round on stop failed (%s); the next start ships it", exc)
 
     def ship_pending(self, stop: threading.Event | None = None) -> ShipStatus | None:
         """Take the lock and ship everything pending now (``log ship --once``, tests, backfills); raises
@@ -464,6 +482,7 @@ class Shipper:
                             self._last_error, self.config.max_pending_bytes)
         with self._lock:
             self._status = status
+        self.refusing = status.over_limit
         self.observer.backlog(status)
 
 

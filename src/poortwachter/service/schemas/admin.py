@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from ...core.compare import Kind
@@ -170,3 +172,6 @@ class Health(BaseModel):
     status: str
     detail: str | None = None
     bundles: BundleHealth | None = Field(None, description="/readyz: the bundle store's state.")
+    log_shipping: dict[str, Any] | None = Field(None, description=(
+        "/readyz with decision_log_ship: how far the central store is behind the journal (role, pending "
+        "records and bytes, oldest pending age, last success, last error)."))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,11 +111,46 @@ def test_promtool_checks_and_unit_tests_the_alert_rules() -> None:
     assert config.returncode == 0, config.stdout + config.stderr
 
 
-def test_alerts_cover_what_the_issue_asks() -> None:
+def _alerts() -> list[dict[str, Any]]:
     rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
-    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    return [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
+
+
+def test_alerts_cover_what_the_issue_asks() -> None:
+    alerts = {r["alert"] for r in _alerts()}
     assert {"PoortwachterNoActiveBundle", "PoortwachterBundleReloadFailing", "PoortwachterDenyRateSpike",
-            "PoortwachterLatencyP99High", "PoortwachterDecisionLogUnhealthy"} <= alerts
+            "PoortwachterLatencyP99High", "PoortwachterDecisionLogUnhealthy", "PoortwachterDown",
+            "PoortwachterLogShipLagging", "PoortwachterLogShipFailing", "PoortwachterBundleSourceStale",
+            "PoortwachterBundleSourceErrors", "PoortwachterBundleRevisionsDisagree"} <= alerts
+
+
+def _anchor(heading: str) -> str:
+    """The anchor a Markdown renderer gives a heading (GitHub's rule: lower case, punctuation dropped)."""
+    return re.sub(r"[^a-z0-9 _-]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_alert_has_a_runbook_section_and_a_unit_test() -> None:
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    sections = {_anchor(line[3:]) for line in runbook.splitlines() if line.startswith("## ")}
+    unit_tests = yaml.safe_load((DEPLOY / "prometheus" / "alerts.test.yml").read_text())["tests"]
+    firing = {case["alertname"] for t in unit_tests for case in t["alert_rule_test"] if case["exp_alerts"]}
+    for rule in _alerts():
+        url = rule["annotations"]["runbook_url"]
+        path, _, anchor = url.rpartition("}}")[2].partition("#")
+        assert path == "docs/runbook.md" and anchor == _anchor(rule["alert"]), (rule["alert"], url)
+        assert anchor in sections, f"docs/runbook.md has no section for {rule['alert']}"
+        for part in ("**Means**", "**Check**", "**Do**"):
+            body = runbook.split(f"## {rule['alert']}\n", 1)[1].split("\n## ", 1)[0]
+            assert part in body, (rule["alert"], part)
+        assert rule["alert"] in firing, f"no promtool unit test makes {rule['alert']} fire"
+    assert len(sections) == len(_alerts())
+
+
+def test_alerts_select_poortwachter_by_metric_not_by_one_job_name() -> None:
+    """The compose example's job is "poortwachter", a PodMonitor's "namespace/name": no rule may depend on one."""
+    for rule in _alerts():
+        assert not re.search(r'job\s*=\s*"', rule["expr"]), rule["alert"]
+        assert re.search(r"poortwachter[_:]", rule["expr"]), rule["alert"]  # a metric or a recording of ours
 
 
 def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from ..artifacts.artifact import ArtifactError
 from ..core.errors import BundleInvalid, RequestError
-from . import build, diff, explain, keygen, lint, log, matrix, reference, schema, serve, table, test, validate
+from . import build, diff, explain, keygen, lint, log, matrix, openapi, reference, schema, serve, table, test, validate
 from .common import INVALID, Usage, print_diagnostics
 
 
@@ -32,6 +32,7 @@ class Command(Protocol):
 COMMANDS: dict[str, Command] = {
     "validate": validate, "test": test, "explain": explain, "build": build, "keygen": keygen, "schema": schema,
     "serve": serve, "table": table, "diff": diff, "lint": lint, "matrix": matrix, "reference": reference, "log": log,
+    "openapi": openapi,
 }
 """The commands in the order ``--help`` lists them."""
 

@@ -25,7 +25,7 @@ def _today() -> datetime:
     return datetime.now(AMSTERDAM)
 
 
-@router.get("", summary="Loaded bundles", response_model=None, openapi_extra=DECISION_SECURITY,
+@router.get("", operation_id="listBundles", summary="Loaded bundles", response_model=None, openapi_extra=DECISION_SECURITY,
             responses=answers("BundleList", 401, 403))
 async def list_bundles(request: Request) -> Response:
     """Every bundle name with its active versions, the version in force today, whether an admin
@@ -38,7 +38,7 @@ async def list_bundles(request: Request) -> Response:
                           "refused_artifacts": store.refused_artifacts(), "revision_set": store.snapshot.digest})
 
 
-@router.post("/reload", summary="Reload the bundle folder now (admin)", response_model=None,
+@router.post("/reload", operation_id="reloadBundles", summary="Reload the bundle folder now (admin)", response_model=None,
              openapi_extra=ADMIN_SECURITY, responses=answers("LoadReport", 401, 403, 413, 415))
 async def reload(request: Request) -> Response:
     """Verify and compile every artifact in the folder off the request path and switch atomically;
@@ -50,7 +50,7 @@ async def reload(request: Request) -> Response:
     return json_response(report.as_dict())
 
 
-@router.get("/{name}", summary="One bundle: versions, revisions, history", response_model=None,
+@router.get("/{name}", operation_id="getBundle", summary="One bundle: versions, revisions, history", response_model=None,
             openapi_extra=DECISION_SECURITY, responses=answers("BundleDetail", 401, 403, 404))
 async def get_bundle(request: Request, name: str) -> Response:
     svc = service(request)
@@ -69,7 +69,7 @@ def _known(request: Request, name: str) -> None:
                       expected="a loaded bundle name", got=repr(name))
 
 
-@router.post("/{name}/activate", summary="Activate a version or revision (admin)", response_model=None,
+@router.post("/{name}/activate", operation_id="activateBundle", summary="Activate a version or revision (admin)", response_model=None,
              openapi_extra={**body("ActivateRequest", required=False), **ADMIN_SECURITY},
              responses=answers("LoadReport", 400, 401, 403, 404, 409, 413, 415))
 async def activate(request: Request, name: str) -> Response:
@@ -95,7 +95,7 @@ async def activate(request: Request, name: str) -> Response:
     return json_response(report.as_dict())
 
 
-@router.post("/{name}/rollback", summary="Roll back to the previous active state (admin)", response_model=None,
+@router.post("/{name}/rollback", operation_id="rollbackBundle", summary="Roll back to the previous active state (admin)", response_model=None,
              openapi_extra=ADMIN_SECURITY, responses=answers("LoadReport", 401, 403, 404, 409, 413, 415))
 async def rollback(request: Request, name: str) -> Response:
     """Back to the revisions that were active before the last change of this bundle; held until a
@@ -119,7 +119,7 @@ def _no_shadow(name: str) -> Problem:
                    f"POST /v1/bundles/{name}/shadow)", field="name")
 
 
-@router.post("/{name}/shadow", summary="Start shadow evaluation of a candidate (admin)", response_model=None,
+@router.post("/{name}/shadow", operation_id="startShadow", summary="Start shadow evaluation of a candidate (admin)", response_model=None,
              openapi_extra={**body("ShadowRequest"), **ADMIN_SECURITY},
              responses=answers("ShadowReport", 400, 401, 403, 404, 409, 413, 415))
 async def start_shadow(request: Request, name: str) -> Response:
@@ -155,7 +155,7 @@ async def start_shadow(request: Request, name: str) -> Response:
     return json_response(report)
 
 
-@router.get("/{name}/shadow", summary="Shadow evaluation report (admin)", response_model=None,
+@router.get("/{name}/shadow", operation_id="getShadowReport", summary="Shadow evaluation report (admin)", response_model=None,
             openapi_extra=ADMIN_SECURITY, responses=answers("ShadowReport", 401, 403, 404))
 async def shadow_report(request: Request, name: str) -> Response:
     """This worker's comparison of the candidate with the active bundle: how many decisions were
@@ -170,7 +170,7 @@ async def shadow_report(request: Request, name: str) -> Response:
     return json_response(report)
 
 
-@router.delete("/{name}/shadow", summary="Stop shadow evaluation (admin)", response_model=None,
+@router.delete("/{name}/shadow", operation_id="stopShadow", summary="Stop shadow evaluation (admin)", response_model=None,
                openapi_extra=ADMIN_SECURITY, responses=answers("ShadowReport", 401, 403, 404))
 async def stop_shadow(request: Request, name: str) -> Response:
     """Stop comparing (in every worker); answers this worker's final report."""

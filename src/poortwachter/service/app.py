@@ -41,7 +41,7 @@ from .decision_log import (
     open_decision_log,
 )
 from .inventory import Inventory
-from .openapi import answers, build_openapi
+from .openapi import answers, build_openapi, mount_docs
 from .problems import Problem
 from .reload import watch
 from .route_kit import Service, json_response, service
@@ -164,7 +164,7 @@ def _allowed(request: Request) -> str:
 
 
 def _health_routes(app: FastAPI) -> None:
-    @app.get("/healthz", tags=["Operations"], summary="Liveness", response_model=None,
+    @app.get("/healthz", tags=["Operations"], operation_id="getHealth", summary="Liveness", response_model=None,
              responses={**answers("Health"), 503: {"description": "The decision log writer died.", "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}})
     async def healthz(request: Request) -> Response:
@@ -175,7 +175,7 @@ def _health_routes(app: FastAPI) -> None:
             return json_response({"status": "dead", "detail": f"decision log: {log_health.detail}"}, 503)
         return json_response({"status": "ok"})
 
-    @app.get("/readyz", tags=["Operations"], summary="Readiness", response_model=None,
+    @app.get("/readyz", tags=["Operations"], operation_id="getReadiness", summary="Readiness", response_model=None,
              responses={**answers("Health"), 503: {"description": "Not ready.", "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}})
     async def readyz(request: Request) -> Response:
@@ -198,7 +198,7 @@ def _health_routes(app: FastAPI) -> None:
             ready["log_shipping"] = shipping.report()
         return json_response(ready)
 
-    app.add_api_route("/metrics", metrics.metrics_endpoint, methods=["GET"], tags=["Operations"],
+    app.add_api_route("/metrics", metrics.metrics_endpoint, methods=["GET"], tags=["Operations"], operation_id="getMetrics",
                       summary="Prometheus metrics", response_model=None,
                       responses={200: {"description": "Prometheus text exposition.",
                                        "content": {"text/plain": {"schema": {"type": "string"}}}}})
@@ -284,11 +284,12 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
                                 {"name": "Native", "description": "Explanations and field filtering"},
                                 {"name": "Bundles", "description": "Policy bundles (admin calls need a token)"},
                                 {"name": "Operations", "description": "Health, readiness, metrics"}],
-                  **_NO_TELEMETRY)
+                  docs_url=None, redoc_url=None, **_NO_TELEMETRY)  # /docs from the package: mount_docs
     app.state.service = svc
     _problem_handlers(app)
     _mount_first(app, authzen.router, native.router, admin.router)
     _health_routes(app)
+    mount_docs(app)
     metrics.known_endpoints(getattr(route, "path", "") for route in app.router.routes)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(DurableAnswers, decision_log=svc.decision_log)  # answers wait for their records

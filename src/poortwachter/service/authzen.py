@@ -71,7 +71,7 @@ def expand(data: Any, max_batch: int) -> tuple[list[Any] | None, str]:
     return items, semantic
 
 
-@router.post("/access/v1/evaluation", summary="Access Evaluation (AuthZEN §6)", response_model=None,
+@router.post("/access/v1/evaluation", operation_id="evaluate", summary="Access Evaluation (AuthZEN §6)", response_model=None,
              openapi_extra={**body("EvaluationRequest"), **DECISION_SECURITY},
              responses=answers("EvaluationResponse", 400, 401, 403, 413, 503))
 async def evaluation(request: Request) -> Response:
@@ -86,7 +86,7 @@ async def evaluation(request: Request) -> Response:
         raise Problem.from_request_error(exc) from None
 
 
-@router.post("/access/v1/evaluations", summary="Access Evaluations (AuthZEN §7)", response_model=None,
+@router.post("/access/v1/evaluations", operation_id="evaluateBatch", summary="Access Evaluations (AuthZEN §7)", response_model=None,
              openapi_extra={**body("EvaluationsRequest"), **DECISION_SECURITY},
              responses=answers(["EvaluationsResponse", "EvaluationResponse"], 400, 401, 403, 413, 503))
 async def evaluations(request: Request) -> Response:
@@ -136,7 +136,7 @@ _SEARCH_DOC = ("Candidates come from the request's ``candidates`` (Poortwachter 
                "``page.token`` ← ``page.next_token`` (empty at the end).")
 
 
-@router.post("/access/v1/search/subject", summary="Subject Search (AuthZEN)", response_model=None,
+@router.post("/access/v1/search/subject", operation_id="searchSubjects", summary="Subject Search (AuthZEN)", response_model=None,
              description="Which subjects of ``subject.type`` may do ``action`` on ``resource``. " + _SEARCH_DOC,
              openapi_extra={**body("SubjectSearchRequest"), **DECISION_SECURITY},
              responses=answers("EntitySearchResponse", 400, 401, 403, 413, 503))
@@ -144,7 +144,7 @@ async def search_subject(request: Request) -> Response:
     return await _search(request, "subject")
 
 
-@router.post("/access/v1/search/resource", summary="Resource Search (AuthZEN)", response_model=None,
+@router.post("/access/v1/search/resource", operation_id="searchResources", summary="Resource Search (AuthZEN)", response_model=None,
              description=("Which resources of ``resource.type`` may ``subject`` do ``action`` on: the standard "
                           "face of /v1/filter. " + _SEARCH_DOC),
              openapi_extra={**body("ResourceSearchRequest"), **DECISION_SECURITY},
@@ -153,7 +153,7 @@ async def search_resource(request: Request) -> Response:
     return await _search(request, "resource")
 
 
-@router.post("/access/v1/search/action", summary="Action Search (AuthZEN)", response_model=None,
+@router.post("/access/v1/search/action", operation_id="searchActions", summary="Action Search (AuthZEN)", response_model=None,
              description="Which actions may ``subject`` do on ``resource``. " + _SEARCH_DOC,
              openapi_extra={**body("ActionSearchRequest"), **DECISION_SECURITY},
              responses=answers("ActionSearchResponse", 400, 401, 403, 413, 503))
@@ -161,7 +161,7 @@ async def search_action(request: Request) -> Response:
     return await _search(request, "action")
 
 
-@router.get("/.well-known/authzen-configuration", summary="PDP metadata (AuthZEN discovery)",
+@router.get("/.well-known/authzen-configuration", operation_id="getMetadata", summary="PDP metadata (AuthZEN discovery)",
             response_model=None, responses=answers("Discovery"))
 async def discovery(request: Request) -> Response:
     """Endpoint URLs under ``public_url`` (configure it to the external https URL behind a TLS

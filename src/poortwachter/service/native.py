@@ -17,7 +17,7 @@ from .route_kit import RawRoute, call, json_response, service
 router = APIRouter(prefix="/v1", tags=["Native"], route_class=RawRoute)
 
 
-@router.post("/decisions", summary="Decide and explain", response_model=None,
+@router.post("/decisions", operation_id="explain", summary="Decide and explain", response_model=None,
              openapi_extra={**body("EvaluationRequest"), **DECISION_SECURITY},
              responses=answers("ExplanationResponse", 400, 401, 403, 413, 415, 503))
 async def decisions(request: Request) -> Response:
@@ -39,7 +39,7 @@ async def decisions(request: Request) -> Response:
         raise Problem.from_request_error(exc) from None
 
 
-@router.post("/filter", summary="Which items or field categories may be shown", response_model=None,
+@router.post("/filter", operation_id="filter", summary="Which items or field categories may be shown", response_model=None,
              openapi_extra={**body("FilterRequest"), **DECISION_SECURITY},
              responses=answers("FilterResponse", 400, 401, 403, 413, 415, 503))
 async def filter_items(request: Request) -> Response:

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # the app is only described: its start-up warnings do not apply
     try:
-        document = create_app(Settings(reload="off", decision_log="off")).openapi()
+        document = create_app(Settings.model_validate({"reload": "off", "decision_log": "off"})).openapi()
     finally:
         quiet.setLevel(level)
     if args.version == "3.0":

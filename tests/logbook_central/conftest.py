@@ -55,3 +55,6 @@ def store(pg_dsn: str, pg_schema: str) -> Target:
     with connect(target) as conn:
         schema.migrate(conn, pg_schema)
     return target
+
+
+from faults.conftest import svc_bundles  # noqa: E402, F401 - the signed svc-jgz bundles the real-server tests serve

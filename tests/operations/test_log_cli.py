@@ -13,6 +13,7 @@ from poortwachter.logbook.query import log_files
 from poortwachter.logbook.writer import LogWriter, WriterConfig
 
 KEY = b"a-test-key-of-sufficient-length!"
+P = Pseudonymiser(KEY)
 
 
 @pytest.fixture
@@ -35,12 +36,14 @@ def logdir(tmp_path: Path) -> Path:
 def test_who_has_seen_my_childs_dossier(logdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["log", "--dir", str(logdir / "log"), "--client", "c-9", "--key-file", str(logdir / "key"),
                "--decision", "allow", "--format", "json"])
-    out = [orjson.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert rc == 0 and [r["subject"]["id"] for r in out] == ["prof-7", "p-1"]
+    out = orjson.loads(capsys.readouterr().out)
+    assert rc == 0 and [r["subject"]["id"] for r in out["decisions"]] == [P("prof-7"), P("p-1")]
+    assert out["searched"]["records"] == 4 and out["searched"]["outcome"] == "found"
     rc = main(["log", "--dir", str(logdir / "log"), "--client", "c-9", "--key-file", str(logdir / "key"),
                "--format", "summary"])
     text = capsys.readouterr().out
-    assert rc == 0 and "prof-8 (professional/doktersassistent)" in text and "read:deny" in text
+    assert rc == 0 and f"{P('prof-8')} (professional/doktersassistent)" in text and "read:deny" in text
+    assert "3 decision(s) found in 4 record(s)" in text
 
 
 def test_client_search_needs_the_key(logdir: Path, capsys: pytest.CaptureFixture[str],
@@ -53,10 +56,17 @@ def test_client_search_needs_the_key(logdir: Path, capsys: pytest.CaptureFixture
     assert "1 decision(s)" in capsys.readouterr().err
 
 
-def test_subject_and_time_filters(logdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["log", "--dir", str(logdir / "log"), "--subject", "prof-7"]) == 0
+def test_subject_and_time_filters(logdir: Path, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POORTWACHTER_DECISION_LOG_KEY", raising=False)
+    key = ["--key-file", str(logdir / "key")]
+    assert main(["log", "--dir", str(logdir / "log"), "--subject", "prof-7", *key]) == 0
     assert "2 decision(s)" in capsys.readouterr().err
+    assert main(["log", "--dir", str(logdir / "log"), "--subject", "prof-7"]) == 2  # the key is needed
+    assert "--subject needs the pseudonymisation key" in capsys.readouterr().err
+    assert main(["log", "--dir", str(logdir / "log"), "--subject-pseudonym", P("prof-7")]) == 0
     assert main(["log", "--dir", str(logdir / "log"), "--since", "2999-01-01"]) == 1
+    assert "no access found in 4 record(s)" in capsys.readouterr().err
     assert main(["log", "--dir", str(logdir / "log"), "--until", "2000-01-01T00:00:00"]) == 1
     assert main(["log", "--dir", str(logdir / "log"), "--since", "yesterday"]) == 2
 
@@ -95,10 +105,10 @@ def test_verify_finds_a_cut_off_tail(tmp_path: Path, close: bool, capsys: pytest
 
 
 def test_verify_finds_an_edited_last_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    f = _records_then_edit(tmp_path, close=False)  # the last line is the last record
+    f = _records_then_edit(tmp_path, close=False)  # the last lines: the last record and its checkpoint
     lines = f.read_bytes().splitlines(keepends=True)
-    assert b'"d-2"' in lines[-1]
-    f.write_bytes(b"".join(lines[:-1]) + lines[-1].replace(b'"deny"', b'"allow"'))
+    assert b'"d-2"' in lines[-2] and b'"checkpoint"' in lines[-1]
+    f.write_bytes(b"".join(lines[:-2]) + lines[-2].replace(b'"deny"', b'"allow"') + lines[-1])
     assert main(["log", "--dir", str(tmp_path / "log"), "--verify"]) == 1
     assert "BROKEN" in capsys.readouterr().out
 

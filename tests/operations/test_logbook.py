@@ -14,13 +14,11 @@ from typing import Any
 import orjson
 import pytest
 
-from poortwachter.core.catalog import Catalog
-from poortwachter.core.decide import decide
-from poortwachter.core.routing import Routing
+from poortwachter.core.verdict import BundleRef
 from poortwachter.logbook import query as q
 from poortwachter.logbook import writer as writer_module
 from poortwachter.logbook.pseudonym import Pseudonymiser, PseudonymKeyError, from_settings
-from poortwachter.logbook.record import DecisionEvent
+from poortwachter.logbook.record import DecisionEvent, Item, Subject
 from poortwachter.logbook.writer import LogUnavailable, LogWriter, WriterConfig
 
 KEY = b"0123456789abcdef0123456789abcdef"
@@ -71,7 +69,7 @@ def test_a_waited_record_is_on_disk_pseudonymised_and_chained(tmp_path: Path) ->
     assert w.wait(seq, timeout=5)
     on_disk = lines(tmp_path / "log")
     assert on_disk[0]["event"] == "open" and on_disk[0]["key_id"] == PSEUDO.key_id
-    rec = on_disk[1]
+    rec = next(x for x in on_disk if "event" not in x)
     assert rec["decision_id"] == "d-1"
     assert rec["client"] == PSEUDO("c-42") and "c-42" not in orjson.dumps(on_disk).decode()
     assert w.close()
@@ -190,35 +188,35 @@ def test_write_durability_answers_without_fsync_per_batch(tmp_path: Path, monkey
     assert len(list(q.read_records(tmp_path / "log"))) == 20
 
 
-def test_decision_events_expand_off_the_hot_path(tmp_path: Path, mini_bundle_catalog: Catalog,
-                                                 youth_care: Any) -> None:
-    request = youth_care(
-        subject={"type": "professional", "id": "prof-9",
-                 "properties": {"discipline": "jeugdarts", "treatment_relation": True, "organisation": "ggd-x"}},
-        action={"name": "read", "properties": {"processing_activity_id": "pa-17"}},
-        context={"purpose": "emergency", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-                 "attestations": [{"kind": "emergency", "by": "prof-9"}]})
-    decided = decide(mini_bundle_catalog, request, datetime.now(UTC), Routing.replay({"jgz": "mini"}))
+def test_decision_events_expand_off_the_hot_path(tmp_path: Path) -> None:
+    """The one event shape: typed values in, the bounded, pseudonymised record out (writer thread)."""
     w, _ = make_writer(tmp_path)
-    ev = DecisionEvent(decision_id="dec-1", request_id="req-1", endpoint="/access/v1/evaluation",
-                       decision=decided.verdict.decision, verdict=decided.verdict, envelope=decided.envelope)
-    raw = DecisionEvent(decision_id="dec-2", request_id="req-1", endpoint="/access/v1/evaluations",
-                        decision=False, raw={"subject": {"id": "x"}, "resource": {"properties": {"client": "c-5"}}},
-                        errors=("resource.type: missing",))
+    ref = BundleRef("mini", "1.0.0", "sha256:abc")
+    ev = DecisionEvent("dec-1", "req-1", "/access/v1/evaluation", True, "2026-11-22T11:00:00+01:00",
+                       as_of="2026-11-22T10:00:00+01:00", subject=Subject("prof-9", "professional", "jeugdarts"),
+                       organisation="ggd-x", action="read", client="c-1",
+                       item=Item("dossier_item", "d-1/item", "gespreksverslag", "jgz"), rules=("r-1",),
+                       obligations=("log_access",), bundle=ref, purpose="emergency", attestations=("emergency",),
+                       emergency=True, emergency_by="prof-9", processing_activity_id="pa-17",
+                       traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    raw = DecisionEvent.undecided("dec-2", "req-1", "/access/v1/evaluations", "2026-11-22T11:00:01+01:00",
+                                  {"subject": {"id": "x"}, "resource": {"properties": {"client": {"id": "c-5"}}}},
+                                  "request-error", "resource.type: missing")
     assert w.wait(w.submit(ev), timeout=5) and w.wait(w.submit(raw), timeout=5)
     w.close()
     first, second = q.read_records(tmp_path / "log")
-    assert first["subject"] == {"id": "prof-9", "type": "professional", "role": "jeugdarts"}
+    assert first["subject"] == {"id": PSEUDO("prof-9"), "type": "professional", "role": "jeugdarts"}
     assert first["organisation"] == "ggd-x"
     assert first["client"] == PSEUDO("c-1") and first["action"] == "read"
-    assert first["item"] == {"type": "dossier_item", "id": "d-1/item", "category": "gespreksverslag",
+    assert first["item"] == {"type": "dossier_item", "id": PSEUDO("d-1") + "/item", "category": "gespreksverslag",
                              "dossier_type": "jgz"}
-    assert first["emergency"] == {"by": "prof-9"} and first["purpose"] == "emergency"
+    assert first["emergency"] == {"by": PSEUDO("prof-9")} and first["purpose"] == "emergency"
     assert first["processing_activity_id"] == "pa-17" and first["traceparent"].startswith("00-0af7")
-    assert first["bundle"]["revision"] == decided.verdict.bundle.revision
-    assert first["rules"] == list(decided.verdict.deciding_rules)
-    assert first["as_of"].startswith("2026-11-22T10:00:00")
-    assert second["decision"] == "deny" and second["client"] == PSEUDO("c-5") and second["errors"]
+    assert first["bundle"] == {"name": "mini", "version": "1.0.0", "revision": "sha256:abc"}
+    assert first["rules"] == ["r-1"] and first["obligations"] == ["log_access"]
+    assert first["as_of"].startswith("2026-11-22T10:00:00") and first["time"] == "2026-11-22T11:00:00+01:00"
+    assert second["decision"] == "deny" and second["client"] == PSEUDO("c-5") and second["rules"] == ["request-error"]
+    assert second["errors"] == ["resource.type: missing"] and second["subject"]["id"] == PSEUDO("x")
 
 
 def test_reader_skips_a_torn_last_line_and_gz_files(tmp_path: Path) -> None:
@@ -260,13 +258,13 @@ def test_query_by_client_subject_and_time(tmp_path: Path) -> None:
     d = tmp_path / "log"
     mine = list(q.search(d, q.Query(client=lambda logged: PSEUDO.matches("c-child", logged))))
     assert [r["decision_id"] for r in mine] == ["d-1", "d-3", "d-5", "d-7", "d-9"]
-    assert [r["decision_id"] for r in q.search(d, q.Query(subject="p-0"))] == ["d-0", "d-3", "d-6", "d-9"]
+    assert [r["decision_id"] for r in q.search(d, q.Query(subject=PSEUDO("p-0")))] == ["d-0", "d-3", "d-6", "d-9"]
     now = datetime.now(UTC)
     assert len(list(q.search(d, q.Query(since=now - timedelta(minutes=5), until=now + timedelta(minutes=5))))) == 10
     assert list(q.search(d, q.Query(since=now + timedelta(minutes=5)))) == []
     assert list(q.search(d, q.Query(until=now - timedelta(days=1)))) == []
     text = "\n".join(q.render_text(mine))
-    assert "p-1 (person/ouder)" in text
+    assert f"{PSEUDO('p-1')} (person/ouder)" in text
 
 
 def test_pseudonym_keys(tmp_path: Path) -> None:

@@ -52,12 +52,13 @@ def test_the_record_is_on_disk_before_the_answer(client: TestClient, parent: Any
     decision_id = r.json()["context"]["decision_id"]
     (record,) = [x for x in on_disk(client) if x["decision_id"] == decision_id]  # no close, no flush needed
     assert record["request_id"] == "req-123"
-    assert record["subject"] == {"id": "p-mother", "type": "person", "role": "ouder"}
-    assert record["client"] == Pseudonymiser(LOG_KEY.encode())("c-child")
+    pseudonym = Pseudonymiser(LOG_KEY.encode())
+    assert record["subject"] == {"id": pseudonym("p-mother"), "type": "person", "role": "ouder"}
+    assert record["client"] == pseudonym("c-child")
     assert record["decision"] == "allow" and record["rules"] == ["parent-gezag-under-12"]
     assert record["obligations"] == ["log_access"] and record["bundle"]["revision"].startswith("sha256:")
     assert record["processing_activity_id"] == "pa-inzage" and record["traceparent"].startswith("00-0af765")
-    assert record["item"]["id"] == "d-1/groei/1" and record["item"]["category"] == "groei"
+    assert record["item"]["id"] == pseudonym("d-1") + "/groei/1" and record["item"]["category"] == "groei"
     assert record["purpose"] == "care" and datetime.fromisoformat(record["time"]).tzinfo is not None
 
 
@@ -199,8 +200,14 @@ def test_log_cli_reads_what_the_service_wrote(client: TestClient, parent: Any, t
     monkeypatch.delenv("POORTWACHTER_DECISION_LOG_KEY")
     assert main(["log", "--dir", str(tmp_path / "log"), "--client", "c-42", "--key-file", str(key),
                  "--format", "json"]) == 0
-    (record,) = [orjson.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert record["subject"]["id"] == "p-father"
+    (record,) = orjson.loads(capsys.readouterr().out)["decisions"]
+    assert record["subject"]["id"] == Pseudonymiser(LOG_KEY.encode())("p-father")
+    assert main(["log", "--dir", str(tmp_path / "log"), "--subject", "p-father", "--key-file", str(key),
+                 "--format", "json"]) == 0  # the real subject id finds it: pseudonymised with the same key
+    assert [r["decision_id"] for r in orjson.loads(capsys.readouterr().out)["decisions"]] == [record["decision_id"]]
+    assert main(["log", "--dir", str(tmp_path / "log"), "--verify", "--log-public-key",
+                 str(tmp_path / "decision-log-signing.pub")]) == 0  # the development signing key, made beside the log
+    assert "signed checkpoint(s) verified" in capsys.readouterr().out
 
 
 def test_serve_refuses_a_short_pseudonymisation_key(tmp_path: Path, mini_bundles: Path,

@@ -146,16 +146,16 @@ def test_nlgov_keys_are_accepted_and_logged(harness: Harness) -> None:
     r = harness.post("/access/v1/evaluation", req, headers={"X-Request-ID": "rq-7"})
     assert r.json()["decision"] is True
     event = harness.sink.events[-1]
-    assert event["processing_activity_id"] == "pa-42"
-    assert event["traceparent"] == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    assert event["request_id"] == "rq-7"
-    assert event["decision_id"] == r.json()["context"]["decision_id"]
+    assert event.processing_activity_id == "pa-42"
+    assert event.traceparent == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    assert event.request_id == "rq-7"
+    assert event.decision_id == r.json()["context"]["decision_id"]
 
 
 def test_traceparent_header_is_logged_when_the_body_has_none(harness: Harness) -> None:
     tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     harness.post("/access/v1/evaluation", yc_request(), headers={"traceparent": tp})
-    assert harness.sink.events[-1]["traceparent"] == tp
+    assert harness.sink.events[-1].traceparent == tp
 
 
 # ------------------------------------------------------------------------------------------ batches
@@ -237,7 +237,7 @@ def test_item_entity_without_type_or_id_falls_back_to_the_default(harness: Harne
     body["evaluations"] = [{"resource": {"properties": props}}, {"resource": {"id": "other", "properties": props}}]
     answers = harness.post("/access/v1/evaluations", body).json()["evaluations"]
     assert [a["decision"] for a in answers] == [True, True]
-    assert [e["resource_id"] for e in harness.sink.events[-2:]] == ["d-1/x", "other"]
+    assert [e.item.id for e in harness.sink.events[-2:]] == ["d-1/x", "other"]
 
 
 @pytest.mark.parametrize("evaluations", [None, []])
@@ -283,11 +283,11 @@ def test_batch_size_limit_is_413(make_harness: Any) -> None:
 def test_every_batch_item_is_logged(harness: Harness) -> None:
     harness.post("/access/v1/evaluations", _batch(ALLOW, DENY, BROKEN))
     events = harness.sink.events[-3:]
-    assert [e["decision"] for e in events] == [True, False, False]
-    assert events[0]["rules"] == ["parent-gezag-under-12"] and events[0]["obligations"] == ["log_access"]
-    assert events[0]["subject_role"] == "ouder" and events[0]["client_id"] == "c-1"
-    assert events[0]["resource_category"] == "gespreksverslag" and events[0]["purpose"] == "care"
-    assert events[2]["rules"] == ["request-error"] and events[2]["error"]
+    assert [e.decision for e in events] == [True, False, False]
+    assert events[0].rules == ("parent-gezag-under-12",) and events[0].obligations == ("log_access",)
+    assert events[0].subject.role == "ouder" and events[0].client == "c-1"
+    assert events[0].item.category == "gespreksverslag" and events[0].purpose == "care"
+    assert events[2].rules == ("request-error",) and events[2].errors
 
 
 # ------------------------------------------------------------------------------------------ discovery

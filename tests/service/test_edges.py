@@ -30,7 +30,7 @@ def test_internal_error_while_deciding_is_a_deny_never_a_5xx(harness: Harness, m
     assert body["decision"] is False
     assert body["context"]["reasons"][0]["rule"] == "evaluation-error"
     assert body["context"]["error"]["status"] == 500
-    assert harness.sink.events[-1]["rules"] == ["evaluation-error"]
+    assert harness.sink.events[-1].rules == ("evaluation-error",)
     batch = {"subject": yc_request()["subject"], "action": {"name": "read"},
              "evaluations": [{"resource": yc_request()["resource"]}] * 2}
     answers = harness.post("/access/v1/evaluations", batch).json()["evaluations"]

@@ -25,8 +25,8 @@ def test_decisions_explains_facts_rules_and_missing(harness: Harness) -> None:
     assert rules["parent-16-plus-with-consent"]["failed"]
     assert rules["disclose-veilig-thuis"]["considered"] is False
     assert body["context"]["missing"][0]["path"] == "consent.self"
-    assert body["context"]["decision_id"] == harness.sink.events[-1]["decision_id"]
-    assert harness.sink.events[-1]["endpoint"] == "decisions"
+    assert body["context"]["decision_id"] == harness.sink.events[-1].decision_id
+    assert harness.sink.events[-1].endpoint == "decisions"
 
 
 def test_decisions_errors_are_problems_and_media_type_is_415(harness: Harness) -> None:
@@ -60,7 +60,7 @@ def test_filter_items_allows_and_explains_the_rest(harness: Harness) -> None:
     assert items["a"]["context"]["obligations"][0]["id"] == "log_access"
     assert items["b"]["context"]["reasons"][0]["rule"] == "shielded"
     assert items["c"]["context"]["error"]["field"] == "resource.properties.category"
-    assert [e["resource_id"] for e in harness.sink.events[-4:]] == ["a", "b", "c", "d"]
+    assert [e.item.id for e in harness.sink.events[-4:]] == ["a", "b", "c", "d"]
 
 
 def test_filter_categories_for_a_15_year_old_with_a_confidential_agreement(harness: Harness) -> None:

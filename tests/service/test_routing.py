@@ -122,9 +122,9 @@ def test_the_past_is_asked_with_the_history_token_and_logged_as_a_look(law: Harn
     assert r.json()["decision"] is True and r.json()["context"]["bundle"]["version"] == "2020.1.0"
     pinned = law.post("/v1/decisions", portal_login(bundle="nl-jgz@2020.1.0"), headers=auth).json()
     assert pinned["context"]["bundle"]["version"] == "2020.1.0"
-    record = next(e for e in law.sink.events if e["decision_id"] == r.json()["context"]["decision_id"])
-    assert record["endpoint"] == "history" and record["as_of"].startswith("2023-06-30")
-    assert record["time"] == NOW.isoformat()  # both times: when it was asked and the moment asked about
+    record = next(e for e in law.sink.events if e.decision_id == r.json()["context"]["decision_id"])
+    assert record.endpoint == "history" and record.as_of.startswith("2023-06-30")
+    assert record.time == NOW.isoformat()  # both times: when it was asked and the moment asked about
     wrong = law.post("/v1/decisions", then, headers={"Authorization": "Bearer not-the-history-token-000"})
     _problem(wrong, "clock-skew")  # another token is no history token: the clock holds
 

@@ -100,7 +100,7 @@ def test_a_differing_candidate_is_reported_and_answers_do_not_change(
     events = len(harness.sink.events)
     after = [_answer(harness, **kw) for kw in traffic]
     assert after == before  # the answers are the active bundle's, to the letter
-    assert all(e["bundle_version"] == "2026.1.0" for e in harness.sink.events[events:])
+    assert all(e.bundle.version == "2026.1.0" for e in harness.sink.events[events:])
 
     report = _settled(harness, len(traffic))
     assert (report["compared"], report["same"], report["different"]) == (4, 1, 3)
@@ -118,7 +118,7 @@ def test_a_differing_candidate_is_reported_and_answers_do_not_change(
     assert newest["facts"]["client.age"] == 14 and newest["facts"]["subject.relation"] == "ouder"
     assert newest["facts"]["action.name"] == "read" and "resource.confidential_from_parents" in newest["facts"]
     assert newest["candidate_facts"] == {}
-    assert newest["decision_id"] in {e["decision_id"] for e in harness.sink.events}
+    assert newest["decision_id"] in {e.decision_id for e in harness.sink.events}
     text = orjson.dumps(report).decode()
     assert "c-1" not in text and "p-1" not in text and "prof-7" not in text  # no ids of persons or clients
 

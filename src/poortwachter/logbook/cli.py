@@ -1,12 +1,19 @@
-"""``poortwachter log``: query and verify the decision log files.
+"""``poortwachter log``: query and verify the decision log.
 
-    poortwachter log --dir /var/lib/poortwachter/decisions --client c-9 --key-file key --decision allow
-    poortwachter log --dir ... --subject prof-7 --since 2026-11-01 --until 2026-12-01 --format json
-    poortwachter log --dir ... --client c-9 --format summary      # who, how often, first and last time
-    poortwachter log --dir ... --verify                            # hash chains and file ends intact?
+    poortwachter log --dir /var/lib/poortwachter --client c-9 --key-file key --decision allow
+    poortwachter log --dir pod-a --dir pod-b --subject prof-7 --key-file key --since 2026-11-01 --format json
+    poortwachter log --dir ... --client c-9 --key-file key --format summary  # who, how often, first and last time
+    poortwachter log --dir ... --client c-9 --key-file key --format html -o overzicht.html  # for the parent
+    poortwachter log --dir ... --verify --log-public-key log-key.pub         # nothing deleted, inserted, changed?
 
-The client id is pseudonymised with the same key(s) the service used (``--key-file``, repeatable for
-old keys, or ``POORTWACHTER_DECISION_LOG_KEY``), so the log itself never holds it.
+``--dir`` is repeatable and searched recursively (a volume root holding ``decisions/<pod>/`` folders
+is one ``--dir``). Client and subject ids are pseudonymised with the same key(s) the service used
+(``--key-file``, repeatable for old keys, or ``POORTWACHTER_DECISION_LOG_KEY``), so the log itself
+never holds them. Every answer says what was searched; exit codes: 0 found, 1 searched and nothing
+matched, 2 invalid, 3 nothing to search (no records, or a folder missing): never a silent "0".
+
+Other stores (a database: ``--dsn``) plug in as one more source of a :class:`~.query.SearchReport`
+in :func:`_search`; further ``log`` subcommands extend :func:`add_arguments`.
 """
 
 from __future__ import annotations
@@ -21,29 +28,48 @@ from typing import Any
 
 import orjson
 
+from ..artifacts import embedded
+from ..artifacts.directory import load_directory
+from ..artifacts.keys import load_keyring
 from ..core.calendar import as_aware, start_of_day
 from . import query as q
 from .central import cli as central_cli
+from .checkpoint import load_public_keys
+from .overview import Reasons, render_html
 from .pseudonym import Pseudonymiser, read_key
 
-OK, FOUND_NOTHING, INVALID = 0, 1, 2
+OK, FOUND_NOTHING, INVALID, NOTHING_TO_SEARCH = 0, 1, 2, 3
+EXIT = {"found": OK, "none-found": FOUND_NOTHING, "nothing-to-search": NOTHING_TO_SEARCH}
+KEY_ENV = "POORTWACHTER_DECISION_LOG_KEY"
 
 
 def add_arguments(cp: argparse.ArgumentParser) -> None:
-    cp.add_argument("--dir", type=Path, default=None,
-                    help="decision log folder (default: $POORTWACHTER_DECISION_LOG when it is a folder)")
+    cp.add_argument("--dir", type=Path, action="append", default=[],
+                    help="decision log folder, searched with its subfolders; repeat for more "
+                         "(default: $POORTWACHTER_DECISION_LOG when it is a folder)")
     cp.add_argument("--client", help="client id: pseudonymised with the key(s) and looked up")
     cp.add_argument("--client-pseudonym", help="an already pseudonymised client value, as logged")
     cp.add_argument("--key-file", type=Path, action="append", default=[],
-                    help="pseudonymisation key file (repeat for keys used earlier); else $POORTWACHTER_DECISION_LOG_KEY")
-    cp.add_argument("--subject", help="subject id (who asked)")
+                    help=f"pseudonymisation key file (repeat for keys used earlier); else ${KEY_ENV}")
+    cp.add_argument("--subject", help="subject id (who asked): pseudonymised with the key(s) and looked up")
+    cp.add_argument("--subject-pseudonym", help="a subject value as logged (pseudonymised, or in the clear)")
     cp.add_argument("--action", help="action name, e.g. read")
     cp.add_argument("--decision", choices=("allow", "deny"))
     cp.add_argument("--decision-id")
     cp.add_argument("--since", help="ISO date or date-time (inclusive; no offset = Amsterdam time)")
     cp.add_argument("--until", help="ISO date or date-time (exclusive)")
-    cp.add_argument("--format", choices=("text", "json", "summary"), default="text")
-    cp.add_argument("--verify", action="store_true", help="check the hash chain of every file instead")
+    cp.add_argument("--format", choices=("text", "json", "summary", "html"), default="text",
+                    help="html: an overview a parent can read (who, when, what, why), for -o FILE")
+    cp.add_argument("--bundles", type=Path, default=None,
+                    help="with --format html: signed bundle artifacts whose rules explain each decision "
+                         "(default: the embedded bundles)")
+    cp.add_argument("--keys", type=Path, default=None, help="trusted public keys for --bundles (default: embedded)")
+    cp.add_argument("-o", "--output", type=Path, help="write the answer to this file instead of standard output")
+    cp.add_argument("--verify", action="store_true",
+                    help="check the hash chains and checkpoints of every file instead of searching")
+    cp.add_argument("--log-public-key", type=Path, action="append", default=[],
+                    help="with --verify: the log's Ed25519 public key (PEM, or a folder of *.pub; repeat for "
+                         "keys used earlier): checkpoint signatures are checked too")
     central_cli.add_query_options(cp)
     central_cli.add_subcommands(cp)
 
@@ -57,20 +83,45 @@ def _when(value: str | None, flag: str) -> datetime | None:
         raise ValueError(f"{flag}: not an ISO date or date-time: {value!r}") from None
 
 
-def _client_matcher(args: argparse.Namespace) -> Callable[[str], bool] | None:
-    if args.client_pseudonym:
-        wanted = args.client_pseudonym
-        return lambda logged: logged == wanted
-    if not args.client:
-        return None
+def _keys(args: argparse.Namespace, flag: str) -> list[Pseudonymiser]:
     keys = [read_key(p) for p in args.key_file]
-    if not keys and os.environ.get("POORTWACHTER_DECISION_LOG_KEY", "").strip():
-        keys = [os.environ["POORTWACHTER_DECISION_LOG_KEY"].strip().encode()]
+    if not keys and os.environ.get(KEY_ENV, "").strip():
+        keys = [os.environ[KEY_ENV].strip().encode()]
     if not keys:
-        raise ValueError("--client needs the pseudonymisation key: --key-file or POORTWACHTER_DECISION_LOG_KEY "
-                         "(or give --client-pseudonym)")
-    candidates = {Pseudonymiser(k)(args.client) for k in keys} | {args.client}
-    return candidates.__contains__
+        raise ValueError(f"{flag} needs the pseudonymisation key: --key-file or {KEY_ENV} "
+                         f"(or give {flag}-pseudonym)")
+    return [Pseudonymiser(k) for k in keys]
+
+
+def _matcher(args: argparse.Namespace, name: str) -> Callable[[str], bool] | None:
+    """The logged values that stand for the id given: its pseudonym under every key, or as logged."""
+    as_logged = getattr(args, f"{name}_pseudonym")
+    if as_logged:
+        return as_logged.__eq__  # type: ignore[no-any-return]
+    real = getattr(args, name)
+    if not real:
+        return None
+    return ({p(real) for p in _keys(args, f"--{name}")} | {real}).__contains__
+
+
+def folders(args: argparse.Namespace) -> list[Path]:
+    """The folders to read: every ``--dir``, else ``$POORTWACHTER_DECISION_LOG`` (a folder setting)."""
+    if args.dir:
+        return list(args.dir)
+    env = os.environ.get("POORTWACHTER_DECISION_LOG", "")
+    if env and env not in ("stdout", "off"):
+        return [Path(env)]
+    raise ValueError("no decision log folder: give --dir (repeatable)")
+
+
+def make_query(args: argparse.Namespace) -> q.Query:
+    return q.Query(client=_matcher(args, "client"), subject=_matcher(args, "subject"), action=args.action,
+                   decision=args.decision, decision_id=args.decision_id, since=_when(args.since, "--since"),
+                   until=_when(args.until, "--until"))
+
+
+def _search(args: argparse.Namespace, query: q.Query) -> q.SearchReport:
+    return q.search_report(folders(args), query)
 
 
 def _summary(records: Iterable[dict[str, Any]]) -> list[str]:
@@ -88,48 +139,72 @@ def _summary(records: Iterable[dict[str, Any]]) -> list[str]:
     return out
 
 
+def bundle_reasons(bundles: Path | None, keys: Path | None) -> Reasons:
+    """Rule id → its Dutch reason and legal basis, from the (signed) bundles that decided."""
+    loaded = load_directory(bundles or embedded.bundle_dir(), load_keyring(keys or embedded.key_dir()))
+    texts = {(b.bundle.name, b.bundle.version, rule.id): (rule.reason.nl, rule.basis)
+             for versions in loaded.catalog.versions.values() for b in versions for rule in b.bundle.rules}
+    return lambda name, version, rule: texts.get((name, version, rule))
+
+
+def render(report: q.SearchReport, fmt: str, client: str | None = None, reasons: Reasons | None = None) -> bytes:
+    """The answer in one format; every format carries what was searched."""
+    if fmt == "json":
+        return orjson.dumps({"searched": report.as_json(), "decisions": list(report.matches)},
+                            option=orjson.OPT_INDENT_2) + b"\n"
+    if fmt == "html":
+        return render_html(report, client=client, reasons=reasons).encode()
+    lines = _summary(report.matches) if fmt == "summary" else list(q.render_text(report.matches))
+    lines += ["", report.statement(), *(f"  searched {s.describe()}" for s in report.stores)]
+    lines += [f"  note: {p}" for p in report.problems]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _verify(args: argparse.Namespace) -> int:
+    keys = load_public_keys(args.log_public_key) if args.log_public_key else None
+    dirs = folders(args)
+    missing = [d for d in dirs if not d.is_dir()]
+    reports = q.verify([d for d in dirs if d.is_dir()], keys)
+    for d in missing:
+        print(f"{d}: not a folder: nothing to verify there")
+    bad = 0
+    for report in reports:
+        state = "ok" if not report.problems else "BROKEN"
+        tail = ", torn last line (crash while writing; that request was never answered)" if report.torn_tail else ""
+        closed = "closed" if report.closed else "open or not closed cleanly"
+        end = f", end checked ({report.end})" if report.end else ""
+        signed = f", {report.signed} signed checkpoint(s) verified" if keys is not None else ""
+        print(f"{report.path}: {state}, {report.records} records, {closed}{end}{signed}{tail}")
+        for p in report.problems:
+            print(f"    {p}")
+        for note in report.notes:
+            print(f"    note: {note}")
+        bad += bool(report.problems)
+    if keys is None and reports:
+        print("note: signatures not checked (give --log-public-key to catch an edit whose chain was recomputed)")
+    if missing or not reports:
+        print(f"nothing to verify: {len(reports)} file(s) in {', '.join(map(str, dirs))}", file=sys.stderr)
+        return NOTHING_TO_SEARCH
+    print(f"{len(reports)} file(s) verified, {bad} broken", file=sys.stderr)
+    return OK if not bad else FOUND_NOTHING
+
+
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "log_command", None):
         return central_cli.run(args)
     if args.dsn:
         return central_cli.query(args, _when(args.since, "--since"), _when(args.until, "--until"))
-    directory = args.dir or (Path(os.environ["POORTWACHTER_DECISION_LOG"])
-                             if os.environ.get("POORTWACHTER_DECISION_LOG") else None)
-    if directory is None or not directory.is_dir():
-        raise ValueError(f"no decision log folder {directory or ''} (give --dir)".replace("  ", " "))
     if args.verify:
-        bad = 0
-        for report in q.verify(directory):
-            state = "ok" if not report.problems else "BROKEN"
-            tail = ", torn last line (crash while writing; that request was never answered)" if report.torn_tail else ""
-            closed = "closed" if report.closed else "open or not closed cleanly"
-            end = f", end checked ({report.end})" if report.end else ""
-            print(f"{report.path.name}: {state}, {report.records} records, {closed}{end}{tail}")
-            for p in report.problems:
-                print(f"    {p}")
-            for note in report.notes:
-                print(f"    note: {note}")
-            bad += bool(report.problems)
-        return OK if not bad else 1
-    query = q.Query(client=_client_matcher(args), subject=args.subject, action=args.action, decision=args.decision,
-                    decision_id=args.decision_id, since=_when(args.since, "--since"), until=_when(args.until, "--until"))
-    problems: list[str] = []
-    records = q.search(directory, query, on_problem=problems.append)
-    found = 0
-    out = sys.stdout
-    if args.format == "json":
-        for r in records:
-            found += 1
-            out.buffer.write(orjson.dumps(r) + b"\n")
-    elif args.format == "summary":
-        listed = list(records)
-        found = len(listed)
-        print("\n".join(_summary(listed)))
+        return _verify(args)
+    if args.format == "html" and not args.output:
+        raise ValueError("--format html needs -o FILE")
+    report = _search(args, make_query(args))
+    reasons = bundle_reasons(args.bundles, args.keys) if args.format == "html" else None
+    data = render(report, args.format, client=args.client or args.client_pseudonym, reasons=reasons)
+    if args.output:
+        args.output.write_bytes(data)
     else:
-        for n, line in enumerate(q.render_text(records)):
-            found += n > 0
-            print(line)
-    for p in problems:
-        print(f"note: {p}", file=sys.stderr)
-    print(f"{found} decision(s)", file=sys.stderr)
-    return OK if found else FOUND_NOTHING
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    print(report.statement(), file=sys.stderr)
+    return EXIT[report.outcome]

@@ -1,4 +1,6 @@
-"""Client ids in the decision log are pseudonymised with a keyed hash (HMAC-SHA256).
+"""Who is in the decision log is pseudonymised with a keyed hash (HMAC-SHA256): the client, the
+subject (who asked; also who attested an emergency) and the dossier part of item ids (issue 12 item 5),
+each by default (settings ``decision_log_pseudonymise``, ``…_subject``, ``…_item``).
 
 The log must answer "who has seen this client's dossier" (NEN 7513; toolkit-jgz-2026 §7.1 and bijlage C)
 without itself becoming a second register of who is in care. A keyed hash keeps the log searchable by
@@ -16,12 +18,32 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import PoortwachterError
 
 PREFIX = "hmac-sha256"
 MIN_KEY_BYTES = 16  # below this, guessing the key beats guessing client ids
+
+
+@dataclass(frozen=True, slots=True)
+class Identifying:
+    """Which ids besides the client's the log pseudonymises (the client's: whenever pseudonymising is on)."""
+
+    subject: bool = True
+    item: bool = True
+
+
+ALL = Identifying()
+
+
+def item_pseudonym(item_id: str, pseudonymise: Callable[[str], str]) -> str:
+    """``<dossier>/<rest>`` with the dossier part pseudonymised (an id without ``/`` is all dossier):
+    the log keeps which item of a dossier it was without naming the dossier."""
+    dossier, sep, rest = item_id.partition("/")
+    return pseudonymise(dossier) + sep + rest
 
 
 class PseudonymKeyError(PoortwachterError, ValueError):

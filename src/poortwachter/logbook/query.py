@@ -1,59 +1,54 @@
-"""Reading the decision log: who decided what about whom, when — and is the log intact.
+"""Reading the decision log: who decided what about whom, when — and what exactly was searched.
 
 This is how a parent's question "who has seen my child's dossier?" (toolkit-jgz-2026 §7 and §9: the right to see
 the logboek) is answered: the client id they give is pseudonymised with the same key the service used,
 and every record carrying that pseudonym is listed. Files may be gzip-compressed by the operator after
 rotation (``*.jsonl.gz``); they are read the same way.
+
+**A false "nobody looked" is the worst answer this tool can give** (issue 12). So a search never
+answers with a bare count: :func:`search_report` returns a :class:`SearchReport` that says which
+stores (folders, searched recursively: a volume root with ``decisions/<pod>/`` folders is one store)
+and files were read, how many records they hold and from when to when, how many fell in the asked
+window, and whether there was anything to search at all. Every output (text, JSON, summary, the
+parent's HTML page) and every backend (the folders here, PostgreSQL in the central store) speaks
+through this one report.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
-from .writer import FILE_PREFIX, head_path
+from .segment import log_files, read_lines
+from .verify import FileReport, verify
+
+__all__ = ["FileReport", "Query", "SearchReport", "StoreSearched", "log_files", "read_records", "record_time",
+           "render_text", "search", "search_report", "verify"]
+
+Outcome = Literal["found", "none-found", "nothing-to-search"]
 
 
-def log_files(directory: Path) -> list[Path]:
-    """The log files of a directory, oldest first (names start with the UTC time they were opened)."""
-    files = [p for p in directory.glob(f"{FILE_PREFIX}-*") if p.name.endswith((".jsonl", ".jsonl.gz"))]
-    return sorted(files, key=lambda p: p.name)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _lines(path: Path) -> Iterator[bytes]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        yield from fh
+def record_time(record: dict[str, Any]) -> datetime:
+    """A record's time (aware; the epoch when it has none a reader can parse)."""
+    try:
+        when = datetime.fromisoformat(record["time"])
+    except (KeyError, TypeError, ValueError):
+        return _EPOCH
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-@dataclass
-class FileReport:
-    """What :func:`verify` found in one file. ``problems`` make it BROKEN; ``notes`` do not."""
-
-    path: Path
-    records: int = 0
-    problems: list[str] = field(default_factory=list)
-    torn_tail: bool = False  # a last line without newline: the process died mid-write (never answered)
-    closed: bool = False
-    end: str | None = None  # how the file's end was checked: its checkpoint and/or the next file
-    notes: list[str] = field(default_factory=list)
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _file_records(path: Path, since: datetime | None, until: datetime | None,
-                  on_problem: Callable[[str], None] | None) -> Iterator[tuple[datetime, dict[str, Any]]]:
-    for n, line in enumerate(_lines(path), 1):
+def _file_records(path: Path, on_problem: Callable[[str], None] | None) -> Iterator[tuple[datetime, dict[str, Any]]]:
+    for n, line in enumerate(read_lines(path), 1):
         if not line.endswith(b"\n"):
             if on_problem:
                 on_problem(f"{path.name}:{n}: incomplete last line (process stopped while writing)")
@@ -64,49 +59,47 @@ def _file_records(path: Path, since: datetime | None, until: datetime | None,
             if on_problem:
                 on_problem(f"{path.name}:{n}: not JSON")
             continue
-        if not isinstance(record, dict) or "event" in record:
-            continue
-        try:
-            when = _parse_time(record["time"])
-        except (KeyError, TypeError, ValueError):
-            when = _EPOCH
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        if (since is not None and when < since) or (until is not None and when >= until):
-            continue
-        yield when, record
+        if isinstance(record, dict) and "event" not in record:
+            yield record_time(record), record
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+def _unique_files(directories: Iterable[Path]) -> list[Path]:
+    """The files of all folders, each once (``--dir a --dir a/b`` must not count a/b twice)."""
+    seen: set[Path] = set()
+    out = []
+    for directory in directories:
+        for path in log_files(directory):
+            real = path.resolve()
+            if real not in seen:
+                seen.add(real)
+                out.append(path)
+    return out
 
 
-def read_records(directory: Path, *, since: datetime | None = None, until: datetime | None = None,
+def _as_dirs(directories: Path | Sequence[Path]) -> list[Path]:
+    return [directories] if isinstance(directories, Path) else list(directories)
+
+
+def read_records(directories: Path | Sequence[Path], *, since: datetime | None = None, until: datetime | None = None,
                  on_problem: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:
-    """Decision records (not the open/close lines) with ``since <= time < until``, in time order.
+    """Decision records (not the open/checkpoint lines) with ``since <= time < until``, in time order.
 
-    Each file is in the order its process wrote it; the files of several workers (processes) are
-    merged by time as they are read, so memory stays flat however large the log.
+    Each file is in the order its process wrote it; the files of several workers, pods and folders
+    are merged by time as they are read, so memory stays flat however large the log.
     """
-    files = []
-    for path in log_files(directory):
-        if until is not None:
-            stamp = path.name[len(FILE_PREFIX) + 1:].split("-", 1)[0]
-            try:
-                if datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC) >= until:
-                    continue
-            except ValueError:
-                pass
-        files.append(_file_records(path, since, until, on_problem))
-    for _, record in heapq.merge(*files, key=lambda pair: pair[0]):
-        yield record
+    streams = [_file_records(path, on_problem) for path in _unique_files(_as_dirs(directories))]
+    for when, record in heapq.merge(*streams, key=lambda pair: pair[0]):
+        if (since is None or when >= since) and (until is None or when < until):
+            yield record
 
 
 @dataclass(frozen=True)
 class Query:
-    """Filters; every given one must match. ``client`` is a predicate on the logged (pseudonymised) id."""
+    """Filters; every given one must match. ``client`` and ``subject`` are predicates on the logged
+    (pseudonymised) value, or for ``subject`` the value as logged."""
 
     client: Callable[[str], bool] | None = None
-    subject: str | None = None
+    subject: Callable[[str], bool] | str | None = None
     action: str | None = None
     decision: str | None = None
     decision_id: str | None = None
@@ -116,8 +109,12 @@ class Query:
     def matches(self, r: dict[str, Any]) -> bool:
         if self.client is not None and not (isinstance(r.get("client"), str) and self.client(r["client"])):
             return False
-        if self.subject is not None and (r.get("subject") or {}).get("id") != self.subject:
-            return False
+        if self.subject is not None:
+            logged = (r.get("subject") or {}).get("id")
+            if not isinstance(logged, str):
+                return False
+            if not (self.subject(logged) if callable(self.subject) else logged == self.subject):
+                return False
         if self.action is not None and r.get("action") != self.action:
             return False
         if self.decision is not None and r.get("decision") != self.decision:
@@ -125,109 +122,173 @@ class Query:
         return self.decision_id is None or r.get("decision_id") == self.decision_id
 
 
-def search(directory: Path, query: Query, on_problem: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:
-    for record in read_records(directory, since=query.since, until=query.until, on_problem=on_problem):
+def search(directories: Path | Sequence[Path], query: Query,
+           on_problem: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:
+    for record in read_records(directories, since=query.since, until=query.until, on_problem=on_problem):
         if query.matches(record):
             yield record
 
 
-def _head(path: Path) -> dict[str, Any] | str | None:
-    """The file's checkpoint: its content, None when there is none, or a string saying what is wrong."""
-    try:
-        data = orjson.loads(head_path(path).read_bytes())
-    except FileNotFoundError:
-        return None
-    except (OSError, orjson.JSONDecodeError) as exc:
-        return f"checkpoint {head_path(path).name} unreadable ({exc})"
-    if not (isinstance(data, dict) and isinstance(data.get("lines"), int) and isinstance(data.get("last"), str)):
-        return f"checkpoint {head_path(path).name} is not a checkpoint"
-    return data
+# ---------------------------------------------------------------------------------------------- the report
 
 
-def _check_head(report: FileReport, hashes: list[str], head: dict[str, Any] | str | None) -> None:
-    if head is None:
-        return
-    if isinstance(head, str):
-        report.problems.append(head)
-        return
-    lines: int = head["lines"]
-    if len(hashes) < lines:
-        report.problems.append(f"the file ends after line {len(hashes)} but its checkpoint records {lines} lines: "
-                               f"the tail was cut off")
-    elif lines < 1 or hashes[lines - 1] != head["last"]:
-        report.problems.append(f"line {lines} is not the line the checkpoint recorded: changed after it was written")
-    else:
-        report.end = "checkpoint"
-        if len(hashes) > lines:
-            report.notes.append(f"{len(hashes) - lines} line(s) after the checkpoint (written after its last sync "
-                                f"before a crash, or a batch whose write failed: never answered)")
+@dataclass(frozen=True)
+class StoreSearched:
+    """One store a search read: a folder (with its subfolders) or a database.
+
+    ``location`` names it without secrets (a path, or a DSN without its password); ``found`` is False
+    when it does not exist or cannot be read (``why`` says so); ``files`` counts journal files read
+    (0 for a database); ``records``, ``first`` and ``last``: the decision records it holds, all times."""
+
+    location: str
+    kind: Literal["folder", "postgresql"] = "folder"
+    found: bool = True
+    files: int = 0
+    records: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    why: str | None = None
+
+    def describe(self) -> str:
+        if not self.found:
+            return f"{self.kind} {self.location}: {self.why or 'not found'}"
+        held = f"{self.records} record(s)" + (f" from {_iso(self.first)} to {_iso(self.last)}" if self.records else "")
+        files = f", {self.files} file(s)" if self.kind == "folder" else ""
+        return f"{self.kind} {self.location}{files}, {held}"
 
 
-def _check_link(report: FileReport, hashes: list[str], successor: str, prev: Any) -> None:
-    """``successor``'s open line says this file ended with the line whose hash is ``prev``."""
-    where = [i for i, h in enumerate(hashes) if h == prev]
-    if not where:
-        report.problems.append(f"does not end where {successor} says it ended: the tail was cut off or changed")
-        return
-    report.end = f"{report.end} and next file" if report.end else "next file"
-    after = len(hashes) - where[-1] - 1
-    if after:
-        report.notes.append(f"{after} line(s) after the point {successor} continues from (a batch whose write "
-                            f"failed: never answered)")
+def _iso(when: datetime | None) -> str:
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if when else "-"
 
 
-def verify(directory: Path) -> list[FileReport]:
-    """Check every file's hash chain (each line's ``prev`` is the SHA-256 of the line before) and its
-    end: against its checkpoint (``<file>.head``) and the open line of the file that continues it."""
-    reports = []
-    hashes_of: dict[str, list[str]] = {}
-    links: list[tuple[str, str, Any]] = []  # (previous file, this file, the hash it continues from)
-    for path in log_files(directory):
-        report = FileReport(path)
-        head = _head(path)  # before the file: a live writer only ever moves the checkpoint forward
-        prev: str | None = None
-        hashes: list[str] = []
-        first = True
-        for n, line in enumerate(_lines(path), 1):
-            if not line.endswith(b"\n"):
-                report.torn_tail = True
-                break
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                report.problems.append(f"line {n}: not JSON")
-                prev = hashlib.sha256(line).hexdigest()
-                hashes.append(prev)
+@dataclass(frozen=True)
+class SearchReport:
+    """What a search found **and what it searched**: the one answer every output format renders.
+
+    ``records`` is what the stores hold (all times); ``in_window`` how many of those fall in
+    ``since``/``until`` and were checked against the filters; ``matches`` the records that matched, in
+    time order. :attr:`outcome` tells "found", "none-found" (records were searched, none matched) and
+    "nothing-to-search" (no store holds a record, or a store is missing) apart: the last is never a
+    "nobody looked"."""
+
+    stores: tuple[StoreSearched, ...]
+    since: datetime | None = None
+    until: datetime | None = None
+    in_window: int = 0
+    matches: tuple[dict[str, Any], ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> int:
+        return sum(s.files for s in self.stores)
+
+    @property
+    def records(self) -> int:
+        return sum(s.records for s in self.stores)
+
+    @property
+    def first(self) -> datetime | None:
+        return min((s.first for s in self.stores if s.first is not None), default=None)
+
+    @property
+    def last(self) -> datetime | None:
+        return max((s.last for s in self.stores if s.last is not None), default=None)
+
+    @property
+    def missing(self) -> tuple[StoreSearched, ...]:
+        return tuple(s for s in self.stores if not s.found)
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.missing or self.records == 0:
+            return "nothing-to-search"
+        return "found" if self.matches else "none-found"
+
+    def statement(self) -> str:
+        """One plain sentence: what was found in what, or why there was nothing to search."""
+        where = f"{len(self.stores)} store(s), {self.files} file(s)"
+        if self.outcome == "nothing-to-search":
+            why = "; ".join(s.describe() for s in self.missing) or f"no decision records in {where}"
+            return f"nothing to search: {why}. This is NOT an answer that nobody had access."
+        span = f"{self.records} record(s) from {_iso(self.first)} to {_iso(self.last)} ({where})"
+        window = ""
+        if self.since is not None or self.until is not None:
+            window = f", of which {self.in_window} in the window {_iso(self.since)} to {_iso(self.until)}"
+        if self.outcome == "found":
+            return f"{len(self.matches)} decision(s) found in {span}{window}"
+        return f"no access found in {span}{window}"
+
+    def as_json(self) -> dict[str, Any]:
+        """The report without the matches (they are printed one per line): for ``--format json``."""
+        return {"outcome": self.outcome, "statement": self.statement(), "matches": len(self.matches),
+                "records": self.records, "in_window": self.in_window, "files": self.files,
+                "first": _iso(self.first) if self.first else None, "last": _iso(self.last) if self.last else None,
+                "since": _iso(self.since) if self.since else None, "until": _iso(self.until) if self.until else None,
+                "stores": [{"location": s.location, "kind": s.kind, "found": s.found, "files": s.files,
+                            "records": s.records, "first": _iso(s.first) if s.first else None,
+                            "last": _iso(s.last) if s.last else None, "why": s.why} for s in self.stores],
+                "problems": list(self.problems)}
+
+
+@dataclass
+class _Tally:
+    files: int = 0
+    records: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def count(self, pairs: Iterator[tuple[datetime, dict[str, Any]]]) -> Iterator[tuple[datetime, dict[str, Any]]]:
+        for when, record in pairs:
+            self.records += 1
+            if self.first is None or when < self.first:
+                self.first = when
+            if self.last is None or when > self.last:
+                self.last = when
+            yield when, record
+
+
+def _folder_missing(directory: Path) -> str | None:
+    if not directory.exists():
+        return "the folder does not exist"
+    if not directory.is_dir():
+        return "not a folder"
+    if not os.access(directory, os.R_OK | os.X_OK):
+        return "the folder cannot be read"
+    return None
+
+
+def search_report(directories: Sequence[Path], query: Query) -> SearchReport:
+    """Search every folder (recursively) and say what was searched. Every record of every file is
+    read (to count what the stores hold and from when to when), so the answer covers everything."""
+    tallies: list[tuple[Path, _Tally, str | None]] = []
+    streams = []
+    seen: set[Path] = set()
+    for directory in directories:
+        tally = _Tally()
+        why = _folder_missing(directory)
+        tallies.append((directory, tally, why))
+        if why is not None:
+            continue
+        for path in log_files(directory):
+            real = path.resolve()
+            if real in seen:
                 continue
-            if first:
-                if not isinstance(record, dict) or record.get("event") != "open":
-                    report.problems.append("line 1: not an open line (file truncated at the front?)")
-                elif record.get("prev_file"):
-                    links.append((str(record["prev_file"]), path.name, record.get("prev")))
-            elif not isinstance(record, dict) or record.get("prev") != prev:
-                report.problems.append(f"line {n}: hash chain broken (a line before it was changed or removed)")
-            if isinstance(record, dict):
-                if record.get("event") == "close":
-                    report.closed = True
-                elif "event" not in record:
-                    report.records += 1
-            prev = hashlib.sha256(line).hexdigest()
-            hashes.append(prev)
-            first = False
-        _check_head(report, hashes, head)
-        hashes_of[path.name.removesuffix(".gz")] = hashes
-        reports.append(report)
-    by_name = {r.path.name.removesuffix(".gz"): r for r in reports}
-    for before, successor, prev in links:
-        if before in by_name:
-            _check_link(by_name[before], hashes_of[before], successor, prev)
-        else:
-            by_name[successor.removesuffix(".gz")].notes.append(f"continues {before}, which is not in this folder")
-    for report in reports:
-        if report.end is None and not any("checkpoint" in p for p in report.problems):
-            report.problems.append(f"the end cannot be checked: no checkpoint ({head_path(report.path).name}) and "
-                                   f"no later file continues from it, so a cut-off tail would go unnoticed")
-    return reports
+            seen.add(real)
+            tally.files += 1
+            streams.append(tally.count(_file_records(path, tally.problems.append)))
+    in_window = 0
+    matches = []
+    for when, record in heapq.merge(*streams, key=lambda pair: pair[0]):
+        if (query.since is not None and when < query.since) or (query.until is not None and when >= query.until):
+            continue
+        in_window += 1
+        if query.matches(record):
+            matches.append(record)
+    stores = tuple(StoreSearched(str(d), "folder", why is None, t.files, t.records, t.first, t.last, why)
+                   for d, t, why in tallies)
+    return SearchReport(stores, query.since, query.until, in_window, tuple(matches),
+                        tuple(p for _, t, _ in tallies for p in t.problems))
 
 
 def render_text(records: Iterable[dict[str, Any]]) -> Iterator[str]:

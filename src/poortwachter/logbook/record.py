@@ -9,7 +9,8 @@ which user caused it and on whose behalf. A record (schema ``v`` 1) holds::
     subject {id, type, role}    who asked; role = relation (person), discipline (professional) or kind
     organisation                on whose behalf (the professional's organisation), when given
     action, item {type, id, category, dossier_type}
-    client                      the client id, pseudonymised (see pseudonym.py)
+    client                      the client id, pseudonymised (see pseudonym.py; so are subject.id,
+                                the dossier part of item.id and emergency.by, unless switched off)
     decision, rules, obligations  allow/deny, the deciding rules, the duties attached
     bundle {name, version, revision}
     purpose, emergency          context.purpose; the emergency attestation ({by}) if one was made
@@ -19,8 +20,10 @@ which user caused it and on whose behalf. A record (schema ``v`` 1) holds::
     errors                      why an item could not be evaluated (then decision is deny)
     prev                        SHA-256 of the previous line of the same file (tamper evidence)
 
-The request path hands over a :class:`DecisionEvent` (references, no copying); the writer thread
-turns it into the record, so building the JSON costs the request nothing.
+The service hands over a :class:`DecisionEvent` (the one event shape: typed values, no dicts); the
+writer thread turns it into the record (one serialiser, :func:`encode_record`), so bounding,
+pseudonymising and building the JSON cost the request nothing. ``client``, ``subject.id``,
+``item.id`` (its dossier part) and ``emergency.by`` are keyed pseudonyms (pseudonym.py).
 
 Every field is built from a bounded value (security review, issue 17): strings are cut at
 ``MAX_VALUE_CHARS`` (error texts at ``MAX_ERROR_CHARS``), numbers and booleans are spelled out, lists
@@ -40,8 +43,8 @@ from typing import Any
 
 import orjson
 
-from ..core.request import Envelope
-from ..core.verdict import Verdict
+from ..core.verdict import BundleRef
+from .pseudonym import ALL, Identifying, item_pseudonym
 
 SCHEMA_VERSION = 1
 MAX_VALUE_CHARS = 256  # ids come from callers: a record must stay a record, not a dump
@@ -106,112 +109,121 @@ def utc_iso(epoch_ns: int) -> str:
     return datetime.fromtimestamp(epoch_ns / 1e9, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _role(props: Mapping[str, Any]) -> str | None:
-    for key in ("relation", "discipline", "kind", "role"):
-        if props.get(key) is not None:
-            return _s(props.get(key))
-    return None
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who asked: id, type, and role (relation, discipline or kind)."""
+
+    id: str | None = None
+    type: str | None = None
+    role: str | None = None
 
 
-def _emergency(context: Mapping[str, Any]) -> dict[str, Any] | None:
-    atts = context.get("attestations")
-    if not isinstance(atts, list):
-        return None
-    for a in atts[:MAX_LIST_ITEMS]:
-        if isinstance(a, Mapping) and a.get("kind") == "emergency":
-            return {"by": _s(a.get("by"))}
-    return None
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What was asked about: resource type, id (``<dossier>/<item>``), category and dossier type."""
+
+    type: str | None = None
+    id: str | None = None
+    category: str | None = None
+    dossier_type: str | None = None
 
 
-def _kinds(attestations: Any) -> list[str | None]:
-    if not isinstance(attestations, list):
-        return []
-    return _strs([a.get("kind") if isinstance(a, Mapping) else None for a in attestations[:MAX_LIST_ITEMS + 1]])
-
-
-def _parts(subject: Mapping[str, Any], action: Mapping[str, Any], resource: Mapping[str, Any],
-           context: Mapping[str, Any]) -> dict[str, Any]:
-    sp, ap, rp = _m(subject.get("properties")), _m(action.get("properties")), _m(resource.get("properties"))
-    client = rp.get("client")
-    client_id = _s(_m(client).get("id")) if isinstance(client, Mapping) else _s(client)
-    return {
-        "subject": {"id": _s(subject.get("id")), "type": _s(subject.get("type")), "role": _role(sp)},
-        "organisation": _s(sp.get("organisation")),
-        "action": _s(action.get("name")),
-        "client": client_id,
-        "item": {"type": _s(resource.get("type")), "id": _s(resource.get("id")),
-                 "category": _s(rp.get("category")), "dossier_type": _s(rp.get("dossier_type"))},
-        "purpose": _s(context.get("purpose")),
-        "emergency": _emergency(context),
-        "attestations": _kinds(context.get("attestations")),
-        "processing_activity_id": _s(ap.get("processing_activity_id")),
-        "traceparent": _s(context.get("traceparent")),
-    }
-
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class DecisionEvent:
-    """What the request path knows about one decision; expanded into a record off the hot path.
+    """One decision as the service hands it to the log: the one event shape (issue 15).
 
-    Give either ``envelope`` (a parsed request) or ``raw`` (the request item as received, for an
-    item that could not be parsed). ``verdict`` is None when no bundle decided (then: deny).
+    Built by the decider from the parsed, validated request and the derived facts (or, for a
+    request that could not be decided, by :meth:`undecided` from what it sent); the writer thread
+    turns it into the record (:meth:`record`: bounding every value and pseudonymising the ids), so
+    the request path only fills a slotted object. ``client``, ``subject.id``, ``item.id`` and
+    ``emergency_by`` are the real ids: they never reach the log in the clear unless the operator
+    switched pseudonymisation off.
     """
 
     decision_id: str
     request_id: str | None
     endpoint: str
     decision: bool
-    verdict: Verdict | None = None
-    envelope: Envelope | None = None
-    raw: Any = None
+    time: str  # when the decision was taken: ISO 8601 with offset (the service's clock)
+    as_of: str | None = None  # context.time the decision was taken for
+    subject: Subject = Subject()
+    organisation: str | None = None
+    action: str | None = None
+    client: str | None = None
+    item: Item = Item()
+    rules: tuple[str, ...] = ()
+    obligations: tuple[str, ...] = ()
+    bundle: BundleRef | None = None
+    purpose: str | None = None
+    attestations: tuple[str, ...] = ()
+    emergency: bool = False  # an emergency attestation was made ...
+    emergency_by: str | None = None  # ... by whom
+    processing_activity_id: str | None = None
+    traceparent: str | None = None
     errors: tuple[str, ...] = ()
-    time_ns: int = 0
 
-    def __post_init__(self) -> None:
-        if not self.time_ns:
-            self.time_ns = _time.time_ns()
+    @classmethod
+    def undecided(cls, decision_id: str, request_id: str | None, endpoint: str, time: str, raw: Any, rule: str,
+                  error: str, traceparent: str | None = None) -> DecisionEvent:
+        """A request that was not decided (malformed, refused, an internal error): denied, with who and
+        what as far as the request holds them as short strings (nothing else it sent is copied)."""
+        return cls(decision_id, request_id, endpoint, False, time,
+                   subject=Subject(_short(_get(raw, "subject", "id")), _short(_get(raw, "subject", "type"))),
+                   action=_short(_get(raw, "action", "name")),
+                   client=_short(_get(raw, "resource", "properties", "client", "id")),
+                   item=Item(_short(_get(raw, "resource", "type")), _short(_get(raw, "resource", "id")),
+                             dossier_type=_short(_get(raw, "resource", "properties", "dossier_type"))),
+                   rules=(rule,), traceparent=traceparent, errors=(error[:MAX_ERROR_CHARS],))
 
-    def record(self, pseudonymise: Callable[[str], str]) -> dict[str, Any]:
-        if self.envelope is not None:
-            e = self.envelope
-            parts = _parts({"id": e.subject.id, "type": e.subject.type, "properties": e.subject.properties},
-                           {"name": e.action.type, "properties": e.action.properties},
-                           {"id": e.resource.id, "type": e.resource.type, "properties": e.resource.properties},
-                           e.context)
-            as_of: str | None = e.time.isoformat()
-        else:
-            raw = _m(self.raw)
-            parts = _parts(_m(raw.get("subject")), _m(raw.get("action")), _m(raw.get("resource")),
-                           _m(raw.get("context")))
-            as_of = _s(_m(raw.get("context")).get("time"))
-        v = self.verdict
-        errors = _strs(list(self.errors) + (list(v.errors) if v is not None else []), MAX_ERROR_CHARS)
+    def record(self, pseudonymise: Callable[[str], str], identifying: Identifying = ALL) -> dict[str, Any]:
+        """The schema-1 record: every value bounded, the identifying ones pseudonymised."""
+        s, i, b = self.subject, self.item, self.bundle
+        by = _s(self.emergency_by)
         record: dict[str, Any] = {
             "v": SCHEMA_VERSION,
-            "time": utc_iso(self.time_ns),
+            "time": _s(self.time) or utc_iso(_time.time_ns()),
             "decision_id": _s(self.decision_id),
             "request_id": _s(self.request_id),
             "endpoint": _s(self.endpoint),
-            "subject": parts["subject"],
-            "organisation": parts["organisation"],
-            "action": parts["action"],
-            "client": None if parts["client"] is None else pseudonymise(parts["client"]),
-            "item": parts["item"],
-            "decision": "allow" if self.decision else "deny",
-            "rules": _strs(list(v.deciding_rules)) if v is not None else [],
-            "obligations": _strs([o.id for o in v.obligations]) if v is not None else [],
-            "bundle": ({"name": _s(v.bundle.name), "version": _s(v.bundle.version), "revision": _s(v.bundle.revision)}
-                       if v is not None else None),
-            "purpose": parts["purpose"],
-            "emergency": parts["emergency"],
-            "attestations": parts["attestations"],
-            "processing_activity_id": parts["processing_activity_id"],
-            "traceparent": parts["traceparent"],
-            "as_of": as_of,
+            "subject": {"id": _subject(_s(s.id), pseudonymise, identifying), "type": _s(s.type), "role": _s(s.role)},
+            "organisation": _s(self.organisation),
+            "action": _s(self.action),
+            "client": _client(_s(self.client), pseudonymise),
+            "item": {"type": _s(i.type), "id": _item(_s(i.id), pseudonymise, identifying),
+                     "category": _s(i.category), "dossier_type": _s(i.dossier_type)},
+            "decision": "allow" if self.decision is True else "deny",
+            "rules": _strs(self.rules),
+            "obligations": _strs(self.obligations),
+            "bundle": ({"name": _s(b.name), "version": _s(b.version), "revision": _s(b.revision)}
+                       if b is not None else None),
+            "purpose": _s(self.purpose),
+            "emergency": {"by": _subject(by, pseudonymise, identifying)} if self.emergency or by else None,
+            "attestations": _strs(self.attestations),
+            "processing_activity_id": _s(self.processing_activity_id),
+            "traceparent": _s(self.traceparent),
+            "as_of": _s(self.as_of),
         }
+        errors = _strs(self.errors, MAX_ERROR_CHARS)
         if errors:
             record["errors"] = errors
         return record
+
+
+LogEvent = DecisionEvent | Mapping[str, Any]  # a mapping: a record already in the log's shape (tools, tests)
+
+
+def _short(value: Any) -> str | None:
+    """``value`` if it is a short string, else None: the only way a raw value reaches the log."""
+    return value if type(value) is str and len(value) <= MAX_VALUE_CHARS else None
+
+
+def _get(data: Any, *keys: str) -> Any:
+    """data[k1][k2]… or None."""
+    for key in keys:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
 
 
 def _when(value: Any) -> str:
@@ -224,59 +236,30 @@ def _client(value: Any, pseudonymise: Callable[[str], str]) -> str | None:
     return pseudonymise(client) if client else None
 
 
-def from_flat(event: Mapping[str, Any], pseudonymise: Callable[[str], str]) -> dict[str, Any]:
-    """The service's flat event (subject_id, client_id, resource_id, ...) as a schema-1 record."""
-    attestations = event.get("attestations") or []
-    given = event.get("emergency")
-    emergency = {"by": _s(given.get("by"))} if isinstance(given, Mapping) else None
-    if emergency is None and (given is not None or (isinstance(attestations, list)
-                                                    and "emergency" in attestations[:MAX_LIST_ITEMS])):
-        emergency = {"by": None}
-    error = event.get("error")
-    bundle = _s(event.get("bundle"))
-    record: dict[str, Any] = {
-        "v": SCHEMA_VERSION,
-        "time": _when(event.get("time")),
-        "decision_id": _s(event.get("decision_id")),
-        "request_id": _s(event.get("request_id")),
-        "endpoint": _s(event.get("endpoint")),
-        "subject": {"id": _s(event.get("subject_id")), "type": _s(event.get("subject_type")),
-                    "role": _s(event.get("subject_role"))},
-        "organisation": _s(event.get("organisation")),
-        "action": _s(event.get("action")),
-        "client": _client(event.get("client_id"), pseudonymise),
-        "item": {"type": _s(event.get("resource_type")), "id": _s(event.get("resource_id")),
-                 "category": _s(event.get("resource_category")), "dossier_type": _s(event.get("dossier_type"))},
-        "decision": "allow" if event.get("decision") is True else "deny",
-        "rules": _strs(event.get("rules")),
-        "obligations": _strs(event.get("obligations")),
-        "bundle": ({"name": bundle, "version": _s(event.get("bundle_version")),
-                    "revision": _s(event.get("bundle_revision"))} if bundle else None),
-        "purpose": _s(event.get("purpose")),
-        "emergency": emergency,
-        "attestations": _strs(attestations),
-        "processing_activity_id": _s(event.get("processing_activity_id")),
-        "traceparent": _s(event.get("traceparent")),
-        "as_of": _s(event.get("as_of")),
-    }
-    if error:
-        record["errors"] = [_s(error, MAX_ERROR_CHARS) or f"an error of type {type(error).__name__}"]
-    return record
+def _subject(value: str | None, pseudonymise: Callable[[str], str], identifying: Identifying) -> str | None:
+    return pseudonymise(value) if value and identifying.subject else value
 
 
-def to_record(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[str], str]) -> dict[str, Any]:
-    """A record from an event: a DecisionEvent, the service's flat event, or a record-shaped mapping
-    (whose ``client`` is pseudonymised)."""
+def _item(value: str | None, pseudonymise: Callable[[str], str], identifying: Identifying) -> str | None:
+    return item_pseudonym(value, pseudonymise) if value and identifying.item else value
+
+
+def to_record(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[str], str],
+              identifying: Identifying = ALL) -> dict[str, Any]:
+    """The record of an event: a :class:`DecisionEvent`, or a mapping already in the record's shape
+    (tools, tests, imports), bounded and with its identifying values pseudonymised the same way."""
     if isinstance(event, DecisionEvent):
-        return event.record(pseudonymise)
-    if "subject_id" in event or "client_id" in event:
-        return from_flat(event, pseudonymise)
+        return event.record(pseudonymise, identifying)
     record = {str(_s(k) if isinstance(k, str) else type(k).__name__): _bounded(v)
               for k, v in list(event.items())[:MAX_LIST_ITEMS]}
     record.setdefault("v", SCHEMA_VERSION)
     record["time"] = _when(event.get("time"))
     if "client" in event:
         record["client"] = _client(event.get("client"), pseudonymise)
+    for part, key, hide in (("subject", "id", _subject), ("item", "id", _item), ("emergency", "by", _subject)):
+        inner = record.get(part)
+        if isinstance(inner, dict) and isinstance(inner.get(key), str):
+            inner[key] = hide(inner[key], pseudonymise, identifying)
     return record
 
 
@@ -288,27 +271,38 @@ def _decision_id(event: Any) -> str | None:
         return None
 
 
+Encoded = tuple[bytes, bool, "str | None"]  # the line, whether it is the full record, the record's time
+
+
 def encode(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[str], str],
-           prev: str | None = None, *, chained: bool = True) -> tuple[bytes, bool]:
-    """The event's JSON line (with ``prev``, the previous line's hash, when ``chained``) and whether it
-    is the full record.
+           prev: str | None = None, *, chained: bool = True, identifying: Identifying = ALL) -> tuple[bytes, bool]:
+    """The event's JSON line (see :func:`encode_record`) and whether it is the full record."""
+    line, ok, _ = encode_record(event, pseudonymise, prev, chained=chained, identifying=identifying)
+    return line, ok
+
+
+def encode_record(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[str], str],
+                  prev: str | None = None, *, chained: bool = True, identifying: Identifying = ALL) -> Encoded:
+    """The event's JSON line (with ``prev``, the previous line's hash, when ``chained``), whether it
+    is the full record, and the record's time.
 
     Never raises: an event that cannot be rendered or encoded becomes an error record keeping its
     decision id (False), so one hostile or buggy event can neither kill the writer nor loop it.
     """
     try:
-        record = to_record(event, pseudonymise)
+        record = to_record(event, pseudonymise, identifying)
         if chained:
             record["prev"] = prev
-        return orjson.dumps(record) + b"\n", True
+        return orjson.dumps(record) + b"\n", True, record["time"]
     except Exception as exc:  # noqa: BLE001 - recorded as an error record, never dropped, never fatal
         try:
             why = f"{type(exc).__name__}: {_s(str(exc), MAX_ERROR_CHARS)}"
         except Exception:  # noqa: BLE001 - even str(exc) may fail
             why = type(exc).__name__
-    error: dict[str, Any] = {"v": SCHEMA_VERSION, "time": utc_iso(_time.time_ns()), "decision_id": _decision_id(event),
+    now = utc_iso(_time.time_ns())
+    error: dict[str, Any] = {"v": SCHEMA_VERSION, "time": now, "decision_id": _decision_id(event),
                              "encoding_error": why,
                              "errors": [f"encoding-error: the decision log could not record this decision ({why})"]}
     if chained:
         error["prev"] = prev
-    return orjson.dumps(error) + b"\n", False
+    return orjson.dumps(error) + b"\n", False, now

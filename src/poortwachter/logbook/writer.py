@@ -28,44 +28,35 @@ the requests down instead of refusing them) and raise :class:`LogTimeout` only a
 record not durable in time makes :meth:`wait_async` raise :class:`LogTimeout`. A writer that makes
 no progress for ``wait_timeout`` while records wait reports itself unhealthy (stuck) until it moves.
 
-Files: ``<dir>/decisions-<UTC start>-p<pid>.jsonl``, one writer (process) per file, so several worker
-processes share a directory without locks. Beside each, ``<file>.head`` is its checkpoint: the number
-of lines, bytes and the hash of the last line, rewritten in place after every group commit (and
-synced at most ``sync_seconds`` apart and on close), so ``poortwachter log --verify`` notices a tail
-cut off or a last line changed, which the hash chain alone cannot. A file is closed and a new one opened when it would pass
-``max_file_bytes`` or when a ``rotate_seconds`` boundary (UTC, e.g. midnight for 86400) passes. Each
-file begins with an ``open`` line naming the previous file of the same process and its last line's
-hash; each line carries ``prev``, the SHA-256 of the line before it (tamper evidence, see
-``poortwachter log verify``). The writer never deletes: retention is the operator's (10 years, toolkit-jgz-2026 §6.5.1).
+Files, the hash chain, the signed checkpoints and rotation are segment.py's (the writer thread's
+side); a file is closed and a new one opened when it would pass ``max_file_bytes`` or when a
+``rotate_seconds`` boundary (UTC, e.g. midnight for 86400) passes. The writer never deletes:
+retention is the operator's (10 years, toolkit-jgz-2026 §6.5.1).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import orjson
-
 from ..core.errors import PoortwachterError
 from . import record
-from .record import SCHEMA_VERSION, DecisionEvent, utc_iso
+from .checkpoint import Signer
+from .pseudonym import ALL, Identifying
+from .record import DecisionEvent
+from .segment import FILE_PREFIX, FILE_SUFFIX, Segments, head_path, write_all
 
 Durability = Literal["fsync", "write"]
-FILE_PREFIX = "decisions"
 LINGER_SECONDS = 0.05  # a record nobody waits for is written within about twice this
-FILE_SUFFIX = ".jsonl"
-HEAD_SUFFIX = ".head"  # the checkpoint beside each file
-HEAD_BYTES = 256  # fixed size: rewritten in place, never shorter than before
 MAX_FAILED_RANGES = 4096
+__all__ = ["FILE_PREFIX", "FILE_SUFFIX", "Durability", "LogHealth", "LogTimeout", "LogUnavailable", "LogWriter",
+           "Observer", "WriterConfig", "head_path"]
 
 
 class LogUnavailable(PoortwachterError):
@@ -131,43 +122,6 @@ class WriterConfig:
             raise ValueError(f"decision log wait_timeout must be more than 0 seconds, not {self.wait_timeout!r}")
 
 
-def head_path(log_file: Path) -> Path:
-    """The checkpoint of a log file (also of its gzipped copy)."""
-    name = log_file.name.removesuffix(".gz")
-    return log_file.with_name(name + HEAD_SUFFIX)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _close_quietly(fd: int | None) -> None:
-    if fd is not None:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
-def _unlink_quietly(*paths: Path) -> None:
-    for path in paths:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
 def _resolve(items: list[tuple[asyncio.Future[bool], bool]]) -> None:
     for fut, ok in items:
         if not fut.done():
@@ -181,9 +135,11 @@ class LogWriter:
     """See the module docstring. Thread-safe; one instance per process and log directory."""
 
     def __init__(self, config: WriterConfig, pseudonymise: Callable[[str], str], *, key_id: str = "",
-                 observer: Observer | None = None, clock: Callable[[], float] = time.time) -> None:
+                 observer: Observer | None = None, clock: Callable[[], float] = time.time,
+                 signer: Signer | None = None, identifying: Identifying = ALL) -> None:
         self.config = config
         self._pseudonymise = pseudonymise
+        self._identifying = identifying
         self._key_id = key_id
         self._observer = observer or _NoObserver()
         self._clock = clock
@@ -207,18 +163,14 @@ class LogWriter:
         self._thread: threading.Thread | None = None
         self.waited_for_room = 0  # submits that found the queue full and waited (back-pressure)
         # writer-thread state
-        self._fd: int | None = None
-        self._head_fd: int | None = None
-        self._path: Path | None = None
-        self._link: tuple[str | None, str | None] = (None, None)  # the current file's open line: prev_file, prev
-        self._size = 0
-        self._lines = 0
+        self._files = Segments(config.directory, signer, key_id=key_id, durability=config.durability, clock=clock)
         self._rotate_at = 0.0
-        self._prev: str | None = None
         self._last_sync = 0.0
         self._head_synced = 0.0
-        self._records_in_file = 0
-        self.files_opened = 0
+
+    @property
+    def files_opened(self) -> int:
+        return self._files.opened
 
     # ---- request side -------------------------------------------------------------------------
 
@@ -413,9 +365,7 @@ class LogWriter:
             self._room.notify_all()
         if last >= first:
             self._complete(first, last, False)
-        for fd in (self._fd, self._head_fd):
-            _close_quietly(fd)
-        self._fd = self._head_fd = None
+        self._files.abandon()
         try:
             self._observer.health_changed(False, reason)
         except Exception:  # noqa: BLE001, S110 - health() tells the truth without the observer
@@ -442,7 +392,7 @@ class LogWriter:
                 with self._lock:
                     if self._queue:
                         continue
-                self._finish()
+                self._files.finish()
                 return
 
     def _set_health(self, healthy: bool, reason: str | None) -> None:
@@ -463,136 +413,43 @@ class LogWriter:
         self._set_health(True, None)
 
     def _open_new(self) -> None:
-        """Close the current file (fsync) and start a new one whose first line is durable.
-
-        A file that never received a record is removed once its successor exists (its open line's link
-        is carried over), and a file that could not be started is removed at once: retrying on a full
-        disk leaves no trail of empty files."""
-        if self._path is not None and self._records_in_file == 0:
-            link, empty = self._link, self._path
-        else:
-            link, empty = (self._path.name if self._path else None, self._prev), None
-        self._close_file()
-        now = self._clock()
-        stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        directory = self.config.directory
-        for n in range(1000):
-            path = directory / f"{FILE_PREFIX}-{stamp}-p{os.getpid()}{f'-{n}' if n else ''}{FILE_SUFFIX}"
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o640)
-                break
-            except FileExistsError:
-                continue
-        else:  # pragma: no cover - a thousand files in one microsecond
-            raise OSError(f"cannot find a free file name in {directory}")
-        header = orjson.dumps({
-            "v": SCHEMA_VERSION, "event": "open", "time": utc_iso(int(now * 1e9)), "host": socket.gethostname(),
-            "pid": os.getpid(), "key_id": self._key_id, "durability": self.config.durability,
-            "prev_file": link[0], "prev": link[1],
-        }) + b"\n"
-        head_fd: int | None = None
-        try:
-            _write_all(fd, header)
-            os.fdatasync(fd)
-            head_fd = os.open(head_path(path), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
-            self._fd, self._head_fd, self._path = fd, head_fd, path
-            self._size, self._lines, self._records_in_file = len(header), 1, 0
-            self._prev = hashlib.sha256(header).hexdigest()
-            self._write_head(sync=True)
-            _fsync_dir(directory)
-        except OSError:
-            self._fd = self._head_fd = None
-            _close_quietly(fd)
-            _close_quietly(head_fd)
-            _unlink_quietly(path, head_path(path))
-            raise
-        self._link = link
-        if empty is not None:
-            _unlink_quietly(empty, head_path(empty))
+        now = self._files.open_new()
         step = self.config.rotate_seconds
         self._rotate_at = (now // step + 1) * step
         self._last_sync = self._head_synced = now
-        self.files_opened += 1
 
-    def _write_head(self, sync: bool, closed: bool = False) -> None:
-        """Rewrite the checkpoint in place: lines, bytes and last hash of what the file holds now."""
-        if self._head_fd is None or self._path is None:
-            return
-        data = orjson.dumps({"v": SCHEMA_VERSION, "file": self._path.name, "lines": self._lines,
-                             "bytes": self._size, "last": self._prev, "closed": closed})
-        os.pwrite(self._head_fd, data.ljust(HEAD_BYTES - 1) + b"\n", 0)
-        if sync:
-            os.fdatasync(self._head_fd)
-
-    def _close_file(self, footer: bool = False) -> None:
-        if self._fd is None:
-            _close_quietly(self._head_fd)
-            self._head_fd = None
-            return
-        fd, self._fd = self._fd, None
-        try:
-            if footer:
-                line = orjson.dumps({"v": SCHEMA_VERSION, "event": "close", "time": utc_iso(time.time_ns()),
-                                     "prev": self._prev}) + b"\n"
-                _write_all(fd, line)
-                self._size += len(line)
-                self._lines += 1
-                self._prev = hashlib.sha256(line).hexdigest()
-            os.fdatasync(fd)
-            self._write_head(sync=True, closed=footer)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-            _close_quietly(self._head_fd)
-            self._head_fd = None
-
-    def _serialise(self, batch: Batch) -> tuple[bytes, str | None, list[int]]:
-        """The batch's lines, the last hash, and the sequence numbers whose record is an error record."""
-        prev = self._prev
-        lines = []
-        failed = []
-        for seq, event in batch:
-            line, ok = record.encode(event, self._pseudonymise, prev)
-            if not ok:
-                failed.append(seq)
-            prev = hashlib.sha256(line).hexdigest()
-            lines.append(line)
-        return b"".join(lines), prev, failed
+    def _encode(self, item: tuple[int, DecisionEvent | Mapping[str, Any]], prev: str | None) -> record.Encoded:
+        return record.encode_record(item[1], self._pseudonymise, prev, identifying=self._identifying)
 
     def _write_batch(self, batch: Batch) -> None:
         first, last = batch[0][0], batch[-1][0]
         started = time.perf_counter()
         ok = True
         failed: list[int] = []
+        files = self._files
         try:
-            if not self._healthy or self._fd is None:
+            if not self._healthy or files.fd is None:
                 self._open_new()
                 self._set_health(True, None)
             now = self._clock()
-            data, prev, failed = self._serialise(batch)
-            if self._size + len(data) > self.config.max_file_bytes or now >= self._rotate_at:
+            data, chain, failed_at = files.serialise(batch, self._encode)
+            if files.size + len(data) > self.config.max_file_bytes or now >= self._rotate_at:
                 self._open_new()
-                data, prev, failed = self._serialise(batch)
-            assert self._fd is not None
-            _write_all(self._fd, data)
+                data, chain, failed_at = files.serialise(batch, self._encode)
+            assert files.fd is not None
+            write_all(files.fd, data)
             if self.config.durability == "fsync" or now - self._last_sync >= self.config.sync_seconds:
-                os.fdatasync(self._fd)
+                os.fdatasync(files.fd)
                 self._last_sync = now
-            self._size += len(data)
-            self._lines += len(batch)
-            self._records_in_file += len(batch)
-            self._prev = prev
+            files.commit(data, chain)
+            failed = [batch[n][0] for n in failed_at]
             head_sync = now - self._head_synced >= self.config.sync_seconds
-            self._write_head(sync=head_sync)
+            files.write_head(sync=head_sync)
             if head_sync:
                 self._head_synced = now
         except Exception as exc:  # noqa: BLE001 - OSError above all; anything else must not stop the writer
             ok = False
-            # The file's state is unknown after a failed write or fsync: never reuse it.
-            _close_quietly(self._fd)
-            _close_quietly(self._head_fd)
-            self._fd = self._head_fd = None
+            files.abandon()  # the file's state is unknown after a failed write or fsync: never reuse it
             what = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
             self._set_health(False, f"decision log unwritable: {what} ({self.config.directory})")
         try:
@@ -625,16 +482,4 @@ class LogWriter:
             try:
                 loop.call_soon_threadsafe(_resolve, items)
             except RuntimeError:  # that loop is closed; nobody is waiting any more
-                pass
-
-    def _finish(self) -> None:
-        """Close the last file; one that never received a record (a process that decided nothing,
-        such as ``serve`` checking its settings) is removed rather than left as clutter."""
-        empty = self._records_in_file == 0 and self._path is not None
-        self._close_file(footer=not empty)
-        if empty and self._path is not None:
-            _unlink_quietly(self._path, head_path(self._path))
-            try:
-                _fsync_dir(self.config.directory)
-            except OSError:
                 pass

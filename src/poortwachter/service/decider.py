@@ -39,6 +39,7 @@ from ..core.policy.evaluate import evaluate, explain
 from ..core.request import Envelope, parse_envelope
 from ..core.routing import Refused, Routing
 from ..core.verdict import EVALUATION_ERROR, Verdict
+from ..logbook.record import DecisionEvent, Item, Subject
 from . import metrics
 from .cache import DecisionCache, key_of
 from .decision_log import DecisionLog
@@ -215,75 +216,35 @@ class Decider:
 
     # ------------------------------------------------------------------------------ log events
 
-    def _event(self, decision_id: str, call: Call, p: Prepared, verdict: Verdict) -> dict[str, Any]:
+    def _event(self, decision_id: str, call: Call, p: Prepared, verdict: Verdict) -> DecisionEvent:
         """The record of a decided request, from the parsed envelope and the derived facts."""
-        envelope, facts, ref = p.envelope, p.facts, verdict.bundle
+        envelope, facts = p.envelope, p.facts
         context = envelope.context
-        kinds = sorted(k[len("attestation."):] for k, v in facts.items() if v is True and k.startswith("attestation."))
-        emergency = None
+        kinds = tuple(sorted(k[len("attestation."):] for k, v in facts.items()
+                             if v is True and k.startswith("attestation.")))
+        by = None
         if "emergency" in kinds:
             by = next((_get(a, "by") for a in context.get("attestations") or () if _get(a, "kind") == "emergency"), None)
-            emergency = {"by": _short(by)}
         traceparent = context.get("traceparent")  # checked by _check_nlgov
         category = facts.get("resource.category")
-        return {
-            "time": self.clock().isoformat(),
-            "as_of": envelope.time.isoformat(),
-            "decision_id": decision_id,
-            "request_id": call.request_id,
-            "endpoint": "history" if call.history else call.endpoint,
-            "subject_id": _short(envelope.subject.id),
-            "subject_type": _short(envelope.subject.type),
-            "subject_role": next((v for k in ROLE_FACTS if type(v := facts.get(k)) is str and v != "none"), None),
-            "organisation": _short(envelope.subject.properties.get("organisation")),
-            "action": envelope.action.type,
-            "client_id": _short(_get(envelope.resource.properties, "client", "id")),
-            "resource_type": _short(envelope.resource.type),
-            "resource_id": _short(envelope.resource.id),
-            "resource_category": category if type(category) is str and category != "none" else None,
-            "dossier_type": _short(envelope.resource.properties.get("dossier_type")),
-            "decision": verdict.decision,
-            "rules": list(verdict.deciding_rules),
-            "obligations": [o.id for o in verdict.obligations],
-            "bundle": ref.name,
-            "bundle_version": ref.version,
-            "bundle_revision": ref.revision,
-            "purpose": _short(facts.get("context.purpose", context.get("purpose"))),
-            "attestations": kinds,
-            "emergency": emergency,
-            "processing_activity_id": envelope.action.properties.get("processing_activity_id"),
-            "traceparent": traceparent if traceparent is not None else call.traceparent,
-            "error": None,
-        }
+        return DecisionEvent(
+            decision_id, call.request_id, "history" if call.history else call.endpoint, verdict.decision,
+            self.clock().isoformat(), as_of=envelope.time.isoformat(),
+            subject=Subject(_short(envelope.subject.id), _short(envelope.subject.type),
+                            next((v for k in ROLE_FACTS if type(v := facts.get(k)) is str and v != "none"), None)),
+            organisation=_short(envelope.subject.properties.get("organisation")),
+            action=envelope.action.type,
+            client=_short(_get(envelope.resource.properties, "client", "id")),
+            item=Item(_short(envelope.resource.type), _short(envelope.resource.id),
+                      category if type(category) is str and category != "none" else None,
+                      _short(envelope.resource.properties.get("dossier_type"))),
+            rules=verdict.deciding_rules, obligations=tuple(o.id for o in verdict.obligations), bundle=verdict.bundle,
+            purpose=_short(facts.get("context.purpose", context.get("purpose"))), attestations=kinds,
+            emergency="emergency" in kinds, emergency_by=_short(by),
+            processing_activity_id=envelope.action.properties.get("processing_activity_id"),
+            traceparent=traceparent if traceparent is not None else call.traceparent)
 
-    def _error_event(self, decision_id: str, call: Call, data: Any, rule: str, error: str) -> dict[str, Any]:
+    def _error_event(self, decision_id: str, call: Call, data: Any, rule: str, error: str) -> DecisionEvent:
         """The record of a request that was not decided: who and what as far as they are short strings."""
-        return {
-            "time": self.clock().isoformat(),
-            "as_of": None,
-            "decision_id": decision_id,
-            "request_id": call.request_id,
-            "endpoint": "history" if call.history else call.endpoint,
-            "subject_id": _short(_get(data, "subject", "id")),
-            "subject_type": _short(_get(data, "subject", "type")),
-            "subject_role": None,
-            "organisation": None,
-            "action": _short(_get(data, "action", "name")),
-            "client_id": _short(_get(data, "resource", "properties", "client", "id")),
-            "resource_type": _short(_get(data, "resource", "type")),
-            "resource_id": _short(_get(data, "resource", "id")),
-            "resource_category": None,
-            "dossier_type": _short(_get(data, "resource", "properties", "dossier_type")),
-            "decision": False,
-            "rules": [rule],
-            "obligations": [],
-            "bundle": None,
-            "bundle_version": None,
-            "bundle_revision": None,
-            "purpose": None,
-            "attestations": [],
-            "emergency": None,
-            "processing_activity_id": None,
-            "traceparent": call.traceparent,
-            "error": error[:1024],
-        }
+        return DecisionEvent.undecided(decision_id, call.request_id, "history" if call.history else call.endpoint,
+                                       self.clock().isoformat(), data, rule, error, call.traceparent)

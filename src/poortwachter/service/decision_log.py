@@ -30,11 +30,12 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..logbook import pseudonym
+from ..logbook import checkpoint, pseudonym
+from ..logbook.record import LogEvent
 from ..logbook.writer import Durability, LogHealth, LogUnavailable, LogWriter, WriterConfig
 from . import log_ship, metrics
 from .log_sinks import (
@@ -48,7 +49,7 @@ from .log_sinks import (
     WriterSink,
     pending_records,
 )
-from .settings import Settings, SettingsError, decision_log_key
+from .settings import Settings, SettingsError, decision_log_key, decision_log_signing_key
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "WRITER_SWITCH_INTERVAL", "DecisionLog", "DecisionLogUnavailable", "DurableAnswers",
            "JsonLinesOutput", "LogSink", "MemoryOutput", "NullOutput", "Output", "OutputSink", "WriterSink",
@@ -137,7 +138,7 @@ class DecisionLog:
         """Why the log does not accept records (for /readyz), or None."""
         return self.health().detail
 
-    def record(self, event: Mapping[str, Any]) -> None:
+    def record(self, event: LogEvent) -> None:
         """Accept one decision event, or raise DecisionLogUnavailable (then: do not answer it).
 
         A full queue makes the caller wait for room (back-pressure), at most ``wait_timeout``."""
@@ -238,9 +239,12 @@ def open_decision_log(target: str, capacity: int, settings: Settings,
         if folder is not None:
             raise SettingsError(f"decision log: {exc}") from None
         pseudonymiser, source = pseudonym.Pseudonymiser(os.urandom(32)), "a random key for this process only"
+    identifying = pseudonym.Identifying(subject=settings.decision_log_pseudonymise_subject,
+                                        item=settings.decision_log_pseudonymise_item)
     if target == "stdout":
         log.info("decision log on stdout (no durability guarantee); client pseudonyms: %s", source)
-        return DecisionLog(JsonLinesOutput(sys.stdout.buffer, pseudonymiser), capacity, wait_timeout=wait_timeout)
+        return DecisionLog(JsonLinesOutput(sys.stdout.buffer, pseudonymiser, identifying), capacity,
+                           wait_timeout=wait_timeout)
     assert folder is not None
     if folder.is_file():
         raise SettingsError(f"decision_log {folder} is a file; it must be a folder (files rotate inside it)")
@@ -249,10 +253,19 @@ def open_decision_log(target: str, capacity: int, settings: Settings,
                           max_file_bytes=settings.decision_log_max_file_bytes,
                           rotate_seconds=settings.decision_log_rotate_seconds,
                           max_pending=capacity, wait_timeout=wait_timeout)
-    writer = LogWriter(config, pseudonymiser, key_id=pseudonymiser.key_id, observer=_Observer()).start()
-    log.info("decision log in %s (durability %s); client pseudonyms: %s", folder, durability, source)
-    if "NEW" in source:
-        log.warning("decision log: %s", source)
+    try:
+        signer, signed_by = checkpoint.signer_from_settings(
+            decision_log_signing_key(env), settings.decision_log_signing_key_file,
+            generate_at=Path(settings.state_dir or folder.parent) / "decision-log-signing.key")
+    except checkpoint.LogKeyError as exc:
+        raise SettingsError(f"decision log: {exc}") from None
+    writer = LogWriter(config, pseudonymiser, key_id=pseudonymiser.key_id, observer=_Observer(), signer=signer,
+                       identifying=identifying).start()
+    log.info("decision log in %s (durability %s); pseudonyms: %s; checkpoints signed by: %s", folder, durability,
+             source, signed_by)
+    for made in (source, signed_by):
+        if "NEW" in made:
+            log.warning("decision log: %s", made)
     metrics.decision_log_health(True)
     if settings.decision_log_ship:  # the journal is shipped to the central store (service/log_ship.py)
         return DecisionLog(log_ship.shipping_sink(writer, folder, settings))

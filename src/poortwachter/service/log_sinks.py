@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO, Protocol
 
 from ..logbook import pseudonym
-from ..logbook.record import encode
+from ..logbook.record import LogEvent, encode
 from ..logbook.writer import LogHealth, LogTimeout, LogUnavailable, LogWriter
 from . import metrics
 
@@ -52,7 +52,7 @@ class LogSink(Protocol):
     #: A watchdog thread must keep the health metric current (the sink works in a thread of its own).
     watched: bool
 
-    def record(self, event: Mapping[str, Any]) -> None: ...
+    def record(self, event: LogEvent) -> None: ...
 
     async def settle(self, seqs: list[int]) -> str | None: ...
 
@@ -73,7 +73,7 @@ class WriterSink:
         self.writer = writer
         self.wait_timeout = writer.config.wait_timeout
 
-    def record(self, event: Mapping[str, Any]) -> None:
+    def record(self, event: LogEvent) -> None:
         pending = pending_records.get()
         if pending is None:  # outside an HTTP request: nobody will wait, write soon
             self.writer.submit(event)
@@ -108,7 +108,7 @@ class Output(Protocol):
     #: True when write() is cheap and never blocks, so no writer thread is needed.
     synchronous: bool
 
-    def write(self, event: Mapping[str, Any]) -> None: ...
+    def write(self, event: LogEvent) -> None: ...
 
     def flush(self) -> None: ...
 
@@ -120,7 +120,7 @@ class NullOutput:
 
     synchronous = True
 
-    def write(self, event: Mapping[str, Any]) -> None:
+    def write(self, event: LogEvent) -> None:
         pass
 
     def flush(self) -> None:
@@ -136,10 +136,10 @@ class MemoryOutput:
     synchronous = True
 
     def __init__(self) -> None:
-        self.events: list[Mapping[str, Any]] = []
+        self.events: list[LogEvent] = []
         self.fail = False
 
-    def write(self, event: Mapping[str, Any]) -> None:
+    def write(self, event: LogEvent) -> None:
         if self.fail:
             raise OSError("memory sink set to fail")
         self.events.append(event)
@@ -152,16 +152,18 @@ class MemoryOutput:
 
 
 class JsonLinesOutput:
-    """One record per line on a binary stream (stdout); the client id pseudonymised."""
+    """One record per line on a binary stream (stdout); the identifying ids pseudonymised."""
 
     synchronous = False
 
-    def __init__(self, stream: BinaryIO, pseudonymise: pseudonym.Pseudonymiser | None = None) -> None:
+    def __init__(self, stream: BinaryIO, pseudonymise: pseudonym.Pseudonymiser | None = None,
+                 identifying: pseudonym.Identifying = pseudonym.ALL) -> None:
         self._stream = stream
         self._pseudonymise = pseudonymise or pseudonym.Pseudonymiser(os.urandom(32))
+        self._identifying = identifying
 
-    def write(self, event: Mapping[str, Any]) -> None:
-        line, _ = encode(event, self._pseudonymise, chained=False)  # never raises: a bad event is an error line
+    def write(self, event: LogEvent) -> None:
+        line, _ = encode(event, self._pseudonymise, chained=False, identifying=self._identifying)  # never raises: a bad event is an error line
         self._stream.write(line)
 
     def flush(self) -> None:
@@ -208,7 +210,7 @@ class OutputSink:
                                           f"(output blocked?)")
         return LogHealth(True)
 
-    def record(self, event: Mapping[str, Any]) -> None:
+    def record(self, event: LogEvent) -> None:
         if self._closed:
             raise LogUnavailable("the decision log is closed")
         if self._queue is None:
@@ -228,7 +230,7 @@ class OutputSink:
         except queue.Full:
             self._wait_for_room(event)
 
-    def _wait_for_room(self, event: Mapping[str, Any]) -> None:
+    def _wait_for_room(self, event: LogEvent) -> None:
         assert self._queue is not None
         started = time.monotonic()
         try:

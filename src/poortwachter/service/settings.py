@@ -23,12 +23,13 @@ from ..core.errors import PoortwachterError
 from ..core.routing import DEFAULT_ROUTES
 
 __all__ = ["CONFIG_ENV", "DECISION_LOG_KEY_ENV", "ENV_PREFIX", "FIELDS", "SETTINGS_ENV", "Settings", "SettingsError",
-           "decision_log_key", "handed_to_worker", "load_settings", "settings_from_env"]
+           "decision_log_key", "decision_log_signing_key", "handed_to_worker", "load_settings", "settings_from_env"]
 
 ENV_PREFIX = "POORTWACHTER_"
 SETTINGS_ENV = "POORTWACHTER_SETTINGS_JSON"  # resolved settings handed to worker processes
 CONFIG_ENV = "POORTWACHTER_CONFIG"
 DECISION_LOG_KEY_ENV = "POORTWACHTER_DECISION_LOG_KEY"  # a secret: read here, never part of Settings
+DECISION_LOG_SIGNING_KEY_ENV = "POORTWACHTER_DECISION_LOG_SIGNING_KEY"  # likewise (PEM text)
 
 
 class SettingsError(PoortwachterError, ValueError):
@@ -125,6 +126,16 @@ class Settings(BaseModel):
     decision_log_journal_max_bytes: int = Field(10 * 1024**3, ge=1024 * 1024, description=(
         "With decision_log_ship: the journal backlog (bytes not yet in the central store) beyond which decisions "
         "are refused (503) until shipping catches up. Below it a store outage only shows in /readyz and metrics."))
+    decision_log_pseudonymise_subject: bool = Field(
+        True, description="Pseudonymise subject ids (who asked, who attested an emergency) in the decision log "
+                          "(same key as the client ids; `poortwachter log --subject` takes the real id).")
+    decision_log_pseudonymise_item: bool = Field(
+        True, description="Pseudonymise the dossier part of item ids (`<dossier>/<item>`) in the decision log.")
+    decision_log_signing_key_file: Path | None = Field(
+        None, description="Ed25519 private key (PEM) that signs the decision log's checkpoints. Else the "
+                          "environment variable POORTWACHTER_DECISION_LOG_SIGNING_KEY (the PEM text); else "
+                          "(development) decision-log-signing.key made in state_dir or beside the log folder, "
+                          "its public key beside it. See docs/keys.md.")
     shadow_queue: int = Field(10_000, ge=1, description=(
         "Decisions waiting for shadow comparison per worker; beyond it a comparison is dropped (and counted), "
         "never waited for."))
@@ -180,7 +191,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path}: unknown settings {unknown} (known: {', '.join(FIELDS)})")
     base = path.parent
     for key in ("bundles", "state_dir", "search_inventory", "admin_token_file", "decision_token_file", "history_token_file",
-                "decision_log_key_file"):
+                "decision_log_key_file", "decision_log_signing_key_file"):
         if isinstance(data.get(key), str):
             data[key] = str(base / data[key])
     if isinstance(data.get("decision_log"), str) and data["decision_log"] not in ("stdout", "off"):
@@ -230,6 +241,12 @@ def decision_log_key(env: Mapping[str, str] | None = None) -> str | None:
     environment and may be printed; the key must stay where the operator put it."""
     env = os.environ if env is None else env
     return env.get(DECISION_LOG_KEY_ENV) or None
+
+
+def decision_log_signing_key(env: Mapping[str, str] | None = None) -> str | None:
+    """The decision log's signing key (PEM) from the environment, or None; a secret like the one above."""
+    env = os.environ if env is None else env
+    return env.get(DECISION_LOG_SIGNING_KEY_ENV) or None
 
 
 def handed_to_worker(name: str, default: Any, env: Mapping[str, str] | None = None) -> Any:

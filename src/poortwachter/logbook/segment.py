@@ -63,6 +63,22 @@ def read_lines(path: Path) -> Iterator[bytes]:
         yield from fh
 
 
+def is_final(line: bytes) -> bool:
+    """Whether a line ends its file: a checkpoint that says ``rotated`` or ``closed`` (or the ``close``
+    line of files written before checkpoints): nothing more will be written to that file."""
+    if not line.startswith(b'{"v":'):
+        return False
+    if b'"event":"close"' in line[:64]:
+        return True
+    if b'"event":"checkpoint"' not in line[:64]:
+        return False
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and data.get("end") is not None
+
+
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:

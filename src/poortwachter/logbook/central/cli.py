@@ -149,7 +149,7 @@ def query(args: argparse.Namespace, since: datetime | None, until: datetime | No
     if args.verify:
         return _verify(where)
     clients = _values(args.client, args.client_pseudonym, args.key_file)
-    subjects = [args.subject] if args.subject else None
+    subjects = _values(args.subject, args.subject_pseudonym, args.key_file)  # subject ids are pseudonymised too
     with connect(where) as conn:
         schema.check_current(conn)
         holds = store.held(conn)

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from ..query import log_files
+from ..segment import is_final
 
 READ_BLOCK = 4 * 1024 * 1024
 MAX_FIRST_LINE = 64 * 1024
@@ -128,7 +129,7 @@ def _seen(segment: Segment, data: bytes) -> None:
     segment.seen.lines += data.count(b"\n")
     segment.seen.bytes += len(data)
     last = data[data.rfind(b"\n", 0, len(data) - 1) + 1:]
-    segment.closed = last.startswith(b'{"v":') and b'"event":"close"' in last[:64]
+    segment.closed = is_final(last)
 
 
 def read_lines(segment: Segment, start: Position, max_lines: int) -> list[bytes]:

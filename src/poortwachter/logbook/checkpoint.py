@@ -8,7 +8,8 @@ key*, which lives with the service and never on the log volume::
     {"v":1,"event":"checkpoint","format":1,"segment":"decisions-…-p7.jsonl","number":3,"lines":41,
      "records":38,"head":"<sha256 of line 41>","leaves":["<16 hex>",…],"first_time":"…","last_time":"…",
      "prev_segment":"decisions-…-p7.jsonl"|null,"prev_segment_head":"<sha256>"|null,
-     "end":null|"rotated"|"closed","next_segment":null|"…","key_id":"<16 hex>","sig":"<base64>","prev":"…"}
+     "end":null|"rotated"|"closed","next_segment":null|"…","time":"…","key_id":"<16 hex>","sig":"<base64>",
+     "prev":"…"}
 
 - ``segment`` is the file's own name: a renamed or swapped file no longer matches what was signed;
 - ``number`` counts the file's checkpoints; ``lines`` is how many lines precede this one: lines
@@ -90,6 +91,7 @@ class Checkpoint:
     prev_segment_head: str | None = None
     end: End | None = None
     next_segment: str | None = None
+    time: str | None = None  # when the checkpoint was made (the central store files lines by time)
     key_id: str | None = None
     sig: str | None = None
 

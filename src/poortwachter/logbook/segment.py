@@ -110,25 +110,49 @@ def unlink_quietly(*paths: Path) -> None:
             pass
 
 
-def read_head(path: Path) -> bytes | None:
-    """The newest checkpoint line kept beside ``path`` (the valid slot with most lines), or None when
-    there is no ``.head``. ValueError when it exists but holds no readable checkpoint."""
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What a ``.head`` says about its file: line ``lines`` has the hash ``last``; when it is a copy of a
+    checkpoint line, ``checkpoint`` is that checkpoint (its signature can be checked)."""
+
+    lines: int
+    last: str
+    checkpoint: Checkpoint | None = None
+
+
+def read_head(path: Path) -> Head | None:
+    """The ``.head`` beside ``path``: the newest checkpoint copy (the valid slot with most lines), or a plain
+    position (``{"lines": n, "last": hash}``: files of earlier versions, segments rebuilt from the central
+    store); None when there is none. ValueError when it exists but says neither."""
     try:
         raw = head_path(path).read_bytes()
     except FileNotFoundError:
         return None
-    best: tuple[int, bytes] | None = None
+    best: Head | None = None
     for start in range(0, len(raw), HEAD_SLOT):
         line = raw[start:start + HEAD_SLOT].rstrip(b" \n\0") + b"\n"
         try:
-            lines = Checkpoint.parse(orjson.loads(line)).lines
-        except (orjson.JSONDecodeError, ValueError):
+            data = orjson.loads(line)
+        except orjson.JSONDecodeError:
             continue
-        if best is None or lines > best[0]:
-            best = (lines, line)
+        try:
+            cp = Checkpoint.parse(data)
+            head = Head(cp.lines + 1, hashlib.sha256(line).hexdigest(), cp)
+        except ValueError:
+            if not (isinstance(data, dict) and type(data.get("lines")) is int and isinstance(data.get("last"), str)):
+                continue
+            head = Head(data["lines"], data["last"])
+        if best is None or head.lines > best.lines:
+            best = head
     if best is None:
         raise ValueError(f"checkpoint copy {head_path(path).name} holds no readable checkpoint")
-    return best[1]
+    return best
+
+
+def write_position(path: Path, lines: int, last: str) -> None:
+    """A ``.head`` that records only a position (line ``lines`` has hash ``last``), e.g. what the central
+    store says a segment held; verify checks the file against it like against a checkpoint copy."""
+    head_path(path).write_bytes(orjson.dumps({"v": 1, "file": path.name, "lines": lines, "last": last}) + b"\n")
 
 
 @dataclass(slots=True)
@@ -159,11 +183,13 @@ class Chain:
             self.first_time = self.first_time or time
             self.last_time = time
 
-    def checkpoint(self, signer: Signer | None, end: End | None = None, next_segment: str | None = None) -> bytes:
+    def checkpoint(self, signer: Signer | None, now: float, end: End | None = None,
+                   next_segment: str | None = None) -> bytes:
         """The checkpoint line over the lines since the last one (signed when there is a signer)."""
         self.checkpoints += 1
         cp = Checkpoint(self.segment, self.checkpoints, self.lines, self.records, self.head, tuple(self.leaves),
-                        self.first_time, self.last_time, self.prev_segment, self.prev_segment_head, end, next_segment)
+                        self.first_time, self.last_time, self.prev_segment, self.prev_segment_head, end, next_segment,
+                        utc_iso(int(now * 1e9)))
         if signer is not None:
             cp = signer.sign(cp)
         line = cp.line(self.head)
@@ -233,7 +259,7 @@ class Segments:
             link = (old.name, old_chain.head)
         else:
             ending = old_chain.copy()
-            final = ending.checkpoint(self.signer, "rotated", path.name)
+            final = ending.checkpoint(self.signer, now, "rotated", path.name)
             link = (old.name, ending.head)
         head_fd: int | None = None
         try:
@@ -244,7 +270,7 @@ class Segments:
             }) + b"\n"
             new = Chain(path.name, link[0], link[1])
             new.add(header)
-            checkpoint = new.checkpoint(self.signer)
+            checkpoint = new.checkpoint(self.signer, now)
             write_all(fd, header + checkpoint)
             os.fdatasync(fd)
             head_fd = os.open(head_path(path), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
@@ -293,6 +319,7 @@ class Segments:
         became error records. Nothing changes until :meth:`commit` (a rotation may call this again)."""
         assert self.chain is not None
         chain = self.chain.copy()
+        now = self.clock()
         out = []
         failed = []
         for n, item in enumerate(items):
@@ -302,9 +329,9 @@ class Segments:
             out.append(line)
             chain.add(line, time)
             if chain.full:
-                out.append(chain.checkpoint(self.signer))
+                out.append(chain.checkpoint(self.signer, now))
         if chain.leaves:
-            out.append(chain.checkpoint(self.signer))
+            out.append(chain.checkpoint(self.signer, now))
         return b"".join(out), chain, failed
 
     def commit(self, data: bytes, chain: Chain) -> None:
@@ -321,7 +348,7 @@ class Segments:
         fd, self.fd = self.fd, None
         try:
             if end is not None and self.chain is not None:
-                line = self.chain.checkpoint(self.signer, end, next_segment)
+                line = self.chain.checkpoint(self.signer, self.clock(), end, next_segment)
                 write_all(fd, line)
                 self.size += len(line)
                 self.last_line = line

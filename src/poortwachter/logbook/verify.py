@@ -178,30 +178,28 @@ def _scan(path: Path, keys: PublicKeys | None, links: list[tuple[Path, str, str,
 
 
 def _check_end(report: FileReport, keys: PublicKeys | None) -> None:
-    """The file against the copy of its newest checkpoint kept in ``<file>.head``."""
+    """The file against its ``.head``: the copy of its newest checkpoint (or a recorded position)."""
     name = head_path(report.path).name
     try:
-        copy = read_head(report.path)
+        head = read_head(report.path)
     except (OSError, ValueError) as exc:
         report.problems.append(f"checkpoint {name} unreadable ({exc})")
         return
-    if copy is None:
+    if head is None:
         return
-    cp = Checkpoint.parse(orjson.loads(copy))
-    if keys is not None and (why := cp.check_signature(keys)) is not None:
+    if keys is not None and head.checkpoint is not None and (why := head.checkpoint.check_signature(keys)):
         report.problems.append(f"checkpoint copy {name}: {why}")
         return
-    at = cp.lines + 1  # the checkpoint's own line
-    hashes = report.hashes
+    at, hashes = head.lines, report.hashes
     if len(hashes) < at:
-        report.problems.append(f"the file ends after line {len(hashes)} but its checkpoint copy {name} records a "
-                               f"checkpoint at line {at}: the tail was cut off")
-    elif hashes[at - 1] != hashlib.sha256(copy).hexdigest():
-        report.problems.append(f"line {at} is not the checkpoint {name} recorded: changed after it was written")
+        report.problems.append(f"the file ends after line {len(hashes)} but its checkpoint {name} records "
+                               f"{at} lines: the tail was cut off")
+    elif at < 1 or hashes[at - 1] != head.last:
+        report.problems.append(f"line {at} is not the line the checkpoint {name} recorded: changed after it was written")
     else:
         report.end = "checkpoint"
         if len(hashes) > at:
-            report.notes.append(f"{len(hashes) - at} line(s) after the checkpoint copy (written after its last sync "
+            report.notes.append(f"{len(hashes) - at} line(s) after the checkpoint (written after its last sync "
                                 f"before a crash, or a batch whose write failed: never answered)")
 
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..logbook.central.db import Target
 from ..logbook.central.metrics import PrometheusObserver
 from ..logbook.central.ship import Shipper, ShipperConfig, ShipStatus
+from ..logbook.record import LogEvent
 from ..logbook.writer import LogHealth, LogUnavailable, LogWriter
 from .log_sinks import WriterSink
 from .settings import Settings
@@ -41,7 +40,7 @@ class ShippingSink(WriterSink):
         super().__init__(writer)
         self.shipper = shipper
 
-    def record(self, event: Mapping[str, Any]) -> None:
+    def record(self, event: LogEvent) -> None:
         if self.shipper.refusing:  # one attribute read on the request path
             raise LogUnavailable(self.shipper.status().detail())
         super().record(event)

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from ..writer import HEAD_BYTES, head_path
+from ..segment import write_position
 from .journal import parse_time
 
 ROWS_PER_FETCH = 5000
@@ -140,9 +140,7 @@ def rebuild(conn: psycopg.Connection[tuple[object, ...]], workdir: Path) -> Stor
             report.folders.append(path.parent)
         path.write_bytes(b"".join(line for _, line, _ in lines))
         if seg.lines and seg.last_hash:
-            head = orjson.dumps({"v": 1, "file": path.name, "lines": seg.lines, "bytes": 0,
-                                 "last": seg.last_hash, "closed": False})
-            head_path(path).write_bytes(head.ljust(HEAD_BYTES - 1) + b"\n")
+            write_position(path, seg.lines, seg.last_hash)
     for seg in known.values():
         if seg.lines and seg.segment_id in removed:
             report.notes.append(f"{seg.file}: removed by retention")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,3 +61,55 @@ def make_app(bundles: Path, **overrides: Any) -> FastAPI:
 @pytest.fixture(scope="module")
 def app(bundles: Path) -> Iterator[FastAPI]:
     yield make_app(bundles)
+
+
+class Stub:
+    """A TCP server on a free loopback port that answers every connection with ``reply`` (None: never answers)."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.reply = reply
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stop = threading.Event()
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)
+            except OSError:
+                pass
+            if self.reply is None:
+                self.held.append(conn)  # keep it open, say nothing
+                continue
+            conn.sendall(self.reply)
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def stub() -> Iterator[type[Stub]]:
+    made: list[Stub] = []
+
+    class Made(Stub):
+        def __init__(self, reply: bytes | None) -> None:
+            super().__init__(reply)
+            made.append(self)
+
+    yield Made
+    for s in made:
+        s.close()

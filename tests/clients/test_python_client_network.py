@@ -7,8 +7,6 @@ that is not a decision each raise a ClientError; none of them is ever an allow.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ import support
 
 from poortwachter.client import AsyncClient, Client, ClientError, ProtocolError, Timeout, TransportError
 
-from .conftest import ALLOW, DENY, ROUTES
+from .conftest import ALLOW, DENY, ROUTES, Stub
 
 
 @pytest.fixture(scope="module")
@@ -52,64 +50,12 @@ def test_the_async_client_against_a_real_server(server: support.Server) -> None:
 # ------------------------------------------------------------------------------------------ failure modes
 
 
-class _Stub:
-    """A TCP server on a free loopback port that answers every connection with ``reply`` (None: never answers)."""
-
-    def __init__(self, reply: bytes | None) -> None:
-        self.reply = reply
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.stop = threading.Event()
-        self.held: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            conn.settimeout(5)
-            try:
-                conn.recv(65536)
-            except OSError:
-                pass
-            if self.reply is None:
-                self.held.append(conn)  # keep it open, say nothing
-                continue
-            conn.sendall(self.reply)
-            conn.close()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-        for conn in self.held:
-            conn.close()
-        self.sock.close()
-
-
-@pytest.fixture
-def stub() -> Iterator[type[_Stub]]:
-    made: list[_Stub] = []
-
-    class Made(_Stub):
-        def __init__(self, reply: bytes | None) -> None:
-            super().__init__(reply)
-            made.append(self)
-
-    yield Made
-    for s in made:
-        s.close()
-
-
 def _http(status: str, media: str, body: bytes) -> bytes:
     return (f"HTTP/1.1 {status}\r\nContent-Type: {media}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
             .encode() + body)
 
 
-def test_a_server_that_never_answers_is_a_timeout_not_a_wait(stub: type[_Stub]) -> None:
+def test_a_server_that_never_answers_is_a_timeout_not_a_wait(stub: type[Stub]) -> None:
     silent = stub(None)
     started = time.monotonic()
     with Client(silent.base, timeout=0.3) as pdp, pytest.raises(Timeout):
@@ -145,14 +91,14 @@ def test_the_default_timeout_is_bounded() -> None:
     (_http("200 OK", "text/plain", b'{"decision": true, "context": {"decision_id": "x"}}'), 200),
     (_http("403 Forbidden", "application/json", b'{"decision": false}'), 403),
 ], ids=["proxy-page", "string-decision", "no-context", "broken-json", "not-json-media", "403-json"])
-def test_an_answer_that_is_not_a_decision_is_never_an_allow(stub: type[_Stub], reply: bytes, status: int) -> None:
+def test_an_answer_that_is_not_a_decision_is_never_an_allow(stub: type[Stub], reply: bytes, status: int) -> None:
     server = stub(reply)
     with Client(server.base, timeout=2) as pdp, pytest.raises(ProtocolError) as caught:
         pdp.evaluate(ALLOW)
     assert isinstance(caught.value, ClientError) and caught.value.status == status
 
 
-def test_a_problem_from_elsewhere_is_still_a_problem(stub: type[_Stub]) -> None:
+def test_a_problem_from_elsewhere_is_still_a_problem(stub: type[Stub]) -> None:
     doc = b'{"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": "upstream down"}'
     server = stub(_http("503 Service Unavailable", "application/problem+json", doc).replace(
         b"Connection: close", b"Retry-After: 2\r\nConnection: close"))

@@ -93,6 +93,8 @@ def _why(record: Mapping[str, Any], reasons: Reasons | None) -> str:
         if found is not None:
             text, basis = found
             texts.append(text + (f" (grondslag: {'; '.join(basis)})" if basis else ""))
+    if not texts and record.get("decision") != "allow":
+        texts.append("Geen regel stond dit toe, dus is het geweigerd.")
     purpose = record.get("purpose")
     if isinstance(purpose, str):
         texts.append("Opgegeven doel: " + PURPOSES.get(purpose, purpose.replace("_", " ")) + ".")

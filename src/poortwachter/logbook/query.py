@@ -200,9 +200,11 @@ class SearchReport:
 
     @property
     def outcome(self) -> Outcome:
-        if self.missing or self.records == 0:
-            return "nothing-to-search"
-        return "found" if self.matches else "none-found"
+        """A store that could not be read turns "none found" into "nothing to search": the answer
+        would not cover it. What was found is found (the statement names what was not searched)."""
+        if self.matches:
+            return "found"
+        return "nothing-to-search" if self.missing or self.records == 0 else "none-found"
 
     def statement(self) -> str:
         """One plain sentence: what was found in what, or why there was nothing to search."""
@@ -215,7 +217,8 @@ class SearchReport:
         if self.since is not None or self.until is not None:
             window = f", of which {self.in_window} in the window {_iso(self.since)} to {_iso(self.until)}"
         if self.outcome == "found":
-            return f"{len(self.matches)} decision(s) found in {span}{window}"
+            unread = "".join(f"; NOT searched: {s.describe()}" for s in self.missing)
+            return f"{len(self.matches)} decision(s) found in {span}{window}{unread}"
         return f"no access found in {span}{window}"
 
     def as_json(self) -> dict[str, Any]:

@@ -50,33 +50,43 @@ def _rid(record_id: str | None) -> str:
     return f" (record {record_id})" if record_id else ""
 
 
-def _localise(signed: Sequence[str], seen: list[tuple[int, str, str | None]], start: int) -> list[str]:
-    """Which lines differ from what a checkpoint signed: changed, inserted, moved or removed ones.
-    ``seen``: (line number, leaf, record id) since the previous checkpoint at line ``start``."""
-    observed = [x[1] for x in seen]
-    out: list[str] = []
-    removed: list[tuple[str, int]] = []  # (leaf, the line it came after)
-    inserted: list[tuple[int, str, str | None]] = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, list(signed), observed, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        gone, new = list(signed[i1:i2]), seen[j1:j2]
-        if tag == "replace" and len(gone) == len(new) and not set(gone) & set(observed):
-            out += [f"line {n}{_rid(rid)}: changed after it was signed" for n, _, rid in new]
-            continue
-        after = seen[j1 - 1][0] if j1 else start
-        removed += [(g, after) for g in gone]
-        inserted += new
-    moved = {g for g, _ in removed} & {x[1] for x in inserted}
-    out += [f"line {n}{_rid(rid)}: moved (lines reordered)" for n, lf, rid in inserted if lf in moved]
-    out += [f"line {n}{_rid(rid)}: inserted (not in the signed checkpoint)" for n, lf, rid in inserted
-            if lf not in moved]
-    gaps: dict[int, int] = {}
-    for g, after in removed:
-        if g not in moved:
-            gaps[after] = gaps.get(after, 0) + 1
-    out += [f"{k} line(s) removed after line {after} (the signed checkpoint lists them)" for after, k in gaps.items()]
-    return out
+@dataclass
+class _Diff:
+    """How a file's lines differ from what its checkpoints signed, gathered over the whole file, so a
+    line moved past a checkpoint is told as moved, not as one removed and one inserted."""
+
+    changed: list[tuple[int, str | None, str, str]] = field(default_factory=list)  # (line, id, signed, found)
+    removed: list[tuple[str, int]] = field(default_factory=list)  # (signed leaf, the line it came after)
+    inserted: list[tuple[int, str, str | None]] = field(default_factory=list)  # (line, leaf, id)
+
+    def add(self, signed: Sequence[str], seen: list[tuple[int, str, str | None]], start: int) -> None:
+        """``seen``: (line number, leaf, record id) since the previous checkpoint at line ``start``."""
+        observed = [x[1] for x in seen]
+        for tag, i1, i2, j1, j2 in SequenceMatcher(None, list(signed), observed, autojunk=False).get_opcodes():
+            if tag == "equal":
+                continue
+            gone, new = list(signed[i1:i2]), seen[j1:j2]
+            if tag == "replace" and len(gone) == len(new):
+                self.changed += [(n, rid, g, lf) for g, (n, lf, rid) in zip(gone, new, strict=True)]
+                continue
+            after = seen[j1 - 1][0] if j1 else start
+            self.removed += [(g, after) for g in gone]
+            self.inserted += new
+
+    def problems(self) -> list[str]:
+        gone = {g for g, _ in self.removed} | {c[2] for c in self.changed}
+        new = {x[1] for x in self.inserted} | {c[3] for c in self.changed}
+        moved = gone & new
+        out = [f"line {n}{_rid(rid)}: {'moved (lines reordered)' if found in moved else 'changed after it was signed'}"
+               for n, rid, _, found in self.changed]
+        out += [f"line {n}{_rid(rid)}: {'moved (lines reordered)' if lf in moved else 'inserted (not in the signed checkpoint)'}"
+                for n, lf, rid in self.inserted]
+        gaps: dict[int, int] = {}
+        for g, after in self.removed:
+            if g not in moved:
+                gaps[after] = gaps.get(after, 0) + 1
+        out += [f"{k} line(s) removed after line {after} (the signed checkpoint lists them)" for after, k in gaps.items()]
+        return out
 
 
 @dataclass
@@ -89,6 +99,7 @@ class _File:
     last_cp_line: int = 0
     checkpoints: int = 0
     signed_link: tuple[str | None, str | None] | None = None
+    diff: _Diff = field(default_factory=_Diff)
 
     def checkpoint(self, n: int, data: dict[str, Any], prev: str | None) -> None:
         r = self.report
@@ -118,7 +129,7 @@ class _File:
             r.problems.append(f"line {n}: line {n - 1} does not end the chain the checkpoint signed: a line before it "
                               f"was changed, removed, inserted or moved (the chain recomputed, or not)")
         if trusted and self.keys is not None:
-            r.problems += _localise(cp.leaves, self.pending, self.last_cp_line)
+            self.diff.add(cp.leaves, self.pending, self.last_cp_line)
         if cp.number == 1:
             self.signed_link = (cp.prev_segment, cp.prev_segment_head)
         self.checkpoints, self.last_cp_line, self.pending = cp.number, n, []
@@ -160,6 +171,7 @@ def _scan(path: Path, keys: PublicKeys | None, links: list[tuple[Path, str, str,
             state.pending.append((n, leaf(line), record_id if isinstance(record_id, str) else None))
         prev = hashlib.sha256(line).hexdigest()
         report.hashes.append(prev)
+    report.problems += state.diff.problems()
     if state.pending and state.checkpoints:
         first, last = state.pending[0][0], state.pending[-1][0]
         ids = ", ".join(i for _, _, i in state.pending[:5] if i) or "no record ids"

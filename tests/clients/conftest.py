@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import socket
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 from fastapi import FastAPI
 
 from poortwachter.service.app import create_app
@@ -24,12 +26,24 @@ from poortwachter.service.decision_log import DecisionLog, MemoryOutput
 from poortwachter.service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+JAVA = ROOT / "clients" / "java"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = ("nl-jgz-2026.1.0.bundle.json", "nl-jeugdhulp-2026.1.0.bundle.json")
 ADMIN_TOKEN = "admin-token-for-client-tests-0123"
 ROUTES = "jgz=nl-jgz,jeugdhulp=nl-jeugdhulp"
 
 #: docs/examples/ouder-leest-groeicurve.json: a parent with gezag reads the growth chart of a 7-year-old
 ALLOW: dict[str, Any] = json.loads((ROOT / "docs" / "examples" / "ouder-leest-groeicurve.json").read_text())
+
+
+def need_tool(name: str) -> str:
+    """The path of a JDK tool; a skip with the reason where it is missing, a failure under CI (which installs it)."""
+    found = shutil.which(name)
+    if found is None:
+        if IN_CI:
+            pytest.fail(f"{name} is not installed (CI installs openjdk-17-jdk-headless; see .ci/run)")
+        pytest.skip(f"{name} is not installed (apt-get install -y openjdk-17-jdk-headless)")
+    return found
 
 
 def request(**changes: Any) -> dict[str, Any]:
@@ -61,6 +75,14 @@ def make_app(bundles: Path, **overrides: Any) -> FastAPI:
 @pytest.fixture(scope="module")
 def app(bundles: Path) -> Iterator[FastAPI]:
     yield make_app(bundles)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, bundles: Path) -> Iterator[support.Server]:
+    """A real ``poortwachter serve`` (one worker, decision log in a folder) on a free port, for every module."""
+    with support.serve(tmp_path_factory.mktemp("serve"), bundles,
+                       env={"POORTWACHTER_DOSSIER_TYPE_BUNDLES": ROUTES}) as running:
+        yield running
 
 
 class Stub:

@@ -12,14 +12,11 @@ import contextlib
 import io
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import support
 
-from .conftest import ROOT, ROUTES
-from .test_java_client import JAVA, _tool
+from .conftest import JAVA, ROOT, need_tool
 
 GUIDES = ROOT / "docs" / "clients"
 URL = "http://127.0.0.1:8181"
@@ -30,12 +27,6 @@ def examples(text: str, language: str) -> list[tuple[str, str]]:
     pattern = rf"```{language}\n(.*?)```\s*\n```text\n(.*?)```"
     return [(code, out) for code, out in re.findall(pattern, text, re.DOTALL)]
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, bundles: Path) -> Iterator[support.Server]:
-    with support.serve(tmp_path_factory.mktemp("serve-guides"), bundles,
-                       env={"POORTWACHTER_DOSSIER_TYPE_BUNDLES": ROUTES}) as running:
-        yield running
 
 
 def test_every_python_example_prints_what_the_guide_shows(server: support.Server) -> None:
@@ -52,7 +43,7 @@ def test_every_python_example_prints_what_the_guide_shows(server: support.Server
 
 
 def test_the_java_example_prints_what_the_guide_shows(server: support.Server, tmp_path: Path) -> None:
-    javac, java = _tool("javac"), _tool("java")
+    javac, java = need_tool("javac"), need_tool("java")
     pairs = examples((GUIDES / "java.md").read_text(encoding="utf-8"), "java")
     assert len(pairs) == 1
     code, expected = pairs[0]

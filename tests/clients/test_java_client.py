@@ -8,34 +8,19 @@ check prints one line per call; this test asserts the real decisions in them.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import support
 
-from .conftest import ROOT, ROUTES, Stub
-
-JAVA = ROOT / "clients" / "java"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        if IN_CI:
-            pytest.fail(f"{name} is not installed (CI installs openjdk-17-jdk-headless; see .ci/run)")
-        pytest.skip(f"{name} is not installed (apt-get install -y openjdk-17-jdk-headless)")
-    return found
+from .conftest import JAVA, Stub, need_tool
 
 
 @pytest.fixture(scope="module")
 def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The client and the check program, compiled warnings-as-errors for Java 17."""
-    javac = _tool("javac")
+    javac = need_tool("javac")
     out = tmp_path_factory.mktemp("java-classes")
     sources = sorted(str(p) for p in (JAVA / "src").rglob("*.java"))
     result = subprocess.run([javac, "-Xlint:all", "-Werror", "--release", "17", "-encoding", "UTF-8", "-d", str(out),
@@ -44,20 +29,13 @@ def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, bundles: Path) -> Iterator[support.Server]:
-    with support.serve(tmp_path_factory.mktemp("serve-java"), bundles,
-                       env={"POORTWACHTER_DOSSIER_TYPE_BUNDLES": ROUTES}) as running:
-        yield running
-
-
 def _fields(line: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in line.split()[1:])
 
 
 @pytest.fixture(scope="module")
 def check(classes: Path, server: support.Server) -> dict[str, dict[str, str]]:
-    java = _tool("java")
+    java = need_tool("java")
     silent = Stub(None)
     try:
         result = subprocess.run(

@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import support
 
 from poortwachter.client import AsyncClient, Client, ClientError, ProtocolError, Timeout, TransportError
 
-from .conftest import ALLOW, DENY, ROUTES, Stub
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, bundles: Path) -> Iterator[support.Server]:
-    tmp = tmp_path_factory.mktemp("serve")
-    with support.serve(tmp, bundles, env={"POORTWACHTER_DOSSIER_TYPE_BUNDLES": ROUTES}) as running:
-        yield running
+from .conftest import ALLOW, DENY, Stub
 
 
 def test_the_sync_client_against_a_real_server(server: support.Server) -> None:

@@ -104,7 +104,7 @@ class Unauthenticated(Problem):
 class Forbidden(Problem):
     """403: the bearer token is not the right one, or that access is disabled on this service."""
 
-    kinds = ("forbidden", "admin-disabled", "history-disabled", "decision-disabled")
+    kinds = ("forbidden", "admin-disabled", "history-disabled")
 
 
 class NotFound(Problem):
@@ -154,7 +154,7 @@ class Unavailable(Problem):
     """503: the decision could not be recorded in the decision log, so it was not given (retryable;
     ``retry_after`` says when)."""
 
-    kinds = ("decision-log-unavailable", "not-ready")
+    kinds = ("decision-log-unavailable",)
 
 
 PROBLEM_CLASSES: tuple[type[Problem], ...] = (

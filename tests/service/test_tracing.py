@@ -125,6 +125,30 @@ def test_no_personal_data_in_any_span(traced: tuple[TestClient, InMemorySpanExpo
     assert not leaked, leaked
 
 
+def test_an_unsampled_caller_trace_makes_no_spans(traced: tuple[TestClient, InMemorySpanExporter]) -> None:
+    client, exporter = traced
+    r = client.post("/access/v1/evaluation", json=yc_request(), headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-00"})
+    assert r.status_code == 200 and exporter.get_finished_spans() == ()
+
+
+def test_an_error_while_deciding_is_a_deny_and_an_error_span(traced: tuple[TestClient, InMemorySpanExporter],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from poortwachter.service import decider
+
+    def broken(*args: Any) -> Any:
+        raise ZeroDivisionError("simulated")
+
+    monkeypatch.setattr(decider, "evaluate", broken)
+    client, exporter = traced
+    r = client.post("/access/v1/evaluation", json=yc_request(gezag=False))
+    assert r.status_code == 200 and r.json()["decision"] is False
+    (span,) = decisions(exporter.get_finished_spans())
+    assert span.status.status_code.name == "ERROR"
+    attributes = dict(span.attributes or {})
+    assert attributes["error.type"] == "ZeroDivisionError" and attributes["poortwachter.decision"] == "deny"
+    assert attributes["poortwachter.decision_id"] == r.json()["context"]["decision_id"]
+
+
 def test_probes_and_metrics_make_no_traces(traced: tuple[TestClient, InMemorySpanExporter]) -> None:
     client, exporter = traced
     for path in ("/healthz", "/readyz", "/metrics"):

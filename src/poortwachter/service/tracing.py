@@ -83,10 +83,14 @@ class Tracing:
         self._internal = SpanKind.INTERNAL
 
     def decided(self, call: Call, p: Prepared, verdict: Verdict, decision_id: str, seconds: float) -> None:
-        """The span of one decision that took ``seconds`` and ended now, a child of the current span."""
-        ref = verdict.bundle
+        """The span of one decision that took ``seconds`` and ended now, a child of the current span (not
+        recorded, and no attributes built, when the request is not sampled)."""
         end = time_ns()
-        attributes: dict[str, Any] = {
+        span = self.tracer.start_span(SPAN, kind=self._internal, start_time=end - int(seconds * 1e9))
+        if not span.is_recording():
+            return
+        ref = verdict.bundle
+        span.set_attributes({
             "poortwachter.bundle": ref.name,
             "poortwachter.bundle.version": ref.version,
             "poortwachter.bundle.revision": ref.revision,
@@ -96,9 +100,7 @@ class Tracing:
             "poortwachter.obligations": [o.id for o in verdict.obligations],
             "poortwachter.endpoint": "history" if call.history else call.endpoint,
             "poortwachter.decision_id": decision_id,
-        }
-        span = self.tracer.start_span(SPAN, kind=self._internal, start_time=end - int(seconds * 1e9),
-                                      attributes=attributes)
+        })
         span.end(end_time=end)
 
     def failed(self, call: Call, decision_id: str, error: str, seconds: float) -> None:

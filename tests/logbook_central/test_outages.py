@@ -73,33 +73,36 @@ def test_kill_9_of_the_shipper_and_the_service_under_load(tmp_path: Path, svc_bu
     acknowledged: set[str] = set()
     kills = 0
     shipper = _shipper(store, journal, out)
+    watch = {"POORTWACHTER_DECISION_LOG_SHIP": "sidecar"}  # the service watches the sidecar's backlog
     try:
-        with serve(tmp_path, svc_bundles, log_dir=journal) as server:
+        with serve(tmp_path, svc_bundles, log_dir=journal, env=watch) as server:
             load = Load(server.base, clients=4)
             with load.running():
-                for _ in range(3):  # kill -9 the shipper while it ships, start it again
-                    wait_answers(load, 80)
+                for _ in range(2):  # kill -9 the shipper while it ships, start it again
+                    wait_answers(load, 50)
                     assert wait_until(lambda: _stored(store)[1] > 0, 10), out.read_text()
                     _kill(shipper)
                     kills += 1
-                    wait_answers(load, 40)
+                    wait_answers(load, 25)
                     shipper = _shipper(store, journal, out)
-                wait_answers(load, 40)
+                wait_answers(load, 25)
                 server.kill_all()  # and the service itself, mid-load
                 kills += 1
             acknowledged |= load.acknowledged
         _kill(shipper)  # the shipper too, while the journal has a torn tail
         kills += 1
         shipper = _shipper(store, journal, out)
-        with serve(tmp_path, svc_bundles, log_dir=journal) as server:  # the restarted service
+        with serve(tmp_path, svc_bundles, log_dir=journal, env=watch) as server:  # the restarted service
             load = Load(server.base, clients=4)
             with load.running():
-                wait_answers(load, 80)
+                wait_answers(load, 50)
             acknowledged |= load.acknowledged
             rows = _no_loss(store, journal, acknowledged, tmp_path / "verify")
+            assert wait_until(lambda: _readyz(server.base)[1]["log_shipping"]["pending_records"] == 0, 10)
+            assert _readyz(server.base)[1]["log_shipping"]["role"] == "standby"  # the sidecar ships, not the service
     finally:
         _kill(shipper)
-    assert kills == 5 and rows >= len(acknowledged)
+    assert kills == 4 and rows >= len(acknowledged)
 
 
 def _readyz(base: str) -> tuple[int, dict[str, Any]]:
@@ -126,11 +129,11 @@ def test_the_store_away_during_load_then_back(tmp_path: Path, svc_bundles: Path,
         with serve(tmp_path, svc_bundles, log_dir=journal, env=env) as server:
             load = Load(server.base, clients=4)
             with load.running():
-                wait_answers(load, 60)
+                wait_answers(load, 40)
                 assert wait_until(lambda: _readyz(server.base)[1]["log_shipping"]["connected"], 10)
                 proxy.down()  # PostgreSQL unreachable: connections cut, new ones refused
                 down_at = time.monotonic()
-                wait_answers(load, 150)
+                wait_answers(load, 80)
 
                 def lagging() -> bool:
                     code, body = _readyz(server.base)
@@ -184,3 +187,31 @@ def test_beyond_the_journal_limit_decisions_are_refused_until_shipping_catches_u
             _no_loss(store, server.log_dir, load.acknowledged, tmp_path / "verify")
     finally:
         proxy.close()
+
+
+def _lock_holder(journal: Path) -> int | None:
+    """The pid holding the journal's shipping lock (from /proc/locks)."""
+    inode = (journal / ".ship.lock").stat().st_ino
+    for line in Path("/proc/locks").read_text().splitlines():
+        parts = line.split()
+        if "FLOCK" in parts and parts[-3].rsplit(":", 1)[-1] == str(inode):
+            return int(parts[-4])
+    return None
+
+
+def test_kill_9_of_the_shipping_worker_hands_shipping_to_another(tmp_path: Path, svc_bundles: Path,
+                                                                store: Target) -> None:
+    journal = tmp_path / "log"
+    env = {"POORTWACHTER_DECISION_LOG_SHIP": store.dsn, "POORTWACHTER_DECISION_LOG_SHIP_SCHEMA": store.schema}
+    with serve(tmp_path, svc_bundles, log_dir=journal, workers=2, env=env) as server:
+        assert wait_until(lambda: len(server.worker_pids()) == 2 and _lock_holder(journal) is not None, 20)
+        load = Load(server.base, clients=4)
+        with load.running():
+            wait_answers(load, 40)
+            victim = _lock_holder(journal)
+            assert victim in server.worker_pids()
+            os.kill(victim, signal.SIGKILL)
+            assert wait_until(lambda: _lock_holder(journal) not in (None, victim), 20), (
+                f"nobody took over shipping: {_lock_holder(journal)}\n{server.text()[-3000:]}")
+            wait_answers(load, 40)
+        _no_loss(store, journal, load.acknowledged, tmp_path / "verify")

@@ -16,11 +16,10 @@ def test_migrate_is_idempotent_and_records_each_version(pg_dsn: str, pg_schema: 
         first = schema.migrate(conn, pg_schema, now=datetime(2026, 12, 3, tzinfo=UTC))
         again = schema.migrate(conn, pg_schema, now=datetime(2026, 12, 3, tzinfo=UTC))
         assert first[0].startswith("applied migration 1")
-        assert "created partition decisions_p202612" in first and "created partition decisions_p202703" in first
+        assert "created partition decisions_y2026" in first and "created partition decisions_y2027" in first
         assert again == []
         assert set(schema.applied(conn)) == {m.version for m in schema.MIGRATIONS}
-        assert sorted(schema.existing_partitions(conn).values()) == [
-            "decisions_p202612", "decisions_p202701", "decisions_p202702", "decisions_p202703"]
+        assert sorted(schema.existing_partitions(conn).values()) == ["decisions_y2026", "decisions_y2027"]
 
 
 def test_an_edited_applied_migration_stops_migrate(store: Target) -> None:
@@ -50,21 +49,21 @@ def test_retention_below_the_legal_five_years_is_refused(store: Target, years: i
         schema.retention(conn, store.schema, years)
 
 
-def test_retention_drops_only_whole_months_older_than_the_period(store: Target) -> None:
+def test_retention_drops_only_whole_years_older_than_the_period(store: Target) -> None:
     now = datetime(2036, 12, 15, tzinfo=UTC)
     with connect(store) as conn:
-        schema.ensure_partitions(conn, store.schema, [datetime(2026, m, 1).date() for m in (10, 11, 12)])
+        schema.ensure_partitions(conn, store.schema, [datetime(year, 6, 1).date() for year in (2024, 2025, 2026)])
         conn.execute("INSERT INTO segments (segment_id, file, lines, records, first_time, last_time) VALUES "
-                     "('s', 'f', 3, 2, '2026-11-30T23:59:59Z', '2026-12-15T00:00:00Z')")
+                     "('s', 'f', 3, 2, '2025-12-31T23:59:59Z', '2026-12-15T00:00:00Z')")
         conn.execute("INSERT INTO decisions (time, decision_id, segment_id, line_no, raw) VALUES "
-                     "('2026-11-30T23:59:59Z', 'old', 's', 2, '{}'), ('2026-12-15T00:00:00Z', 'kept', 's', 3, '{}')")
+                     "('2025-12-31T23:59:59Z', 'old', 's', 2, '{}'), ('2026-12-15T00:00:00Z', 'kept', 's', 3, '{}')")
         conn.commit()
         dry = schema.retention(conn, store.schema, 10, now=now, dry_run=True)
-        assert [d.split()[3] for d in dry] == ["decisions_p202610", "decisions_p202611"]
-        assert "decisions_p202610" in schema.existing_partitions(conn).values()
+        assert [d.split()[3] for d in dry] == ["decisions_y2024", "decisions_y2025"]
+        assert "decisions_y2024" in schema.existing_partitions(conn).values()
         done = schema.retention(conn, store.schema, 10, now=now)
         left = set(schema.existing_partitions(conn).values())
-        assert {"decisions_p202610", "decisions_p202611"}.isdisjoint(left) and "decisions_p202612" in left
+        assert {"decisions_y2024", "decisions_y2025"}.isdisjoint(left) and "decisions_y2026" in left
         assert [r[0] for r in conn.execute("SELECT decision_id FROM decisions")] == ["kept"]
         assert len(done) == 2
         segment = conn.execute("SELECT records, first_time FROM segments WHERE segment_id = 's'").fetchone()

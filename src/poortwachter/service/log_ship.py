@@ -5,7 +5,9 @@ thread (logbook/central/ship.py) copies it to PostgreSQL behind the answers, nev
 With several workers every worker starts one, and the journal folder's lock lets exactly one ship
 while the others stand by (reporting the backlog from the position file) — so a worker that dies
 hands shipping to another without a gap. A sidecar ``poortwachter log ship`` process on the same
-folder takes part in the same lock.
+folder takes part in the same lock. With ``decision_log_ship = sidecar`` the service never ships: its
+thread only watches the backlog the sidecar leaves (the journal and the sidecar's position file), so
+/readyz, the metrics and the journal limit work the same.
 
 Back-pressure (docs/operations.md, "The audit trail's data path"): while PostgreSQL is away the journal
 grows and /readyz and the metrics say how far behind the store is; decisions go on being answered.
@@ -52,10 +54,16 @@ class ShippingSink(WriterSink):
         return health
 
 
+SIDECAR = "sidecar"
+
+
 def shipping_sink(writer: LogWriter, directory: Path, settings: Settings) -> ShippingSink:
-    """The sink for a journal folder that is shipped to ``settings.decision_log_ship``."""
+    """The sink for a journal folder shipped to ``settings.decision_log_ship`` — by this service (a DSN), or
+    by a sidecar ``poortwachter log ship`` whose backlog the service only watches (``sidecar``)."""
     assert settings.decision_log_ship is not None
-    config = ShipperConfig(directory, Target(settings.decision_log_ship, settings.decision_log_ship_schema),
+    watch_only = settings.decision_log_ship == SIDECAR
+    dsn = "sidecar: not used" if watch_only else settings.decision_log_ship
+    config = ShipperConfig(directory, Target(dsn, settings.decision_log_ship_schema), watch_only=watch_only,
                            max_pending_bytes=settings.decision_log_journal_max_bytes)
     return ShippingSink(writer, Shipper(config, PrometheusObserver()))
 
@@ -71,8 +79,12 @@ class Shipping:
 
     def start(self) -> Shipping:
         self._thread.start()
-        log.info("decision log: shipping %s to the central store (schema %s)", self.shipper.config.directory,
-                 self.shipper.config.target.schema)
+        config = self.shipper.config
+        if config.watch_only:
+            log.info("decision log: a sidecar ships %s; watching its backlog", config.directory)
+        else:
+            log.info("decision log: shipping %s to the central store (schema %s)", config.directory,
+                     config.target.schema)
         return self
 
     def stop(self, timeout: float = STOP_SECONDS) -> None:

@@ -119,8 +119,9 @@ class Settings(BaseModel):
     decision_log_pseudonymise: bool = Field(True, description="Pseudonymise client ids in the decision log.")
     decision_log_ship: str | None = Field(None, description=(
         "PostgreSQL connection string (libpq DSN) of the central decision-log store: a thread ships the journal "
-        "folder there (one worker at a time). Keep the password out of it (PGPASSWORD or PGPASSFILE). Unset: the "
-        "journal stays local (or a sidecar `poortwachter log ship` ships it). See docs/operations.md."))
+        "folder there (one worker at a time). Keep the password out of it (PGPASSWORD or PGPASSFILE). 'sidecar': a "
+        "`poortwachter log ship` container ships it and the service only watches the backlog (/readyz, metrics, "
+        "decision_log_journal_max_bytes). Unset: the journal stays local. See docs/operations.md."))
     decision_log_ship_schema: str = Field("poortwachter", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
                                           description="Schema of the central store in that database.")
     decision_log_journal_max_bytes: int = Field(10 * 1024**3, ge=1024 * 1024, description=(

@@ -4,7 +4,7 @@ The local journal (logbook/writer.py) stays the lossless buffer and the default;
 it to PostgreSQL and answers from there.
 
 - db.py       connections with every wait bounded; the store's schema name
-- schema.py   versioned migrations, monthly partitions, retention by dropping partitions
+- schema.py   versioned migrations, yearly partitions, retention by dropping partitions
 - journal.py  the journal as the shipper reads it: segments, complete lines, positions
 - ship.py     the shipper: batched, idempotent, position in the store, backoff, back-pressure status
 - metrics.py  the shipping metrics (Prometheus)

@@ -45,7 +45,7 @@ def add_query_options(cp: argparse.ArgumentParser) -> None:
 
 def add_subcommands(cp: argparse.ArgumentParser) -> None:
     sub = cp.add_subparsers(dest="log_command", required=False, metavar="{migrate,ship,retention}",
-                            help="central store (PostgreSQL): create/upgrade it, ship a journal to it, drop old months")
+                            help="central store (PostgreSQL): create/upgrade it, ship a journal to it, drop old years")
     m = sub.add_parser("migrate", help="create or upgrade the store's schema (versioned, idempotent)")
     _store_options(m)
     s = sub.add_parser("ship", help="copy a journal folder to the store, continuously (a sidecar process)")
@@ -57,7 +57,7 @@ def add_subcommands(cp: argparse.ArgumentParser) -> None:
     s.add_argument("--source", default=os.environ.get("POD_NAME"), help="label for the segments (default $POD_NAME)")
     s.add_argument("--metrics-address", default=None, help="serve the shipping metrics on host:port")
     s.add_argument("--once", action="store_true", help="ship what is there now, then stop (exit 1 if it could not)")
-    r = sub.add_parser("retention", help=f"drop month partitions older than --keep-years (never below "
+    r = sub.add_parser("retention", help=f"drop year partitions older than --keep-years (never below "
                                          f"{schema.MIN_KEEP_YEARS})")
     _store_options(r)
     r.add_argument("--keep-years", type=int, default=schema.DEFAULT_KEEP_YEARS,

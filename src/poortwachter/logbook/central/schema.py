@@ -1,4 +1,4 @@
-"""The store's schema: versioned migrations, monthly partitions, retention by dropping partitions.
+"""The store's schema: versioned migrations, yearly partitions, retention by dropping partitions.
 
 Migrations are numbered and applied in order, each in its own transaction together with its row in
 ``schema_migrations`` (version, name, SHA-256 of its SQL). An applied migration is never edited: a
@@ -7,7 +7,10 @@ checksum that no longer matches stops ``migrate`` (write a new migration instead
 
 Tables (in the store's own schema):
 
-``decisions``       one row per decision record, partitioned by month of the record's ``time``.
+``decisions``       one row per decision record, partitioned by the year (UTC) of the record's ``time``.
+                    Yearly, not monthly: the parent's question spans every year kept, and each
+                    partition costs the planner and the executor an index probe (10 years: 11
+                    probes, not 121); retention's unit is the year anyway (10, at least 5).
                     Key (decision_id, time): the time comes from the record itself, so a record
                     shipped twice has the same key and ``ON CONFLICT DO NOTHING`` keeps one.
                     ``raw`` is the journal line exactly as written (the hash chain is over these bytes);
@@ -38,7 +41,7 @@ from .db import StoreError
 
 MIN_KEEP_YEARS = 5  # Besluit vaststelling bewaartermijn logging (toolkit-jgz-2026 §6.5.1, bijlage C)
 DEFAULT_KEEP_YEARS = 10  # the JGZ logboek (toolkit-jgz-2026 §6.5.1): complaints and tuchtrecht
-MONTHS_AHEAD = 3  # partitions migrate and the shipper keep ready beyond the current month
+YEARS_AHEAD = 1  # partitions migrate keeps ready beyond the current year (the shipper makes any it meets)
 
 
 @dataclass(frozen=True)
@@ -118,16 +121,17 @@ CREATE INDEX retention_removed_segment ON retention_removed (segment_id);
 )
 
 
-def _month(d: date) -> date:
-    return date(d.year, d.month, 1)
+def period(d: date) -> date:
+    """The first day of the partition holding ``d`` (1 January)."""
+    return date(d.year, 1, 1)
 
 
-def _next_month(d: date) -> date:
-    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+def _next_period(d: date) -> date:
+    return date(d.year + 1, 1, 1)
 
 
-def partition_name(month: date) -> str:
-    return f"decisions_p{month.year:04d}{month.month:02d}"
+def partition_name(start: date) -> str:
+    return f"decisions_y{start.year:04d}"
 
 
 def _lock(cur: psycopg.Cursor[tuple[object, ...]], schema: str) -> None:
@@ -150,8 +154,8 @@ def applied(conn: psycopg.Connection[tuple[object, ...]]) -> dict[int, str]:
 
 
 def migrate(conn: psycopg.Connection[tuple[object, ...]], schema: str, *, now: datetime | None = None) -> list[str]:
-    """Create the schema if needed, apply the missing migrations in order, create the partitions from
-    this month to ``MONTHS_AHEAD`` ahead. Returns what was done (one line each); idempotent."""
+    """Create the schema if needed, apply the missing migrations in order, create the partitions of this
+    year and ``YEARS_AHEAD`` ahead. Returns what was done (one line each); idempotent."""
     done: list[str] = []
     with conn.cursor() as cur:
         _lock(cur, schema)
@@ -178,10 +182,10 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], schema: str, *, now: d
             done.append(f"applied migration {m.version}: {m.name}")
     conn.commit()
     today = (now or datetime.now(UTC)).date()
-    months = [_month(today)]
-    for _ in range(MONTHS_AHEAD):
-        months.append(_next_month(months[-1]))
-    done += [f"created partition {name}" for name in ensure_partitions(conn, schema, months)]
+    starts = [period(today)]
+    for _ in range(YEARS_AHEAD):
+        starts.append(_next_period(starts[-1]))
+    done += [f"created partition {name}" for name in ensure_partitions(conn, schema, starts)]
     return done
 
 
@@ -194,7 +198,7 @@ def check_current(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 def existing_partitions(conn: psycopg.Connection[tuple[object, ...]]) -> dict[date, str]:
-    """The month partitions of ``decisions`` (first day of month -> table name)."""
+    """The partitions of ``decisions`` (their first day -> table name)."""
     with conn.cursor() as cur:
         cur.execute("""SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                        WHERE i.inhparent = 'decisions'::regclass""")
@@ -202,15 +206,15 @@ def existing_partitions(conn: psycopg.Connection[tuple[object, ...]]) -> dict[da
     conn.rollback()
     out = {}
     for name in names:
-        stamp = name.removeprefix("decisions_p")
-        if len(stamp) == 6 and stamp.isdigit():
-            out[date(int(stamp[:4]), int(stamp[4:]), 1)] = name
+        stamp = name.removeprefix("decisions_y")
+        if len(stamp) == 4 and stamp.isdigit():
+            out[date(int(stamp), 1, 1)] = name
     return out
 
 
-def ensure_partitions(conn: psycopg.Connection[tuple[object, ...]], schema: str, months: Iterable[date]) -> list[str]:
-    """Create the month partitions that do not exist yet (each covers [first day, next first day) UTC)."""
-    wanted = sorted({_month(m) for m in months})
+def ensure_partitions(conn: psycopg.Connection[tuple[object, ...]], schema: str, days: Iterable[date]) -> list[str]:
+    """Create the partitions holding these days that do not exist yet (each covers [1 January, next 1 January) UTC)."""
+    wanted = sorted({period(d) for d in days})
     have = existing_partitions(conn)
     missing = [m for m in wanted if m not in have]
     if not missing:
@@ -218,15 +222,15 @@ def ensure_partitions(conn: psycopg.Connection[tuple[object, ...]], schema: str,
     created = []
     with conn.cursor() as cur:
         _lock(cur, schema)
-        for month in missing:
-            name = partition_name(month)
+        for first in missing:
+            name = partition_name(first)
             cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
             row = cur.fetchone()
             if row and row[0]:
                 continue  # created meanwhile by another shipper
-            start = datetime(month.year, month.month, 1, tzinfo=UTC)
-            end_month = _next_month(month)
-            end = datetime(end_month.year, end_month.month, 1, tzinfo=UTC)
+            start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+            after = _next_period(first)
+            end = datetime(after.year, after.month, after.day, tzinfo=UTC)
             cur.execute(sql.SQL("CREATE TABLE {} PARTITION OF decisions FOR VALUES FROM ({}) TO ({})").format(
                 sql.Identifier(name), sql.Literal(start), sql.Literal(end)))
             created.append(name)
@@ -236,8 +240,8 @@ def ensure_partitions(conn: psycopg.Connection[tuple[object, ...]], schema: str,
 
 def retention(conn: psycopg.Connection[tuple[object, ...]], schema: str, keep_years: int, *,
               now: datetime | None = None, dry_run: bool = False) -> list[str]:
-    """Drop the month partitions that end before ``keep_years`` ago (whole months only: a partition goes
-    when its *last* record is older than the period), and the journal events of that age.
+    """Drop the partitions that end before ``keep_years`` ago (whole years only: a partition goes when its
+    *last* record is older than the period), and the journal events of that age.
 
     Refuses fewer than ``MIN_KEEP_YEARS`` years: the Besluit vaststelling bewaartermijn logging requires
     logging to be kept at least five years (toolkit-jgz-2026 §6.5.1 and bijlage C; NEN 7513:2024 art. 8.3)."""
@@ -253,10 +257,10 @@ def retention(conn: psycopg.Connection[tuple[object, ...]], schema: str, keep_ye
     cutoff_at = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
     done = []
     dropped = False
-    for month, name in sorted(existing_partitions(conn).items()):
-        if _next_month(month) <= cutoff:
+    for first, name in sorted(existing_partitions(conn).items()):
+        if _next_period(first) <= cutoff:
             done.append(f"{'would drop' if dry_run else 'dropped'} partition {name} (records of "
-                        f"{month:%Y-%m}, older than {keep_years} years)")
+                        f"{first:%Y}, older than {keep_years} years)")
             if not dry_run:
                 with conn.cursor() as cur:
                     _lock(cur, schema)

@@ -120,6 +120,7 @@ class ShipperConfig:
     max_pending_bytes: int = 10 * 1024**3  # beyond this backlog the service refuses decisions
     round_lines: int = 50_000  # after this many lines the shipper refreshes its backlog figures
     source: str | None = None  # a label for the segments (e.g. the pod); informational
+    watch_only: bool = False  # never ship: report the backlog a sidecar shipper leaves (its position file)
 
     def __post_init__(self) -> None:
         if self.batch_lines < 1 or self.round_lines < self.batch_lines:
@@ -132,7 +133,7 @@ class ShipperConfig:
 class _Batch:
     decisions: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    months: set[date] = field(default_factory=set)
+    periods: set[date] = field(default_factory=set)
     first_time: datetime | None = None
     last_time: datetime | None = None
     last_hash: str | None = None
@@ -165,7 +166,7 @@ def build_batch(segment: Segment, first_line_no: int, lines: Iterable[bytes]) ->
             batch.decisions.append((when, decision_id, client if isinstance(client, str) else None,
                                     subject_id if isinstance(subject_id, str) else None,
                                     segment.segment_id, n, text))
-            batch.months.add(date(when.year, when.month, 1))
+            batch.periods.add(schema.period(when.astimezone(UTC).date()))
             batch.first_time = min(batch.first_time or when, when)
             batch.last_time = max(batch.last_time or when, when)
         else:
@@ -203,7 +204,7 @@ class Shipper:
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._lock_fd: int | None = None
         self._positioned: set[str] = set()
-        self._months: set[date] = set()
+        self._periods: set[date] = set()
         self._hint_written = 0.0
         self._hint_mtime = 0.0
         self._lock = threading.Lock()
@@ -227,7 +228,7 @@ class Shipper:
         while not stop.is_set():
             wait = self.config.poll_seconds
             try:
-                if self._lock_fd is None:
+                if self._lock_fd is None and not self.config.watch_only:
                     self._try_lock()
                 if self._lock_fd is None:
                     self._standby_round()
@@ -321,7 +322,7 @@ class Shipper:
             conn = connect(self.config.target)
             try:
                 schema.check_current(conn)
-                self._months = set(schema.existing_partitions(conn))
+                self._periods = set(schema.existing_partitions(conn))
                 conn.execute("""CREATE TEMP TABLE IF NOT EXISTS ship_decisions (
                                     time timestamptz, decision_id text, client text, subject_id text,
                                     segment_id text, line_no bigint, raw text) ON COMMIT DELETE ROWS""")
@@ -371,9 +372,9 @@ class Shipper:
     def _ship_batch(self, conn: psycopg.Connection[tuple[object, ...]], segment: Segment, lines: list[bytes]) -> None:
         before = segment.shipped
         batch = build_batch(segment, before.lines + 1, lines)
-        if batch.months - self._months:
-            schema.ensure_partitions(conn, self.config.target.schema, batch.months)
-            self._months |= batch.months
+        if batch.periods - self._periods:
+            schema.ensure_partitions(conn, self.config.target.schema, batch.periods)
+            self._periods |= batch.periods
         after = Position(before.lines + len(lines), before.bytes + batch.nbytes)
         inserted = 0
         try:

@@ -1,7 +1,7 @@
 """Asking the central store: the parent's question, a professional's history, log control.
 
 Every question is answered from the indexes (client, time), (subject_id, time), (time) and prunes the
-month partitions by time. Besides the matches a search says what it searched — the store, the
+year partitions by time. Besides the matches a search says what it searched — the store, the
 records it holds and their time range, how many fell in the window — so that "no access found in N
 records from … to …" can never be confused with "nothing to search". Counting the window is cheap:
 ``segments`` holds each journal file's record count and time range, so only files that straddle
@@ -20,8 +20,6 @@ import psycopg
 from psycopg import conninfo
 
 from .db import Target
-
-ROWS_PER_FETCH = 2000
 
 
 def location(target: Target) -> str:
@@ -107,10 +105,8 @@ def search(conn: psycopg.Connection[tuple[object, ...]], *, clients: Sequence[st
         where.append("time < %(until)s")
         params["until"] = until
     query = f"SELECT raw FROM decisions WHERE {' AND '.join(where)} ORDER BY time, segment_id, line_no"  # noqa: S608 - fixed fragments
-    with conn.cursor(name="poortwachter_log_search") as cur:
-        cur.itersize = ROWS_PER_FETCH
-        cur.execute(query.encode(), params)
-        for (raw,) in cur:
+    with conn.cursor() as cur:  # streamed row by row (libpq single-row mode): memory stays flat
+        for (raw,) in cur.stream(query.encode(), params):
             record = orjson.loads(str(raw))
             if isinstance(record, dict):
                 yield record

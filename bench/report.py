@@ -21,16 +21,20 @@ from typing import Any
 
 Result = dict[str, Any]
 
-#: the goals of issue 8: (id, text, kind, target)
+#: the goals: in-process (issue 8), over HTTP in each set-up (issue 16): (id, text, kind, target)
 GOALS: tuple[tuple[str, str, str, float], ...] = (
     ("inprocess-vs-cedarpy", "in-process, reference bundle: Poortwachter full path vs cedarpy is_authorized",
      "at_least", 5.0),
     ("real-bundles-p99", "in-process, real bundles: p99 of the full path", "below_us", 30.0),
-    ("http-single-c32", "HTTP single evaluation, c=32: Poortwachter vs Cerbos decisions/s", "at_least", 1.5),
-    ("http-single-c32-p99", "HTTP single evaluation, c=32: Poortwachter p99", "below_ms", 10.0),
-    ("http-batch50", "HTTP batch of 50: Poortwachter vs Cerbos decisions/s", "at_least", 2.0),
+    ("http-single-c32", "HTTP single evaluation, c=32: Poortwachter vs Cerbos decisions/s", "at_least", 2.0),
+    ("http-single-c32-p99", "HTTP single evaluation, c=32: Poortwachter p99 / Cerbos p99", "below_ratio", 1.0),
+    ("http-batch50", "HTTP batch of 50: Poortwachter vs Cerbos decisions/s", "at_least", 3.0),
     ("decision-log", "every decision in the decision log / audit, nothing lost", "holds", 1.0),
+    ("http-real-single", "HTTP single, c=32: Poortwachter's real bundles (the slower) vs Cerbos on the reference "
+     "rules, decisions/s", "at_least", 1.0),
 )
+#: the HTTP set-ups of bench.run: results key suffix → name
+SETUPS = {"": "pinned", "_machine": "whole machine"}
 
 
 def summarize(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -73,9 +77,9 @@ class Ratio:
     def line(self) -> str:
         if self.value is None:
             return f"  [ -- ] {self.text}: not measured ({self.detail})"
-        unit = {"at_least": "×", "below_us": " µs", "below_ms": " ms", "holds": ""}[self.kind]
-        op = {"at_least": "≥", "below_us": "<", "below_ms": "<", "holds": ""}[self.kind]
-        shown = "yes" if self.kind == "holds" else f"{self.value:,.2f}{unit} (goal {op} {self.target:g}{unit})"
+        unit = {"at_least": "×", "below_us": " µs", "below_ms": " ms", "below_ratio": "×", "holds": ""}[self.kind]
+        op = {"at_least": "≥", "below_us": "<", "below_ms": "<", "below_ratio": "<", "holds": ""}[self.kind]
+        shown = ("yes" if self.met else "no") if self.kind == "holds" else f"{self.value:,.2f}{unit} (goal {op} {self.target:g}{unit})"
         return f"  [{'MET ' if self.met else 'MISS'}] {self.text}: {shown}; {self.detail}"
 
 
@@ -93,8 +97,8 @@ def _median(row: Result | None, key: str) -> float | None:
 
 
 def ratios(results: Result) -> list[Ratio]:
-    """The goals of issue 8, each computed from this run's medians."""
-    inproc, http = results.get("inprocess", []), results.get("http", [])
+    """The goals (issue 8 in-process, issue 16 over HTTP per set-up), each from this run's medians."""
+    inproc = results.get("inprocess", [])
     out: list[Ratio] = []
     pw = find(inproc, bundle="bench-reference", engine="poortwachter", mode="full path")
     cedar = find(inproc, bundle="bench-reference", engine="cedarpy", mode="is_authorized")
@@ -118,33 +122,58 @@ def ratios(results: Result) -> list[Ratio]:
         out.append(Ratio(GOALS[1][0], GOALS[1][1], None, GOALS[1][3], GOALS[1][2], None,
                          "no real bundle artifacts in bundles/"))
 
-    for goal, scenario, conc in ((GOALS[2], "single", 32), (GOALS[4], "batch", None)):
-        match: dict[str, Any] = {"scenario": scenario, "bundle": "bench-reference"}
-        if conc:
-            match["concurrency"] = conc
-        mine = find(http, engine="poortwachter", **match)
-        peer = find(http, engine="cerbos", **match)
+    for suffix, name in SETUPS.items():
+        if f"http{suffix}" in results or not suffix:
+            out += _http_ratios(results.get(f"http{suffix}", []), results.get(f"logs{suffix}", {}), name)
+    return out
+
+
+def _named(goal: tuple[str, str, str, float], setup: str) -> tuple[str, str, str, float]:
+    return (f"{goal[0]}/{setup}", f"{setup}: {goal[1]}", goal[2], goal[3])
+
+
+def _http_ratios(http: list[Result], logs: dict[str, Any], setup: str) -> list[Ratio]:
+    """Issue 16's goals in one HTTP set-up, from its medians."""
+    out: list[Ratio] = []
+    ref_single = {"scenario": "single", "bundle": "bench-reference", "concurrency": 32}
+    for goal, match in ((GOALS[2], ref_single), (GOALS[4], {"scenario": "batch", "bundle": "bench-reference"})):
+        mine, peer = find(http, engine="poortwachter", **match), find(http, engine="cerbos", **match)
         a, b = _median(mine, "decisions_per_s"), _median(peer, "decisions_per_s")
         ca, cb = _median(mine, "server_cpu_us_per_decision"), _median(peer, "server_cpu_us_per_decision")
         cpu = f"; server CPU per decision {ca:,.0f} vs {cb:,.0f} µs" if ca and cb else ""
-        out.append(_ratio(goal, a, b, f"{_num(a or 0)} vs {_num(b or 0)} decisions/s{cpu}"))
-        if conc:
-            p99 = _median(mine, "p99_ms")
-            out.append(Ratio(GOALS[3][0], GOALS[3][1], p99, GOALS[3][3], GOALS[3][2],
-                             None if p99 is None else p99 < GOALS[3][3],
-                             "Cerbos p99 " + (f"{_median(peer, 'p99_ms'):.2f} ms" if _median(peer, "p99_ms")
-                                              is not None else "–")))
-    logs = results.get("logs", {})
+        out.append(_ratio(_named(goal, setup), a, b, f"{_num(a or 0)} vs {_num(b or 0)} decisions/s{cpu}"))
+        if match is ref_single:
+            p99, peer_p99 = _median(mine, "p99_ms"), _median(peer, "p99_ms")
+            g = _named(GOALS[3], setup)
+            if p99 is None or not peer_p99:
+                out.append(Ratio(g[0], g[1], None, g[3], g[2], None, "a side was not measured"))
+            else:
+                out.append(Ratio(g[0], g[1], p99 / peer_p99, g[3], g[2], p99 < peer_p99,
+                                 f"{p99:.2f} vs {peer_p99:.2f} ms"))
+    law = [r for r in http if r.get("engine") == "poortwachter" and r.get("scenario") == "single"
+           and r.get("bundle") != "bench-reference"]
+    peer = find(http, engine="cerbos", **ref_single)
+    g = _named(GOALS[6], setup)
+    if law and peer:
+        slow = min(law, key=lambda r: _median(r, "decisions_per_s") or 0.0)
+        a, b = _median(slow, "decisions_per_s"), _median(peer, "decisions_per_s")
+        detail = ", ".join(f"{r['bundle']} {_num(_median(r, 'decisions_per_s') or 0)}/s (p99 "
+                           f"{_num(_median(r, 'p99_ms') or 0, 2)} ms)" for r in law)
+        out.append(_ratio(g, a, b, f"{detail} vs Cerbos {_num(b or 0)}/s"))
+    else:
+        out.append(Ratio(g[0], g[1], None, g[3], g[2], None, "real bundles or Cerbos not measured"))
+    g = _named(GOALS[5], setup)
     if logs:
         holds = all(entry.get("complete") for entry in logs.values())
         detail = "; ".join(f"{name}: {entry.get('detail', '')}" for name, entry in logs.items())
-        out.append(Ratio(GOALS[5][0], GOALS[5][1], 1.0 if holds else 0.0, 1.0, "holds", holds, detail))
+        out.append(Ratio(g[0], g[1], 1.0 if holds else 0.0, 1.0, "holds", holds, detail))
     else:
-        out.append(Ratio(GOALS[5][0], GOALS[5][1], None, 1.0, "holds", None, "no HTTP runs"))
+        out.append(Ratio(g[0], g[1], None, 1.0, "holds", None, "no HTTP runs"))
     return out
 
 
 def _ratio(goal: tuple[str, str, str, float], mine: float | None, peer: float | None, detail: str) -> Ratio:
+    """``mine / peer`` against an at-least goal."""
     if mine is None or peer is None or peer == 0:
         return Ratio(goal[0], goal[1], None, goal[3], goal[2], None, "a side was not measured")
     value = mine / peer
@@ -170,18 +199,20 @@ def _inprocess_table(rows: list[Result]) -> list[str]:
 def _http_table(rows: list[Result]) -> list[str]:
     lines = [
         "| bundle | engine | call | c | decisions/s | HTTP req/s | p50 ms | p99 ms | server CPU s | server CPU µs/decision "
-        "| wrk CPU s | errors |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| wrk CPU s | errors | load |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         call = "single" if r["scenario"] == "single" else f"batch of {r['batch']}"
         errors = int(sum(run.get("errors", 0) for run in r.get("runs", [])))
+        load = " ".join(f"{run['load']:.1f}" for run in r.get("runs", []) if "load" in run) or "–"
         lines.append(
             f"| {r['bundle']} | {r['engine']} | {call} | {r['concurrency']} | "
             f"{cell(_stat(r, 'decisions_per_s'))} | {cell(_stat(r, 'requests_per_s'))} | "
             f"{cell(_stat(r, 'p50_ms'), 2)} | {cell(_stat(r, 'p99_ms'), 2)} | "
             f"{cell(_stat(r, 'server_cpu_s'), 1)} | {cell(_stat(r, 'server_cpu_us_per_decision'))} | "
-            f"{cell(_stat(r, 'client_cpu_s'), 1)} | {errors} |")
+            f"{cell(_stat(r, 'client_cpu_s'), 1)} | {errors} | "
+            f"{load} |")
     return lines
 
 
@@ -208,6 +239,8 @@ def markdown(results: Result, goals: bool = True) -> str:
     ]
     if pin:
         out.append("- pinning: " + "; ".join(f"{k}: {v}" for k, v in pin.items()))
+    if meta.get("pinning_machine"):
+        out.append("- whole machine: " + "; ".join(f"{k}: {v}" for k, v in meta["pinning_machine"].items()))
     check = results.get("crosscheck", {})
     if check:
         engines = ", ".join(f"{name} {e['mismatches']}" for name, e in check.get("engines", {}).items())
@@ -216,7 +249,10 @@ def markdown(results: Result, goals: bool = True) -> str:
     if results.get("inprocess"):
         out += ["", "## In-process", ""] + _inprocess_table(results["inprocess"])
     if results.get("http"):
-        out += ["", "## HTTP on loopback (AuthZEN, wrk)", ""] + _http_table(results["http"])
+        out += ["", "## HTTP on loopback (AuthZEN, wrk), pinned: a core per server", ""] + _http_table(results["http"])
+    if results.get("http_machine"):
+        out += ["", "## HTTP on loopback (AuthZEN, wrk), whole machine: nothing pinned, a worker per core", "",
+                "load: the 1-minute load average as each run started."] + [""] + _http_table(results["http_machine"])
     profile = results.get("profile", {})
     if profile.get("stages"):
         out += ["", "## Profile of this run", "", "In-process, CPU µs per decision per stage of the full path "
@@ -227,16 +263,16 @@ def markdown(results: Result, goals: bool = True) -> str:
             out.append(f"| {row['bundle']} | {row['parse_envelope_us']:.1f} | {row['select_for_us']:.1f} | "
                        f"{row['derive_facts_us']:.1f} | {row['evaluate_us']:.1f} | {row['full_path_us']:.1f} |")
     server = profile.get("server", {})
-    if server and "skipped" not in server:
-        runs = list(server)
-        layers = sorted({k for v in server.values() for k in v}, key=lambda k: -max(v.get(k, 0) for v in server.values()))
-        out += ["", "Server (py-spy, share of the event-loop thread's samples, %):", "",
-                "| layer | " + " | ".join(runs) + " |", "|---|" + "---:|" * len(runs)]
-        for layer in layers:
-            out.append(f"| {layer} | " + " | ".join(f"{server[r].get(layer, 0):.1f}" for r in runs) + " |")
-    logs = results.get("logs", {})
-    if logs:
-        out += ["", "**Logs**: " + "; ".join(f"{k}: {v.get('detail', '')}" for k, v in logs.items())]
+    if server and "skipped" not in server and all("shares" in v for v in server.values()):
+        from bench.stages import table
+
+        out += ["", "Server, pinned (py-spy of the event-loop thread; share of its samples · µs of the run's server "
+                "CPU per decision):", ""]
+        out += table({name: (v["shares"], v["writer"], v["cpu_us_per_decision"]) for name, v in server.items()})
+    for suffix, name in SETUPS.items():
+        logs = results.get(f"logs{suffix}", {})
+        if logs:
+            out += ["", f"**Logs ({name})**: " + "; ".join(f"{k}: {v.get('detail', '')}" for k, v in logs.items())]
     notes = results.get("notes", [])
     if notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in notes]

@@ -67,6 +67,9 @@ class Config:
     batch_concurrency: int = 8
     server_core: int | None = 1
     client_core: int | None = 0
+    #: "pinned": one core per server, wrk on the other; "machine": nothing pinned, Poortwachter with a
+    #: worker per core, Cerbos with GOMAXPROCS = cores (how a sidecar is deployed)
+    setups: tuple[str, ...] = ("pinned", "machine")
     install: bool = True
     cerbos: bool = True
     cedar: bool = True
@@ -412,25 +415,14 @@ def stage_profile(config: Config, catalog: Any, requests: list[Request]) -> list
     return rows
 
 
-#: where a py-spy sample of the server is counted: the innermost frame matching one of these
-SERVER_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("core (parse, facts, evaluate)", ("poortwachter/core/",)),
-    ("decision log, request side", ("service/decision_log.py", "logbook/record.py", "logbook/pseudonym.py")),
-    ("metrics", ("service/metrics.py", "prometheus_client")),
-    ("decision cache", ("service/cache.py", "cachetools")),
-    ("service: body, routes, decider, edge", ("poortwachter/service/", "poortwachter/core/answer.py")),
-    ("FastAPI/Starlette routing and middleware", ("fastapi/", "starlette/")),
-    ("uvicorn/httptools protocol", ("uvicorn/", "httptools")),
-    ("asyncio event loop", ("asyncio/", "uvloop")),
-)
-
-
 def server_profile(stage: Any, seconds: float) -> dict[str, Any]:
-    """py-spy of Poortwachter's server while wrk runs single c=32 and batches: share of the event-loop
-    thread's samples per layer; the decision-log writer thread (mostly waiting in fdatasync, with the
-    GIL released) is counted apart."""
+    """py-spy of Poortwachter's server while wrk runs single c=32 and batches: each stage's share of the
+    event-loop thread's samples (bench/stages.py) and, with the CPU per decision of that same run, its
+    microseconds per decision; the decision-log writer thread (beside the loop) apart."""
     import shutil
     import tempfile
+
+    from bench import stages
 
     spy = str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
@@ -446,40 +438,17 @@ def server_profile(stage: Any, seconds: float) -> dict[str, Any]:
                      Scenario("batch", "/access/v1/evaluations", c.batch_size, c.batch_concurrency)):
         out = Path(tempfile.mkstemp(suffix=".txt")[1])
         spy_proc = subprocess.Popen([spy, "record", "-p", str(server.process.pid), "-d", str(int(seconds)),
-                                     "-r", "250", "-f", "raw", "-o", str(out), "--nonblocking"],
+                                     "-r", "100", "-f", "raw", "-o", str(out), "--nonblocking"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
-        stage.one_run("poortwachter", scenario, seconds)
+        run = stage.one_run("poortwachter", scenario, seconds)
         spy_proc.wait(timeout=seconds + 30)
-        found[f"{scenario.name} c={scenario.concurrency}"] = _layers(out)
+        share, writer = stages.shares(out.read_text(errors="replace") if out.exists() else "")
+        found[f"{scenario.name} c={scenario.concurrency}"] = {
+            "shares": share, "writer": writer, "cpu_us_per_decision": run["server_cpu_us_per_decision"],
+            "load": run["load"]}
         out.unlink(missing_ok=True)
     return found
-
-
-def _layers(path: Path) -> dict[str, float]:
-    counts: dict[str, int] = {}
-    writer = loop = 0
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return {}
-    for line in lines:
-        if not line.strip():
-            continue
-        stack, _, n_text = line.rpartition(" ")
-        n = int(n_text)
-        frames = stack.split(";")
-        if any("threading.py" in f for f in frames[:3]):
-            writer += n
-            continue
-        loop += n
-        layer = next((name for f in reversed(frames) for name, keys in SERVER_LAYERS if any(k in f for k in keys)),
-                     "other")
-        counts[layer] = counts.get(layer, 0) + n
-    shares = {k: round(100 * v / loop, 1) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])} if loop else {}
-    shares["(decision-log writer thread, mostly in fdatasync without the GIL: samples as % of the loop's)"] = (
-        round(100 * writer / loop, 1) if loop else 0.0)
-    return shares
 
 
 # ---------------------------------------------------------------------------------------------
@@ -691,6 +660,19 @@ class PoortwachterServer:
                 total += float(line.rsplit(" ", 1)[1])
         return int(total)
 
+    def settled_count(self, timeout: float = 10.0) -> int | None:
+        """The decision counter once the server is idle: requests in flight when wrk stopped are still
+        decided (and logged) after it; two equal reads 0.5 s apart, at most ``timeout`` seconds."""
+        last = self.decisions_counted()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.decisions_counted()
+            if now == last:
+                break
+            last = now
+        return last
+
     def tail(self, lines: int = 30) -> str:
         try:
             return "\n".join((self.workdir / "server.log").read_text(errors="replace").splitlines()[-lines:])
@@ -775,12 +757,19 @@ class HttpStage:
     """Both servers up at once (each pinned to the server core, one idle while the other is measured),
     runs interleaved per repeat, so slow drifts of the machine hit both engines alike."""
 
-    def __init__(self, config: Config, requests: list[Request], catalog: Any) -> None:
+    def __init__(self, config: Config, requests: list[Request], catalog: Any, setup: str = "pinned") -> None:
         import tempfile
 
         self.config = config
+        self.setup = setup
+        cores = os.cpu_count() or 1
+        whole = setup == "machine"
+        self.server_cpus = None if whole or config.server_core is None else {config.server_core}
+        self.client_core = None if whole else config.client_core
+        self.workers = cores if whole else 1
+        self.gomaxprocs = cores if whole else None  # pinned: Go follows the affinity (1)
         self.requests = requests
-        self.workdir = Path(tempfile.mkdtemp(prefix="poortwachter-bench-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"poortwachter-bench-{setup}-"))
         self.script = self.workdir / "authzen.lua"
         self.script.write_text(WRK_LUA, encoding="utf-8")
         self.laws = real_bundles(config, catalog)
@@ -814,50 +803,59 @@ class HttpStage:
     # servers --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        cpus = None if self.config.server_core is None else {self.config.server_core}
-        pw = PoortwachterServer(self.workdir / "poortwachter", cpus)
+        pw = PoortwachterServer(self.workdir / "poortwachter", self.server_cpus, self.workers)
         pw.workdir.mkdir()
         self.servers["poortwachter"] = pw.start()
         if self.config.cerbos:
             from bench.peers.cerbos_runner import CerbosServer
 
-            self.servers["cerbos"] = CerbosServer(cpus=cpus, audit=True).start()
+            self.servers["cerbos"] = CerbosServer(cpus=self.server_cpus, audit=True, gomaxprocs=self.gomaxprocs).start()
 
     def stop(self) -> None:
         pw = self.servers.get("poortwachter")
         if pw is not None and pw.process is not None:
-            self.metric_count = pw.decisions_counted()
+            self.metric_count = pw.settled_count()
         for server in self.servers.values():
             server.stop()
 
     def pinning(self) -> dict[str, str]:
-        c = self.config
-        pin = {f"{name} server": "not pinned" if c.server_core is None else f"core {c.server_core} (taskset)"
-               for name in self.servers}
-        pin["wrk"] = ("not pinned" if c.client_core is None else f"core {c.client_core} (taskset)") + ", 1 thread"
+        pin = {f"{name} server": "not pinned" if self.server_cpus is None
+               else f"core {','.join(map(str, sorted(self.server_cpus)))} (taskset)" for name in self.servers}
+        if "poortwachter" in self.servers:
+            pin["poortwachter server"] += f", {self.workers} worker{'s' if self.workers > 1 else ''}"
+        if "cerbos" in self.servers:
+            pin["cerbos server"] += f", GOMAXPROCS {self.gomaxprocs or 'from the affinity (1)'}"
+        pin["wrk"] = ("not pinned, 2 threads at 8+ connections" if self.client_core is None
+                      else f"core {self.client_core} (taskset), 1 thread")
         return pin
 
-    def crosscheck(self, check: CrossCheck) -> None:
+    def crosscheck(self, check: CrossCheck, label: str = "") -> None:
         for name, server in self.servers.items():
-            crosscheck_http(check, name, server.base_url, self.config.batch_size)
+            crosscheck_http(check, name + label, server.base_url, self.config.batch_size)
             self.decisions_sent[name] = self.decisions_sent.get(name, 0) + 2 * len(self.requests)
 
     # runs -----------------------------------------------------------------------------------
 
     def scenarios(self) -> list[Scenario]:
+        """Pinned: every concurrency, batches, the real bundles single and in batches. Whole machine:
+        what issue 16 compares (single at the highest concurrency, batches, the real bundles single)."""
         c = self.config
-        found = [Scenario("single", "/access/v1/evaluation", 1, n) for n in c.concurrencies]
+        whole = self.setup == "machine"
+        found = [Scenario("single", "/access/v1/evaluation", 1, n)
+                 for n in ((max(c.concurrencies),) if whole else c.concurrencies)]
         found.append(Scenario("batch", "/access/v1/evaluations", c.batch_size, c.batch_concurrency))
         for law in self.laws:
             found.append(Scenario("single", "/access/v1/evaluation", 1, max(c.concurrencies), law))
-            found.append(Scenario("batch", "/access/v1/evaluations", c.batch_size, c.batch_concurrency, law))
+            if not whole:
+                found.append(Scenario("batch", "/access/v1/evaluations", c.batch_size, c.batch_concurrency, law))
         return found
 
     def one_run(self, engine: str, scenario: Scenario, seconds: float) -> dict[str, float]:
         server = self.servers[engine]
+        load = float(_read("/proc/loadavg").split(" ")[0] or 0)
         cpu0 = server.cpu_seconds()
         summary, client_cpu = run_wrk(server.base_url, self.bodies(scenario), scenario.path,
-                                      scenario.concurrency, seconds, self.script, self.config.client_core)
+                                      scenario.concurrency, seconds, self.script, self.client_core)
         server_cpu = server.cpu_seconds() - cpu0
         duration = summary["duration_us"] / 1e6
         done = summary["requests"]
@@ -870,6 +868,7 @@ class HttpStage:
             "p50_ms": latency["p50"] / 1000, "p90_ms": latency["p90"] / 1000, "p99_ms": latency["p99"] / 1000,
             "max_ms": latency["max"] / 1000, "errors": errors, "server_cpu_s": server_cpu,
             "client_cpu_s": client_cpu, "server_cpu_us_per_decision": server_cpu / max(1, done * scenario.batch) * 1e6,
+            "load": load,  # 1-minute load average as the run started: how busy the machine was
         }
 
     def measure(self) -> list[dict[str, Any]]:
@@ -885,7 +884,7 @@ class HttpStage:
                 run = self.one_run(engine, scenario, c.http_seconds)
                 key = (engine, scenario.bundle, scenario.batch, scenario.concurrency)
                 rows.setdefault(key, {"engine": engine, **scenario.label, "runs": []})["runs"].append(run)
-                say(f"  run {repeat + 1}/{c.repeats} {engine:<13} {scenario.bundle:<16} {scenario.name:<6} "
+                say(f"  {self.setup} run {repeat + 1}/{c.repeats} {engine:<13} {scenario.bundle:<16} {scenario.name:<6} "
                     f"c={scenario.concurrency:<3} {run['decisions_per_s']:>10,.0f} decisions/s  "
                     f"p99 {run['p99_ms']:7.2f} ms  server CPU {run['server_cpu_s']:5.1f} s  "
                     f"wrk CPU {run['client_cpu_s']:5.1f} s  errors {run['errors']}")
@@ -969,46 +968,54 @@ def run(config: Config) -> tuple[int, dict[str, Any]]:
     say("cross-check (in-process)")
     check = crosscheck_inprocess(config, catalog, requests)
     results["crosscheck"] = check.summary()
-    http_stage = None
-    if config.http:
-        http_stage = HttpStage(config, requests, catalog)
-    try:
-        if http_stage is not None:
-            say("starting servers; cross-check over HTTP")
-            http_stage.start()
-            http_stage.crosscheck(check)
-            results["crosscheck"] = check.summary()
-        if not results["crosscheck"]["passed"]:
-            say("cross-check FAILED: engines disagree; nothing is timed")
-            return 1, results
-        meta["pinning"] = pinning(config, http_stage)
-        say("in-process figures")
-        results["inprocess"] = inprocess(config, catalog, requests)
-        if http_stage is not None:
-            say("HTTP figures")
-            results["http"] = http_stage.measure()
-        if config.profile:
-            say("profile: CPU per stage of the full path")
-            results["profile"] = {"stages": stage_profile(config, catalog, requests)}
-            if http_stage is not None:
-                say("profile: py-spy of the server under wrk")
-                results["profile"]["server"] = server_profile(http_stage, max(3.0, config.http_seconds))
-    finally:
-        if http_stage is not None:
-            http_stage.stop()
-            results["logs"] = http_stage.log_summary()
+    if not results["crosscheck"]["passed"]:
+        say("cross-check FAILED: engines disagree; nothing is timed")
+        return 1, results
+    meta["pinning"] = pinning(config)
+    say("in-process figures")
+    results["inprocess"] = inprocess(config, catalog, requests)
+    if config.profile:
+        say("profile: CPU per stage of the full path")
+        results["profile"] = {"stages": stage_profile(config, catalog, requests)}
+    for setup in config.setups if config.http else ():
+        code = http_setup(config, results, check, catalog, requests, setup)
+        if code:
+            return code, results
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     meta["machine"]["load_after"] = _read("/proc/loadavg").split(" ")[:3]
     return 0, results
 
 
-def pinning(config: Config, http_stage: Any) -> dict[str, str]:
-    """Which core ran what, as reported with the figures."""
-    pin = {"in-process engines": "not pinned" if config.server_core is None
-           else f"core {config.server_core} (this process, sched_setaffinity)"}
-    if http_stage is not None:
-        pin.update(http_stage.pinning())
-    return pin
+def http_setup(config: Config, results: dict[str, Any], check: CrossCheck, catalog: Any, requests: list[Request],
+               setup: str) -> int:
+    """One set-up of the HTTP stage (``pinned`` or ``machine``): start both servers, cross-check them
+    over HTTP (a mismatch ends the run: exit 1), time, stop (flushing the logs), count the logs."""
+    suffix = "" if setup == "pinned" else f"_{setup}"
+    stage = HttpStage(config, requests, catalog, setup)
+    try:
+        say(f"{setup}: starting servers; cross-check over HTTP")
+        stage.start()
+        stage.crosscheck(check, f" ({setup})" if suffix else "")
+        results["crosscheck"] = check.summary()
+        if not results["crosscheck"]["passed"]:
+            say("cross-check FAILED: engines disagree; nothing more is timed")
+            return 1
+        results["meta"].setdefault(f"pinning{suffix}", {}).update(stage.pinning())
+        say(f"{setup}: HTTP figures")
+        results[f"http{suffix}"] = stage.measure()
+        if config.profile and setup == "pinned":
+            say("profile: py-spy of the server under wrk")
+            results.setdefault("profile", {})["server"] = server_profile(stage, max(3.0, config.http_seconds))
+    finally:
+        stage.stop()
+        results[f"logs{suffix}"] = stage.log_summary()
+    return 0
+
+
+def pinning(config: Config) -> dict[str, str]:
+    """Where the in-process engines ran (the HTTP set-ups add their servers and wrk)."""
+    return {"in-process engines": "not pinned" if config.server_core is None
+            else f"core {config.server_core} (this process, sched_setaffinity)"}
 
 
 def parse_args(argv: list[str] | None) -> Config:
@@ -1024,6 +1031,10 @@ def parse_args(argv: list[str] | None) -> Config:
     p.add_argument("--batch-concurrency", type=int, help="connections for the batch runs (default 8)")
     p.add_argument("--server-core", type=int, default=1, help="core for the servers and in-process runs")
     p.add_argument("--client-core", type=int, default=0, help="core for wrk")
+    p.add_argument("--setup", choices=("pinned", "machine", "both"), default="both",
+                   help="HTTP set-up: pinned (a core per server, wrk on the other), machine (nothing pinned, a "
+                        "worker per core, GOMAXPROCS = cores) or both (default)")
+    p.add_argument("--concurrencies", help="single-evaluation connections, comma-separated (default 1,8,32)")
     p.add_argument("--no-install", action="store_true", help="do not run bench/install_peers.sh")
     p.add_argument("--no-cerbos", action="store_true", help="leave Cerbos out (no npm, no server)")
     p.add_argument("--no-cedar", action="store_true", help="leave cedarpy out")
@@ -1042,6 +1053,8 @@ def parse_args(argv: list[str] | None) -> Config:
         warmup_seconds=a.warmup_seconds if a.warmup_seconds is not None else (0.5 if quick else 2.0),
         batch_concurrency=a.batch_concurrency or 8,
         server_core=a.server_core, client_core=a.client_core, install=not a.no_install,
+        setups=("pinned", "machine") if a.setup == "both" else (a.setup,),
+        concurrencies=tuple(int(x) for x in a.concurrencies.split(",")) if a.concurrencies else (1, 8, 32),
         cerbos=not a.no_cerbos, cedar=not a.no_cedar, http=not a.no_http, real_bundles=not a.no_real_bundles,
         profile=a.profile, quick=quick,
         out=None if a.no_write else (a.out or (RESULTS / "quick" if quick else RESULTS)), command="python -m bench.run " + " ".join(argv or sys.argv[1:]),

@@ -111,6 +111,7 @@ class CerbosServer:
     cpus: set[int] | None = None
     schema_enforcement: str = "reject"
     audit: bool = True
+    gomaxprocs: int | None = None  # None: Go's default (the CPUs of the affinity)
     startup_timeout: float = 30.0
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cerbos-bench-")))
     http_port: int = 0
@@ -143,6 +144,8 @@ class CerbosServer:
             CERBOS_AUDIT_ENABLED="true" if self.audit else "false",
             CERBOS_SCHEMA_ENFORCEMENT=self.schema_enforcement,
         )
+        if self.gomaxprocs:
+            env["GOMAXPROCS"] = str(self.gomaxprocs)
         return env
 
     def start(self) -> Self:

@@ -82,19 +82,23 @@ def test_one_quick_run_of_the_whole_harness(tmp_path: Path) -> None:
     engines = {(r["engine"], r["mode"]) for r in results["inprocess"]}
     assert ("poortwachter", "full path") in engines and ("floor", "plain Python") in engines
     if HTTP:
-        http = {(r["engine"], r["scenario"]) for r in results["http"]}
-        assert ("poortwachter", "single") in http and ("poortwachter", "batch") in http
-        assert all(run["errors"] == 0 for row in results["http"] for run in row["runs"])
-        assert all(entry["complete"] for entry in results["logs"].values()), results["logs"]
-        if config.cerbos:
-            assert ("cerbos", "batch") in http
+        for suffix in ("", "_machine"):  # both set-ups: pinned, and the whole machine with a worker per core
+            http = {(r["engine"], r["scenario"]) for r in results[f"http{suffix}"]}
+            assert ("poortwachter", "single") in http and ("poortwachter", "batch") in http
+            assert all(run["errors"] == 0 and run["load"] >= 0 for row in results[f"http{suffix}"] for run in row["runs"])
+            assert all(entry["complete"] for entry in results[f"logs{suffix}"].values()), results[f"logs{suffix}"]
+            if config.cerbos:
+                assert ("cerbos", "batch") in http
+        assert "worker" in results["meta"]["pinning_machine"]["poortwachter server"]
 
     json_path, md_path = report.write(results, tmp_path)
     stored = json.loads(json_path.read_text(encoding="utf-8"))
     text = md_path.read_text(encoding="utf-8")
     assert "| bench-reference | poortwachter | full path |" in text and "Cross-check" in text
     goals = {r.goal: r for r in report.ratios(stored)}
-    assert set(goals) == {g[0] for g in report.GOALS}
+    in_process = {g[0] for g in report.GOALS[:2]}
+    setups = ("pinned", "whole machine") if HTTP else ("pinned",)
+    assert set(goals) == in_process | {f"{g[0]}/{s}" for g in report.GOALS[2:] for s in setups}
     if HAS_CEDAR:
         assert goals["inprocess-vs-cedarpy"].value is not None
     report.print_ratios(stored)

@@ -41,6 +41,7 @@ from .decision_log import (
     open_decision_log,
 )
 from .inventory import Inventory
+from .lean import LeanAuthZen, log_unavailable
 from .openapi import answers, build_openapi, mount_docs
 from .problems import Problem
 from .reload import watch
@@ -127,10 +128,7 @@ def _problem_handlers(app: FastAPI) -> None:
         return exc.response()
 
     async def on_log_unavailable(request: Request, exc: Exception) -> Response:
-        metrics.observe_error("decision-log-unavailable")
-        return Problem(503, "decision-log-unavailable",
-                       f"the decision log cannot accept this decision ({exc}); not decided (fail closed)",
-                       headers={"Retry-After": "1"}).response()
+        return log_unavailable(exc)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -292,6 +290,7 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
     mount_docs(app)
     metrics.known_endpoints(getattr(route, "path", "") for route in app.router.routes)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(LeanAuthZen)  # innermost: the two decision endpoints skip the router (service/lean.py)
     app.add_middleware(DurableAnswers, decision_log=svc.decision_log)  # answers wait for their records
     app.add_middleware(EdgeMiddleware, ids=svc.decider.request_ids)
     if traces is not None:  # outermost: the server span covers the whole request, the log wait included

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -221,6 +222,34 @@ def test_spans_reach_an_otlp_receiver(bundle_dir: Path, monkeypatch: pytest.Monk
     assert server.parent_span_id.hex() == PARENT_ID and decision.parent_span_id == server.span_id
     wire = b"".join(req.SerializeToString() for req in received)
     assert not [p for p in PERSONAL if p.encode() in wire]
+
+
+def test_a_served_worker_exports_to_the_receiver_named_by_the_standard_variable(
+        tmp_path: Path, bundle_dir: Path) -> None:
+    """``poortwachter serve``: the worker sets up its exporter from the environment (each worker its own)."""
+    from support import post, serve, wait_until
+
+    with receiver() as (url, received):
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+        with serve(tmp_path, bundle_dir, env=env) as server:
+            for i in range(6):
+                body = personal_request(i)
+                r = httpx.post(server.base + "/access/v1/evaluation", json=body,
+                               headers={"traceparent": TRACEPARENT, "Connection": "close"}, timeout=10)
+                assert r.status_code == 200
+            assert post(server.base, "/access/v1/evaluations", {"evaluations": [personal_request()]}).status_code == 200
+
+            def spans() -> list[Any]:
+                return [s for req in list(received) for rs in req.resource_spans for ss in rs.scope_spans
+                        for s in ss.spans if s.name == tracing.SPAN]
+
+            assert wait_until(lambda: len(spans()) >= 7, 30), f"{len(spans())} decision spans arrived"
+        found = spans()
+        assert sum(1 for s in found if s.trace_id.hex() == TRACE_ID) == 6
+        endpoints = {a.value.string_value for s in found for a in s.attributes if a.key == "poortwachter.endpoint"}
+        assert endpoints == {"evaluation", "evaluations"}
+        wire = b"".join(req.SerializeToString() for req in list(received))
+        assert not [p for p in PERSONAL if p.encode() in wire]
 
 
 def test_tracing_is_off_by_default_and_switched_on_by_setting_or_standard_variable(bundle_dir: Path) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,8 @@ from poortwachter.service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 JAVA = ROOT / "clients" / "java"
+GUIDES = ROOT / "docs" / "clients"
+GUIDE_URL = "http://127.0.0.1:8181"  # the guides' server; the tests put their own in its place
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = ("nl-jgz-2026.1.0.bundle.json", "nl-jeugdhulp-2026.1.0.bundle.json")
 ADMIN_TOKEN = "admin-token-for-client-tests-0123"
@@ -44,6 +49,11 @@ def need_tool(name: str) -> str:
             pytest.fail(f"{name} is not installed (CI installs openjdk-17-jdk-headless; see .ci/run)")
         pytest.skip(f"{name} is not installed (apt-get install -y openjdk-17-jdk-headless)")
     return found
+
+
+def examples(text: str, language: str) -> list[tuple[str, str]]:
+    """(code, expected output) for each ```language block of a guide followed by a ```text block."""
+    return re.findall(rf"```{language}\n(.*?)```\s*\n```text\n(.*?)```", text, re.DOTALL)
 
 
 def request(**changes: Any) -> dict[str, Any]:
@@ -135,3 +145,33 @@ def stub() -> Iterator[type[Stub]]:
     yield Made
     for s in made:
         s.close()
+
+
+@dataclass(frozen=True)
+class JavaBuild:
+    """The Java client, its check program and the guide's example, compiled together once."""
+
+    classes: Path
+    guide_class: str
+    guide_output: str
+
+
+@pytest.fixture(scope="session")
+def java_build(tmp_path_factory: pytest.TempPathFactory, server: support.Server) -> JavaBuild:
+    """One ``javac --release 17`` (warnings are errors) over clients/java and the example of
+    docs/clients/java.md, pointed at the test server."""
+    javac = need_tool("javac")
+    out = tmp_path_factory.mktemp("java")
+    pairs = examples((GUIDES / "java.md").read_text(encoding="utf-8"), "java")
+    assert len(pairs) == 1, "docs/clients/java.md has one example with its output"
+    code, expected = pairs[0]
+    name = re.search(r"public final class (\w+)", code)
+    assert name, "the java example is one public final class"
+    guide = out / "guide" / f"{name.group(1)}.java"
+    guide.parent.mkdir()
+    guide.write_text(code.replace(GUIDE_URL, server.base), encoding="utf-8")
+    sources = [*sorted(str(p) for p in (JAVA / "src").rglob("*.java")), str(guide)]
+    result = subprocess.run([javac, "-Xlint:all", "-Werror", "--release", "17", "-encoding", "UTF-8",
+                             "-d", str(out / "classes"), *sources], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return JavaBuild(out / "classes", name.group(1), expected)

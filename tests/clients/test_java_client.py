@@ -1,7 +1,7 @@
 """The Java client (clients/java) compiled with the JDK's javac and run against a real Poortwachter server.
 
 No build tool and nothing downloaded: ``javac --release 17`` over the client and its check program
-(clients/java/src/test/…/ClientCheck.java), then ``java`` runs the check against ``poortwachter serve``
+(clients/java/src/test/…/ClientCheck.java; the ``java_build`` fixture), then ``java`` runs the check against ``poortwachter serve``
 with the embedded nl-jgz bundle, a server that never answers and a port where nothing listens. The
 check prints one line per call; this test asserts the real decisions in them.
 """
@@ -9,24 +9,11 @@ check prints one line per call; this test asserts the real decisions in them.
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 import support
 
-from .conftest import JAVA, Stub, need_tool
-
-
-@pytest.fixture(scope="module")
-def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The client and the check program, compiled warnings-as-errors for Java 17."""
-    javac = need_tool("javac")
-    out = tmp_path_factory.mktemp("java-classes")
-    sources = sorted(str(p) for p in (JAVA / "src").rglob("*.java"))
-    result = subprocess.run([javac, "-Xlint:all", "-Werror", "--release", "17", "-encoding", "UTF-8", "-d", str(out),
-                             *sources], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
+from .conftest import JavaBuild, Stub, need_tool
 
 
 def _fields(line: str) -> dict[str, str]:
@@ -34,12 +21,12 @@ def _fields(line: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def check(classes: Path, server: support.Server) -> dict[str, dict[str, str]]:
+def check(java_build: JavaBuild, server: support.Server) -> dict[str, dict[str, str]]:
     java = need_tool("java")
     silent = Stub(None)
     try:
         result = subprocess.run(
-            [java, "-cp", str(classes), "nl.poortwachter.client.ClientCheck", server.base, silent.base,
+            [java, "-cp", str(java_build.classes), "nl.poortwachter.client.ClientCheck", server.base, silent.base,
              f"http://127.0.0.1:{support.free_port()}"],
             capture_output=True, text=True, timeout=120, encoding="utf-8")
     finally:

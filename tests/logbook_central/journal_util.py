@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from poortwachter.logbook.checkpoint import Signer
 from poortwachter.logbook.pseudonym import Pseudonymiser
 from poortwachter.logbook.writer import LogWriter, WriterConfig
 
@@ -13,9 +14,9 @@ PSEUDO = Pseudonymiser(KEY)
 
 
 def write_journal(directory: Path, ids: Iterable[str], *, clients: int = 7, subjects: int = 3,
-                  time: str | None = None) -> list[str]:
+                  time: str | None = None, signer: Signer | None = None) -> list[str]:
     """Records d with client c-<n % clients> and subject p-<n % subjects>; closed cleanly. The ids written."""
-    writer = LogWriter(WriterConfig(directory), PSEUDO).start()
+    writer = LogWriter(WriterConfig(directory), PSEUDO, signer=signer).start()
     written = []
     last = 0
     for n, decision_id in enumerate(ids):

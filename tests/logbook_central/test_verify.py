@@ -119,3 +119,59 @@ def test_lines_removed_by_retention_are_a_note_not_a_problem(tmp_path: Path, sto
         report = rebuild(conn, tmp_path / "v2")
     assert report.problems == [] and report.lines == 0
     assert any("removed by retention" in n for n in report.notes), report.notes
+
+
+def _recompute(conn: Conn) -> None:
+    """What someone with write access to the database would do: change a record, then recompute every
+    later line's ``prev`` and the segment's recorded last hash, so chain and position agree again."""
+    import hashlib
+
+    import orjson
+
+    from poortwachter.logbook.checkpoint import leaf
+
+    sid = conn.execute("SELECT segment_id FROM decisions WHERE decision_id = 'd-31'").fetchone()[0]
+    rows = conn.execute("""SELECT 'd', line_no, raw FROM decisions WHERE segment_id = %(s)s UNION ALL
+                           SELECT 'e', line_no, raw FROM journal_events WHERE segment_id = %(s)s ORDER BY 2""",
+                        {"s": sid}).fetchall()
+    prev = None
+    changed = False
+    leaves: list[str] = []
+    for table, line_no, raw in rows:
+        record = orjson.loads(raw)
+        if record.get("decision_id") == "d-31":
+            record["decision"] = "deny" if record["decision"] == "allow" else "allow"
+            changed = True
+        if changed and "prev" in record:
+            record["prev"] = prev
+        if changed and record.get("event") == "checkpoint":  # its head and leaves too: all but the signature
+            record["head"] = prev
+            record["leaves"] = leaves
+        new = orjson.dumps(record).decode()
+        leaves = [] if record.get("event") == "checkpoint" else [*leaves, leaf(new.encode() + b"\n")]
+        if new != raw:
+            target = "decisions" if table == "d" else "journal_events"
+            conn.execute(f"UPDATE {target} SET raw = %s WHERE segment_id = %s AND line_no = %s", (new, sid, line_no))
+        prev = hashlib.sha256(new.encode() + b"\n").hexdigest()
+    conn.execute("UPDATE segments SET last_hash = %s WHERE segment_id = %s", (prev, sid))
+
+
+def test_a_recomputed_chain_is_caught_only_by_the_signed_checkpoints(tmp_path: Path, store: Target) -> None:
+    from poortwachter.logbook.checkpoint import generate, load_public_keys
+
+    signer = generate(tmp_path / "keys" / "log.key")
+    write_journal(tmp_path / "journal", (f"d-{n}" for n in range(60)), signer=signer)
+    shipper = Shipper(ShipperConfig(tmp_path / "journal", store))
+    try:
+        shipper.ship_pending()
+    finally:
+        shipper.close()
+    keys = load_public_keys([tmp_path / "keys"])
+    with connect(store) as conn:
+        _recompute(conn)
+        conn.commit()
+        report = rebuild(conn, tmp_path / "v")
+    unkeyed = list(report.problems) + [p for f in verify_folder(report.folders) for p in f.problems]
+    assert unkeyed == []  # chain and position agree: without the key nothing shows
+    keyed = [f"{f.path.name}: {p}" for f in verify_folder(report.folders, keys) for p in f.problems]
+    assert keyed and all("signature invalid" in p for p in keyed), keyed  # the checkpoints covering the edit

@@ -121,6 +121,8 @@ def make_query(args: argparse.Namespace) -> q.Query:
 
 
 def _search(args: argparse.Namespace, query: q.Query) -> q.SearchReport:
+    if args.dsn:  # the central store answers, with the same report
+        return central_cli.search_report(args, query)
     return q.search_report(folders(args), query)
 
 
@@ -192,8 +194,8 @@ def _verify(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "log_command", None):
         return central_cli.run(args)
-    if args.dsn:
-        return central_cli.query(args, _when(args.since, "--since"), _when(args.until, "--until"))
+    if args.dsn and args.verify:
+        return central_cli.verify(args)
     if args.verify:
         return _verify(args)
     if args.format == "html" and not args.output:

@@ -17,16 +17,13 @@ import signal
 import sys
 import tempfile
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-import orjson
 
 from ..pseudonym import Pseudonymiser, read_key
+from ..query import Query, SearchReport, StoreSearched
 from . import schema, store
-from .db import DEFAULT_SCHEMA, Target, connect
+from .db import DEFAULT_SCHEMA, StoreError, Target, connect
 from .ship import Shipper, ShipperConfig
 
 DSN_ENV = "POORTWACHTER_DECISION_LOG_SHIP"
@@ -143,61 +140,38 @@ def _values(single: str | None, pseudonym: str | None, key_files: list[Path]) ->
     return sorted({Pseudonymiser(k)(single) for k in keys} | {single})
 
 
-def query(args: argparse.Namespace, since: datetime | None, until: datetime | None) -> int:
-    """``poortwachter log --dsn …``: the same questions and formats as the local folders, from the store."""
+def search_report(args: argparse.Namespace, query: Query) -> SearchReport:
+    """``poortwachter log --dsn …``: the same question, answered from the store's indexes, with the same report
+    (the store, the records it holds from when to when, how many fell in the window). A store that cannot be
+    reached is reported as not searched — never as "no access found"."""
     where = target(args)
-    if args.verify:
-        return _verify(where)
+    place = store.location(where)
     clients = _values(args.client, args.client_pseudonym, args.key_file)
-    subjects = _values(args.subject, args.subject_pseudonym, args.key_file)  # subject ids are pseudonymised too
-    with connect(where) as conn:
-        schema.check_current(conn)
-        holds = store.held(conn)
-        window = holds.records if since is None and until is None else store.in_window(conn, since, until)
-        matches = [r for r in store.search(conn, clients=clients, subjects=subjects, decision_id=args.decision_id,
-                                           since=since, until=until)
-                   if (args.action is None or r.get("action") == args.action)
-                   and (args.decision is None or r.get("decision") == args.decision)]
-    _render(args.format, matches)
-    print(_statement(store.location(where), holds, window, since, until, len(matches)), file=sys.stderr)
-    return 0 if matches else 1
+    subjects = _values(args.subject, getattr(args, "subject_pseudonym", None), args.key_file)
+    try:
+        with connect(where) as conn:
+            schema.check_current(conn)
+            holds = store.held(conn)
+            window = (holds.records if query.since is None and query.until is None
+                      else store.in_window(conn, query.since, query.until))
+            matches = tuple(r for r in store.search(conn, clients=clients, subjects=subjects,
+                                                    decision_id=query.decision_id, since=query.since,
+                                                    until=query.until) if query.matches(r))
+    except StoreError as exc:
+        return SearchReport((StoreSearched(place, "postgresql", found=False, why=str(exc)),), query.since, query.until)
+    searched = StoreSearched(place, "postgresql", True, 0, holds.records, holds.first, holds.last)
+    return SearchReport((searched,), query.since, query.until, window, matches)
 
 
-def _iso(when: datetime | None) -> str:
-    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if when else "-"
-
-
-def _statement(where: str, holds: store.Held, window: int, since: datetime | None, until: datetime | None,
-               found: int) -> str:
-    searched = (f"postgresql {where}: {holds.records} record(s) from {_iso(holds.first)} to {_iso(holds.last)} "
-                f"in {holds.segments} journal segment(s)")
-    if not holds.records:
-        return f"nothing to search: {searched}. This is NOT an answer that nobody had access."
-    span = "" if since is None and until is None else f", of which {window} in the window {_iso(since)} to {_iso(until)}"
-    head = f"{found} decision(s) found" if found else "no access found"
-    return f"{head} in {searched}{span}"
-
-
-def _render(fmt: str, records: list[dict[str, Any]]) -> None:
-    from ..cli import _summary
-    from ..query import render_text
-
-    if fmt == "json":
-        for r in records:
-            sys.stdout.buffer.write(orjson.dumps(r) + b"\n")
-        sys.stdout.flush()
-    elif fmt == "summary":
-        print("\n".join(_summary(records)))
-    else:
-        for line in render_text(records):
-            print(line)
-
-
-def _verify(where: Target) -> int:
-    """Rebuild the store's segments in a scratch folder and check them like local folders, plus the rows."""
-    from ..query import verify as verify_folder
+def verify(args: argparse.Namespace) -> int:
+    """Rebuild the store's segments in a scratch folder and check them like local folders (with the log
+    public keys: their signed checkpoints too), plus the rows."""
+    from ..checkpoint import load_public_keys
+    from ..query import verify as verify_folders
     from .verify import rebuild
 
+    where = target(args)
+    keys = load_public_keys(args.log_public_key) if getattr(args, "log_public_key", None) else None
     with tempfile.TemporaryDirectory(prefix="poortwachter-verify-") as scratch, connect(where) as conn:
         schema.check_current(conn)
         report = rebuild(conn, Path(scratch))
@@ -207,15 +181,20 @@ def _verify(where: Target) -> int:
             print(f"    {p}")
         for note in report.notes:
             print(f"    note: {note}")
-        for folder in report.folders:
-            for file in verify_folder(folder):
-                state = "ok" if not file.problems else "BROKEN"
-                print(f"{folder.name}/{file.path.name}: {state}, {file.records} records"
-                      + (f", end checked ({file.end})" if file.end else ""))
-                for p in file.problems:
-                    print(f"    {p}")
-                for note in file.notes:
-                    print(f"    note: {note}")
-                bad += bool(file.problems)
+        files = verify_folders(report.folders, keys) if report.folders else []
+        for file in files:
+            state = "ok" if not file.problems else "BROKEN"
+            signed = f", {file.signed} signed checkpoint(s) verified" if keys is not None else ""
+            print(f"{file.path.parent.name}/{file.path.name}: {state}, {file.records} records{signed}")
+            for p in file.problems:
+                print(f"    {p}")
+            for note in file.notes:
+                print(f"    note: {note}")
+            bad += bool(file.problems)
+    if keys is None and files:
+        print("note: signatures not checked (give --log-public-key to catch an edit whose chain was recomputed)")
+    if not report.segments:
+        print("nothing to verify: the store holds no journal segments", file=sys.stderr)
+        return 3
     print("the store verifies" if not bad else f"{bad} problem(s): the store does NOT verify", file=sys.stderr)
     return 0 if not bad else 1

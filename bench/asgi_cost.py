@@ -8,8 +8,8 @@ app (Poortwachter as served: decision log to a folder with its default durabilit
 called the way uvicorn calls it — ``app(scope, receive, send)`` from a uvloop event loop with 32
 requests in flight — and the event loop thread's own CPU time (``time.thread_time``) is divided by
 the requests answered. The minimum over repeats is reported: other processes can only add to it.
-Variants are interleaved per repeat, so a drift of the machine hits them alike. The decision log
-writer thread's CPU is reported apart (it runs beside the loop, mostly in ``fdatasync``).
+Variants are interleaved per repeat, so a drift of the machine hits them alike. The other threads'
+CPU (the decision log writer: serialising, hashing, pseudonymising, ``fdatasync``) is reported apart.
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ def scope_of(path: str, body: bytes) -> dict[str, Any]:
                         (b"content-length", str(len(body)).encode())]}
 
 
-async def drive(app: Any, path: str, bodies: list[bytes], count: int, concurrency: int) -> tuple[float, int]:
-    """Answer ``count`` requests, ``concurrency`` in flight: (loop-thread CPU seconds, non-200 answers)."""
+async def drive(app: Any, path: str, bodies: list[bytes], count: int, concurrency: int) -> tuple[float, float, int]:
+    """Answer ``count`` requests, ``concurrency`` in flight: (loop-thread CPU seconds, the other threads'
+    CPU seconds (the decision log writer), non-200 answers)."""
     statuses: list[int] = []
     next_index = iter(range(count))
 
@@ -77,26 +78,10 @@ async def drive(app: Any, path: str, bodies: list[bytes], count: int, concurrenc
                     statuses.append(message["status"])
             await app(scope_of(path, body), receive, send)
 
-    started = time.thread_time()
+    started, process = time.thread_time(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.thread_time() - started, sum(s != 200 for s in statuses)
-
-
-def writer_cpu() -> float:
-    """CPU seconds of the decision log writer thread so far (Linux: /proc/self/task/*/stat)."""
-    import os
-
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            if not (task / "comm").read_text().startswith("poortwachter-de"):  # the writer (comm: 15 chars)
-                continue
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # a thread that just ended
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    loop_cpu = time.thread_time() - started
+    return loop_cpu, time.process_time() - process - loop_cpu, sum(s != 200 for s in statuses)
 
 
 def one(variant: str, kind: str, n: int, concurrency: int) -> None:
@@ -183,12 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, app in apps.items():
             for kind, path, bodies, n, c, per in (("single", SINGLE, singles, args.requests, args.concurrency, 1),
                                                   ("batch50", BATCH, batches, max(1, args.requests // 10), 8, 50)):
-                w0 = writer_cpu()
-                cpu, bad = loop.run_until_complete(drive(app, path, bodies, n, c))
+                cpu, others, bad = loop.run_until_complete(drive(app, path, bodies, n, c))
                 us = cpu / (n * per) * 1e6
                 results.setdefault((name, kind), []).append(us)
                 print(f"  {repeat + 1}/{args.repeats} {name:<10} {kind:<8} loop {us:6.2f} µs/decision  "
-                      f"writer {(writer_cpu() - w0) / (n * per) * 1e6:5.2f} µs/decision  non-200 {bad}",
+                      f"writer {others / (n * per) * 1e6:5.2f} µs/decision  non-200 {bad}",
                       file=sys.stderr, flush=True)
     for ctx in contexts:
         loop.run_until_complete(ctx.__aexit__(None, None, None))

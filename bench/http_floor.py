@@ -15,7 +15,10 @@ requests per second. Variants:
 - ``fastapi``: the same fixed answer from a FastAPI route (the framework's floor);
 - ``pw-framework``: Poortwachter as served, but the two decision endpoints through FastAPI's router
   (the lean path removed: what the service cost before issue 16);
-- ``pw-lean``: Poortwachter as served (``poortwachter serve``'s settings, decision log to a folder).
+- ``pw-lean``: Poortwachter as served (``poortwachter serve``'s settings, decision log to a folder);
+- ``pw-granian``: the same app on granian instead of uvicorn (measured only: ``poortwachter serve``
+  runs uvicorn, whose protocol class answers unreadable requests with problem documents and bounds
+  the time to send headers, service/transport.py).
 
 Results print as a table; ``--json`` writes them too.
 """
@@ -109,9 +112,10 @@ def variants(port: int) -> dict[str, list[str]]:
         "pw-lean": uvicorn_command("poortwachter.service.app:create_app_from_env", port, True),
     }
     if granian.exists():
-        found["raw-granian"] = [str(granian), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-                                "--workers", "1", "--runtime-threads", "1", "--no-ws", "--log-level", "warning",
-                                "bench.http_floor:raw_app"]
+        base = [str(granian), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                "--runtime-threads", "1", "--no-ws", "--log-level", "warning", "--loop", "uvloop"]
+        found["raw-granian"] = [*base, "bench.http_floor:raw_app"]
+        found["pw-granian"] = [*base, "--factory", "poortwachter.service.app:create_app_from_env"]
     return found
 
 

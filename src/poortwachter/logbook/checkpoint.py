@@ -41,7 +41,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,18 +95,18 @@ class Checkpoint:
     key_id: str | None = None
     sig: str | None = None
 
+    def _fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _FIELDS}  # not asdict(): no deep copies (writer thread)
+
     def payload(self) -> bytes:
         """The signed bytes: canonical JSON of every field but ``sig``."""
-        fields = asdict(self)
+        fields = self._fields()
         del fields["sig"]
-        fields["leaves"] = list(self.leaves)
         return orjson.dumps({"format": FORMAT, **fields}, option=orjson.OPT_SORT_KEYS)
 
     def line(self, prev: str | None) -> bytes:
         """The checkpoint as a log line, chained to the line before it."""
-        fields = asdict(self)
-        fields["leaves"] = list(self.leaves)
-        return orjson.dumps({"v": 1, "event": "checkpoint", "format": FORMAT, **fields, "prev": prev}) + b"\n"
+        return orjson.dumps({"v": 1, "event": "checkpoint", "format": FORMAT, **self._fields(), "prev": prev}) + b"\n"
 
     @classmethod
     def parse(cls, data: Any) -> Checkpoint:
@@ -159,9 +159,7 @@ class Signer:
 
 
 def _replace(cp: Checkpoint, **changes: Any) -> Checkpoint:
-    fields = {name: getattr(cp, name) for name in _FIELDS}
-    fields.update(changes)
-    return Checkpoint(**fields)
+    return replace(cp, **changes)
 
 
 # ---------------------------------------------------------------------------------------------- keys

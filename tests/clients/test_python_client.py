@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import support
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -22,6 +23,7 @@ from poortwachter.client import (
     AsyncClient,
     Client,
     ClientError,
+    Conflict,
     Decision,
     Explanation,
     Forbidden,
@@ -197,6 +199,21 @@ def test_bundles_health_and_admin(pdp: Client) -> None:
     assert ready.ok and ready.status == "ready"
     report = pdp.reload()
     assert report.generation >= 1 and report.refused == {}
+
+
+def test_shadow_evaluation_from_start_to_stop(pdp: Client) -> None:
+    started = pdp.start_shadow("nl-jgz", version="2026.1.0")
+    assert started.running and started.candidate_version == "2026.1.0" and started.compared == 0
+    assert pdp.evaluate(ALLOW).decision is True
+    assert support.wait_until(lambda: pdp.shadow_report("nl-jgz").compared >= 1, 10)
+    report = pdp.shadow_report("nl-jgz")
+    assert report.same == report.compared and report.different == 0  # the same version: nothing differs
+    stopped = pdp.stop_shadow("nl-jgz")
+    assert not stopped.running and stopped.raw["stopped"]
+    with pytest.raises(Conflict):
+        pdp.start_shadow("nl-jgz", version="1999.1.0")
+    with pytest.raises(InvalidRequest):
+        pdp.start_shadow("nl-jgz")  # exactly one of version, revision, file
 
 
 def test_admin_calls_need_the_right_token(http: TestClient) -> None:

@@ -17,20 +17,14 @@ from __future__ import annotations
 
 from .aio import AsyncClient
 from .answer import (
-    BundleDetail,
-    BundleList,
     BundleRef,
-    BundleSummary,
-    BundleVersion,
     Decision,
     DecisionContext,
     Entity,
     Explanation,
     FilterAnswer,
     FilterItem,
-    Health,
     ItemError,
-    LoadReport,
     Metadata,
     Missing,
     Obligation,
@@ -39,6 +33,7 @@ from .answer import (
     SearchAnswer,
     Text,
 )
+from .bundles import BundleDetail, BundleList, BundleSummary, BundleVersion, Health, LoadReport, ShadowReport
 from .calls import DEFAULT_TIMEOUT
 from .errors import (
     ClientError,
@@ -80,7 +75,7 @@ __all__ = [
     "Entity", "EvaluationRequest", "EvaluationsRequest", "Explanation", "FieldError", "FilterAnswer", "FilterItem",
     "FilterRequest", "Forbidden", "Health", "InternalError", "InvalidRequest", "ItemError", "LoadReport",
     "MalformedBody", "Metadata", "MethodNotAllowed", "Missing", "NotFound", "Obligation", "Problem", "ProtocolError",
-    "Reason", "RequestTimeout", "Resource", "ResourceSearchRequest", "RuleTrace", "SearchAnswer", "Subject",
+    "Reason", "RequestTimeout", "Resource", "ResourceSearchRequest", "RuleTrace", "SearchAnswer", "ShadowReport", "Subject",
     "SubjectSearchRequest", "Text", "Timeout", "TooLarge", "TransportError", "Unauthenticated", "Unavailable",
     "UnsupportedMediaType",
 ]

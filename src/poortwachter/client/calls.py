@@ -16,16 +16,13 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from .answer import (
-    BundleDetail,
-    BundleList,
     Decision,
     Explanation,
     FilterAnswer,
-    Health,
-    LoadReport,
     Metadata,
     SearchAnswer,
 )
+from .bundles import BundleDetail, BundleList, Health, LoadReport, ShadowReport
 from .errors import FieldError, Problem, ProtocolError, problem_class
 
 T = TypeVar("T")
@@ -179,9 +176,17 @@ class Endpoints:
                              accept=(200, 503))
 
     def admin(self, path: str, body: Any = None) -> Prepared[LoadReport]:
+        return self._admin("POST", path, body, lambda _, d: LoadReport.read(d))
+
+    def _admin(self, method: str, path: str, body: Any, read: Callable[[int, Any], T]) -> Prepared[T]:
         if not self.admin_token:
             raise ValueError("admin calls need the client's admin_token")
-        return self._prepare("POST", path, body, lambda _, d: LoadReport.read(d), token=self.admin_token)
+        return self._prepare(method, path, body, read, token=self.admin_token)
+
+    def shadow(self, method: str, name: str, candidate: Mapping[str, str | None] | None = None) -> Prepared[ShadowReport]:
+        body = None if candidate is None else {k: v for k, v in candidate.items() if v is not None}
+        return self._admin(method, f"/v1/bundles/{quote(name, safe='')}/shadow", body,
+                           lambda _, d: ShadowReport.read(d))
 
     def reload(self) -> Prepared[LoadReport]:
         return self.admin("/v1/bundles/reload")

@@ -9,16 +9,13 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from .answer import (
-    BundleDetail,
-    BundleList,
     Decision,
     Explanation,
     FilterAnswer,
-    Health,
-    LoadReport,
     Metadata,
     SearchAnswer,
 )
+from .bundles import BundleDetail, BundleList, Health, LoadReport, ShadowReport
 from .calls import DEFAULT_TIMEOUT, Endpoints, Prepared, outcome
 from .errors import Timeout, TransportError
 from .request import (
@@ -138,6 +135,20 @@ class Client:
     def rollback(self, name: str) -> LoadReport:
         """Admin: back to the revisions active before the last change of ``name``."""
         return self._send(self._calls.rollback(name))
+
+    def start_shadow(self, name: str, *, version: str | None = None, revision: str | None = None,
+                     file: str | None = None) -> ShadowReport:
+        """Admin: compare a candidate (exactly one of a version, a revision or a file in the bundle folder)
+        with the active versions of ``name`` on every decision, in the background; answers never change."""
+        return self._send(self._calls.shadow("POST", name, {"version": version, "revision": revision, "file": file}))
+
+    def shadow_report(self, name: str) -> ShadowReport:
+        """Admin: this worker's comparison so far (after a stop: the final report)."""
+        return self._send(self._calls.shadow("GET", name))
+
+    def stop_shadow(self, name: str) -> ShadowReport:
+        """Admin: stop comparing; this worker's final report."""
+        return self._send(self._calls.shadow("DELETE", name))
 
     def health(self) -> Health:
         """Liveness (``/healthz``): ``ok`` False when the decision log writer died."""

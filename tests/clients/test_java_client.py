@@ -24,13 +24,17 @@ def _fields(line: str) -> dict[str, str]:
 def check(java_build: JavaBuild, server: support.Server) -> dict[str, dict[str, str]]:
     java = need_tool("java")
     silent = Stub(None)
+    body = b'{"decision": "true", "context": {"decision_id": "x"}}'
+    impostor = Stub(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                    b"Connection: close\r\n\r\n%s" % (len(body), body))
     try:
         result = subprocess.run(
             [java, "-cp", str(java_build.classes), "nl.poortwachter.client.ClientCheck", server.base, silent.base,
-             f"http://127.0.0.1:{support.free_port()}"],
+             f"http://127.0.0.1:{support.free_port()}", impostor.base],
             capture_output=True, text=True, timeout=120, encoding="utf-8")
     finally:
         silent.close()
+        impostor.close()
     assert result.returncode == 0, result.stdout + result.stderr
     return {line.split()[0]: _fields(line) for line in result.stdout.splitlines() if line.strip()}
 
@@ -79,6 +83,7 @@ def test_a_problem_document_is_an_exception(check: dict[str, dict[str, str]]) ->
 def test_no_answer_is_an_exception_never_an_allow(check: dict[str, dict[str, str]]) -> None:
     assert check["timeout"] == {"exception": "TimedOutException", "within_3s": "true", "is_poortwachter": "true"}
     assert check["refused"] == {"exception": "TransportException"}
+    assert check["impostor"] == {"exception": "ProtocolException", "status": "200"}  # a string is not an allow
 
 
 def test_the_json_reader_and_writer(check: dict[str, dict[str, str]]) -> None:

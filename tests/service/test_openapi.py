@@ -55,7 +55,8 @@ def _operations(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
 def test_every_operation_has_its_stable_readable_id(harness: Harness) -> None:
     """Generated clients call these names (client.evaluate(…)); renaming one breaks every integrator."""
     doc = harness.client.get("/openapi.json").json()
-    assert _operations(doc) == OPERATIONS
+    assert _operations(doc) == OPERATIONS, (
+        "each route names its operation_id= (a camelCase verb: evaluate, getBundle) and is listed here")
     ids = list(OPERATIONS.values())
     assert len(set(ids)) == len(ids) and all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", i) for i in ids)
 

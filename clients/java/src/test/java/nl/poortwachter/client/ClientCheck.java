@@ -12,7 +12,8 @@ import java.util.Set;
 /**
  * Calls a real Poortwachter server and prints what came back, one {@code name key=value …} line per
  * check; tests/clients/test_java_client.py runs it and asserts the lines. Arguments: the server's base
- * URL, the URL of a server that accepts connections but never answers, a URL where nothing listens.
+ * URL, the URL of a server that accepts connections but never answers, a URL where nothing listens, and
+ * the URL of a server that answers 200 with a "decision" that is not a boolean.
  */
 public final class ClientCheck {
     private ClientCheck() {
@@ -110,6 +111,14 @@ public final class ClientCheck {
             System.out.println("refused none");
         } catch (TransportException e) {
             System.out.println("refused exception=" + e.getClass().getSimpleName());
+        }
+
+        PoortwachterClient impostor = PoortwachterClient.builder(URI.create(args[3])).build();
+        try {
+            Decision d = impostor.evaluate(allowRequest);
+            System.out.println("impostor none decision=" + d.decision());
+        } catch (ProtocolException e) {
+            System.out.println("impostor exception=" + e.getClass().getSimpleName() + " status=" + e.status());
         }
 
         Object parsed = Json.parse("{\"a\":[1,-2.5e1,\"\\u00e9\\ud83d\\ude00\\n\",true,null],\"b\":{}}");

@@ -124,6 +124,7 @@ def serve(tmp_path: Path, bundles: Path, *, workers: int = 1, env: dict[str, str
             "POORTWACHTER_LOG_LEVEL": "warning",
             "POORTWACHTER_ADMIN_TOKEN": ADMIN_TOKEN,
             "POORTWACHTER_STATE_DIR": str(tmp_path / "state"),
+            "POORTWACHTER_TRUST_DEV_KEY": "true",  # the fixtures are signed with the DEV key
             **(env or {})}
     output = tmp_path / f"server-{port}.log"
     out = output.open("wb")

@@ -162,7 +162,7 @@ def make_app(bundles: Path, tmp: Path, *, keep_log_open: bool = False, **overrid
                               "reload": "off",
                               "admin_token": ADMIN_TOKEN, "decision_log": str(tmp / "log"),
                               "decision_log_key_file": key, "decision_log_durability": "write",
-                              "state_dir": tmp / "state"}
+                              "state_dir": tmp / "state", "trust_dev_key": True}
     values.update(overrides)
     clock = Clock()
     settings = Settings(**values)

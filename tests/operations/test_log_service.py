@@ -40,7 +40,7 @@ def client(tmp_path: Path, mini_bundles: Path, monkeypatch: pytest.MonkeyPatch) 
     shutil.copytree(mini_bundles, bundles)
     # the edge's body bounds (max_json_depth) stop deep JSON first; opened up here, the log must hold by itself
     deep = {"max_json_depth": 512} if "max_json_depth" in Settings.model_fields else {}
-    settings = Settings(bundles=bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off", decision_log=str(tmp_path / "log"),
+    settings = Settings(trust_dev_key=True, bundles=bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off", decision_log=str(tmp_path / "log"),
                         decision_log_wait_timeout=0.5, **deep)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c

@@ -44,6 +44,7 @@ def server(tmp_path: Path, bundles: Path, workers: int,
         "POORTWACHTER_RELOAD": "off",
         "POORTWACHTER_LOG_LEVEL": "warning",
         "POORTWACHTER_STATE_DIR": str(tmp_path / "state"),
+        "POORTWACHTER_TRUST_DEV_KEY": "true",  # the fixtures are signed with the DEV key
         **(extra_env or {}),
     })
     out = (tmp_path / "server.log").open("wb")

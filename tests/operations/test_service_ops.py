@@ -34,7 +34,7 @@ def client(tmp_path: Path, mini_bundles: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("POORTWACHTER_DECISION_LOG_KEY", LOG_KEY)
     bundles = tmp_path / "bundles"
     shutil.copytree(mini_bundles, bundles)
-    settings = Settings(bundles=bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off", decision_log=str(tmp_path / "log"),
+    settings = Settings(trust_dev_key=True, bundles=bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off", decision_log=str(tmp_path / "log"),
                         admin_token="operations-admin-token-0123456789")
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c

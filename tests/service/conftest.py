@@ -107,7 +107,8 @@ def make_harness(bundle_dir: Path) -> Iterator[MakeHarness]:
     def factory(clock: Callable[[], datetime] | None = None, **overrides: Any) -> Iterator[Harness]:
         values: dict[str, Any] = {"bundles": bundle_dir, "dossier_type_bundles": {"jgz": "svc-jgz"},
                                   "max_clock_skew": 0, "allow_pinned_versions": True, "reload": "off",
-                                  "admin_token": ADMIN_TOKEN, "decision_log": "off"}
+                                  "admin_token": ADMIN_TOKEN, "decision_log": "off",
+                                  "trust_dev_key": True}  # the fixtures are signed with the DEV key
         values.update(overrides)
         settings = Settings(**values)
         sink = MemoryOutput()

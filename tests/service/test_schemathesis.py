@@ -39,7 +39,7 @@ def _app() -> Any:
         build_artifact(source, folder / name)
         for built in (folder / name).glob("*.bundle.json"):
             shutil.move(built, folder / built.name)
-    app = create_app(Settings(bundles=folder, dossier_type_bundles={"jgz": "svc-jgz"}, max_clock_skew=0, reload="off", admin_token=ADMIN_TOKEN,
+    app = create_app(Settings(trust_dev_key=True, bundles=folder, dossier_type_bundles={"jgz": "svc-jgz"}, max_clock_skew=0, reload="off", admin_token=ADMIN_TOKEN,
                               search_inventory=FIXTURES / "authzen-inventory.yaml", max_body_bytes=65_536),
                      decision_log=DecisionLog(NullOutput()))
     app.state.service.store.reload()  # what the lifespan does

@@ -284,6 +284,7 @@ def test_two_workers_both_shadow_and_the_metric_adds_them_up(bundle_dir: Path, t
     port = free_port()
     env = {**os.environ, "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=svc-jgz", "POORTWACHTER_MAX_CLOCK_SKEW": "0", "POORTWACHTER_ADMIN_TOKEN": ADMIN_TOKEN,
            "POORTWACHTER_STATE_DIR": str(tmp_path / "state"), "POORTWACHTER_DECISION_LOG": "off",
+           "POORTWACHTER_TRUST_DEV_KEY": "true",
            "POORTWACHTER_RELOAD": "poll", "POORTWACHTER_POLL_INTERVAL": "0.2"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "serve.log").open("wb")

@@ -43,6 +43,7 @@ def test_rollback_reaches_every_worker(bundle_dir: Path, tmp_path: Path) -> None
     port = free_port()
     env = {**os.environ, "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=svc-jgz", "POORTWACHTER_MAX_CLOCK_SKEW": "0", "POORTWACHTER_ADMIN_TOKEN": ADMIN_TOKEN,
            "POORTWACHTER_STATE_DIR": str(tmp_path / "state"), "POORTWACHTER_DECISION_LOG": "off",
+           "POORTWACHTER_TRUST_DEV_KEY": "true",
            "POORTWACHTER_RELOAD": "poll", "POORTWACHTER_POLL_INTERVAL": "0.2"}
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([str(BIN / "poortwachter"), "serve", "--port", str(port),
@@ -79,7 +80,7 @@ def _serve(bundle_dir: Path, tmp_path: Path, workers: int) -> tuple[subprocess.P
     port = free_port()
     env = {**os.environ, "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=svc-jgz", "POORTWACHTER_MAX_CLOCK_SKEW": "0",
            "POORTWACHTER_ADMIN_TOKEN": ADMIN_TOKEN, "POORTWACHTER_STATE_DIR": str(tmp_path / "state"),
-           "POORTWACHTER_DECISION_LOG": "off", "POORTWACHTER_RELOAD": "watch"}
+           "POORTWACHTER_DECISION_LOG": "off", "POORTWACHTER_RELOAD": "watch", "POORTWACHTER_TRUST_DEV_KEY": "true"}
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([str(BIN / "poortwachter"), "serve", "--port", str(port),
                              "--workers", str(workers), "--bundles", str(bundle_dir)], cwd=ROOT, env=env,

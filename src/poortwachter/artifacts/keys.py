@@ -8,12 +8,20 @@ for the embedded bundles and is public on purpose.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 Keyring = dict[str, Ed25519PublicKey]
+
+DEV_KEY_ID = "dev-signing"
+# The DEV public key (keys/dev-signing.pub) as raw bytes, here so it is recognised even where the file is not
+# shipped (the container image removes it); tests/distribution/test_dev_key.py checks the two agree.
+DEV_PUBLIC_KEY = bytes.fromhex("2165e9a92ce8f79bbe432addcdd672d810251fe046888c7d9b7aad413c613c77")
+DEV_KEY_REFUSED = ("the DEV key (keys/dev-signing.*, its private half is public) is not trusted outside the embedded "
+                   "default bundles: sign with your own key (docs/keys.md), or set trust_dev_key: true for development")
 
 
 def generate(private_path: Path, public_path: Path) -> None:
@@ -62,6 +70,24 @@ def read_keyring(*folders: Path) -> tuple[Keyring, dict[str, str]]:
 def fingerprint(key: Ed25519PublicKey) -> bytes:
     """The raw 32 public-key bytes: whether a key id still names the key an artifact was verified with."""
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def dev_fingerprint() -> bytes:
+    """The DEV public key's raw bytes: it is refused by what it is, under whatever file name it is copied."""
+    return DEV_PUBLIC_KEY
+
+
+def refuse(ring: Keyring, refused: Mapping[bytes, str]) -> tuple[Keyring, dict[str, str]]:
+    """``ring`` without the keys whose raw bytes are in ``refused``, and why each was left out (by key id)."""
+    kept: Keyring = {}
+    problems: dict[str, str] = {}
+    for key_id, key in ring.items():
+        why = refused.get(fingerprint(key))
+        if why is None:
+            kept[key_id] = key
+        else:
+            problems[f"key {key_id}"] = why
+    return kept, problems
 
 
 def _public(path: Path) -> Ed25519PublicKey:

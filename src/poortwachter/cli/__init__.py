@@ -1,4 +1,4 @@
-"""`poortwachter`: validate, test, explain and build bundles; analyse them; serve decisions.
+"""`poortwachter`: validate, test, explain, build and publish bundles; analyse them; serve decisions.
 
 Exit codes fit CI: 0 ok, 1 a test failed (or a diff found changes), 2 invalid input (a bundle or
 request that does not validate, a file that cannot be read).
@@ -16,7 +16,23 @@ from typing import Protocol
 
 from ..artifacts.artifact import ArtifactError
 from ..core.errors import BundleInvalid, RequestError
-from . import build, diff, explain, keygen, lint, log, matrix, openapi, reference, schema, serve, table, test, validate
+from . import (
+    build,
+    diff,
+    explain,
+    keygen,
+    lint,
+    log,
+    matrix,
+    openapi,
+    publish,
+    reference,
+    schema,
+    serve,
+    table,
+    test,
+    validate,
+)
 from .common import INVALID, Usage, print_diagnostics
 
 
@@ -30,7 +46,7 @@ class Command(Protocol):
 
 
 COMMANDS: dict[str, Command] = {
-    "validate": validate, "test": test, "explain": explain, "build": build, "keygen": keygen, "schema": schema,
+    "validate": validate, "test": test, "explain": explain, "build": build, "publish": publish, "keygen": keygen, "schema": schema,
     "serve": serve, "table": table, "diff": diff, "lint": lint, "matrix": matrix, "reference": reference, "log": log,
     "openapi": openapi,
 }

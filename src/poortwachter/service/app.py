@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..artifacts.keys import load_keyring
 from ..core.routing import Routing
-from . import admin, authzen, heap, log_ship, metrics, native, tracing
+from . import admin, authzen, heap, log_ship, metrics, native, tracing, trust
 from .cache import DecisionCache
 from .decider import Decider, Ids
 from .decision_log import (
@@ -50,6 +50,8 @@ from .security import guards
 from .settings import Settings, settings_from_env
 from .shadow import ShadowRunner
 from .siblings import Siblings
+from .source import Poller, credentials_from_env
+from .source_state import source_folder
 from .store import BundleStore
 
 log = logging.getLogger("poortwachter.service")
@@ -214,16 +216,23 @@ def _mount_first(app: FastAPI, *routers: APIRouter) -> None:
 
 
 def build_service(settings: Settings, *, decision_log: DecisionLog | None = None,
-                  clock: Callable[[], datetime] | None = None) -> Service:
-    """Everything but the HTTP layer (tests drive this directly, too)."""
+                  clock: Callable[[], datetime] | None = None, announce: bool = True) -> Service:
+    """Everything but the HTTP layer (tests drive this directly, too). ``announce``: log how keys are trusted
+    (``serve`` does it once for all its workers)."""
     guard = guards(settings)
     keyring = load_keyring(*settings.keys)
-    if "dev-signing" in keyring:
-        log.warning("the DEV signing key is trusted: fine for the embedded bundles, never in production "
-                    "(see docs/keys.md)")
+    refused = trust.refused_keys(settings)
+    if announce:
+        trust.announce(settings, keyring, refused)
     routing = routing_of(settings)
-    store = BundleStore(settings.bundles, keyring, settings.state_dir, routing.bundles.values(), key_dirs=settings.keys,
-                        clock=clock)
+    folder = source_folder(settings.state_dir) if settings.bundle_source and settings.state_dir else settings.bundles
+    store = BundleStore(folder, keyring, settings.state_dir, routing.bundles.values(), key_dirs=settings.keys,
+                        clock=clock, refused_keys=refused)
+    poller = None
+    if settings.bundle_source and settings.state_dir:
+        poller = Poller(store, settings.state_dir, settings.bundle_source,
+                        interval=settings.bundle_source_poll_interval, timeout=settings.bundle_source_timeout,
+                        max_backoff=settings.bundle_source_max_backoff, credentials=credentials_from_env())
     cache = DecisionCache(settings.cache_size, settings.cache_ttl)
     dlog = decision_log or open_decision_log(settings.decision_log, settings.decision_log_capacity, settings)
     shadow = ShadowRunner(store, settings.shadow_queue, settings.shadow_sample)
@@ -233,7 +242,7 @@ def build_service(settings: Settings, *, decision_log: DecisionLog | None = None
         siblings = Siblings(settings.state_dir)
         store.listeners.append(lambda snapshot: siblings.on_swap(snapshot.digest))
     return Service(settings, store, cache, dlog, decider, guard.admin, guard.decision, guard.history,
-                   Inventory.load(settings.search_inventory), shadow, siblings)
+                   Inventory.load(settings.search_inventory), shadow, siblings, poller)
 
 
 def routing_of(settings: Settings) -> Routing:
@@ -243,12 +252,14 @@ def routing_of(settings: Settings) -> Routing:
 
 
 def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | None = None,
-               clock: Callable[[], datetime] | None = None, span_exporter: Any = None) -> FastAPI:
+               clock: Callable[[], datetime] | None = None, span_exporter: Any = None,
+               announce: bool = True) -> FastAPI:
     """The ASGI app. Bundles are loaded in the lifespan (before the first request is served).
-    ``span_exporter``: traces go there instead of OTLP (tests; service/tracing.py)."""
+    ``span_exporter``: traces go there instead of OTLP (tests; service/tracing.py). ``announce``: log how keys
+    are trusted (``serve`` does it once for all its workers)."""
     settings = settings or settings_from_env()
     traces = tracing.setup(settings, exporter=span_exporter)  # before anything starts: a missing extra stops here
-    svc = build_service(settings, decision_log=decision_log, clock=clock)
+    svc = build_service(settings, decision_log=decision_log, clock=clock, announce=announce)
     svc.decider.tracing = traces
 
     @contextlib.asynccontextmanager
@@ -260,14 +271,18 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
             log.error("refused %s: %s", file, why)
         shipping = log_ship.start(svc.decision_log.sink)  # None unless decision_log_ship is set
         stop = asyncio.Event()
-        watcher = asyncio.create_task(watch(svc.store, settings.bundles, settings.state_dir, settings.reload,
+        watcher = asyncio.create_task(watch(svc.store, svc.store.folder, settings.state_dir, settings.reload,
                                             settings.poll_interval, stop))
+        poller = asyncio.create_task(svc.poller.run(stop)) if svc.poller is not None else None
         try:
             yield
         finally:
             stop.set()
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(watcher, 5)
+            if poller is not None:
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(poller, settings.bundle_source_timeout + 5)
             svc.shadow.close()
             if decision_log is None:  # a log handed in (tests) belongs to the caller
                 svc.decision_log.close()
@@ -301,7 +316,7 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
 
 def create_app_from_env() -> FastAPI:
     """uvicorn's factory in each worker process: the app, and the process tuned for serving."""
-    app = create_app(settings_from_env())
+    app = create_app(settings_from_env(), announce=False)  # serve announced the key trust once
     tune_process(app.state.service)
     return app
 

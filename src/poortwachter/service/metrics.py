@@ -17,6 +17,10 @@ the exposition can change in one place. Exported (all names ``poortwachter_*``, 
     bundle_refused_artifacts                              gauge     files in the bundle folder refused now
     bundle_revoked_total{bundle, version}                 counter   active versions deactivated: key removed
     bundle_watcher_failing                                gauge     1 while hot reload cannot watch (retrying)
+    bundle_source_last_success_timestamp_seconds{source}  gauge     the bundle source last answered usably
+    bundle_source_errors_total{cause}                     counter   cause = network | http | format | digest |
+                                                                    verification | downgrade | write
+    bundle_source_info{source, digest}                    gauge     1 for the pulled set in force (manifest digest)
     decision_log_records_total{result}                    counter   result = written | failed
     decision_log_flush_duration_seconds                   histogram one group commit (write + fsync)
     decision_log_flush_records                            histogram records per group commit
@@ -113,6 +117,14 @@ WATCHER_FAILING = Gauge("poortwachter_bundle_watcher_failing",
 SIBLINGS_APART = Gauge("poortwachter_bundle_workers_apart",
                        "1 while this worker decides with another bundle set than a sibling worker for longer than "
                        "the convergence grace period (its /readyz fails).", multiprocess_mode="livemax")
+SOURCE_SUCCESS = Gauge("poortwachter_bundle_source_last_success_timestamp_seconds",
+                       "Unix time the bundle source (setting bundle_source) last answered with a usable or unchanged "
+                       "set; only the polling worker reports it.", ["source"], multiprocess_mode="livemax")
+SOURCE_ERRORS = Counter("poortwachter_bundle_source_errors_total",
+                        "Failed polls of the bundle source, by cause (the set in force stays).", ["cause"])
+SOURCE_INFO = Gauge("poortwachter_bundle_source_info",
+                    "1 for the pulled bundle set in force (its manifest or index digest), 0 for earlier ones.",
+                    ["source", "digest"], multiprocess_mode="livemax")
 LOG_RECORDS = Counter("poortwachter_decision_log_records_total", "Decision log records written or failed.",
                       ["result"])
 LOG_FLUSH_SECONDS = Histogram("poortwachter_decision_log_flush_duration_seconds",
@@ -246,6 +258,28 @@ def bundle_revoked(name: str, version: str) -> None:
 
 def watcher_failing(failing: bool) -> None:
     WATCHER_FAILING.set(1 if failing else 0)
+
+
+_source = _Bounded()
+_source_digest: dict[str, str] = {}
+
+
+def source_succeeded(source: str, digest: str, at: float) -> None:
+    """The polling worker reached the bundle source; ``digest`` names the set in force (code-bounded labels:
+    one configured source, a digest per published set)."""
+    SOURCE_SUCCESS.labels(_source(source)).set(at)
+    before = _source_digest.get(source)
+    if before != digest:
+        if before:
+            SOURCE_INFO.labels(_source(source), before).set(0)
+        if digest:
+            SOURCE_INFO.labels(_source(source), digest).set(1)
+        _source_digest[source] = digest
+
+
+def source_failed(cause: str) -> None:
+    """``cause``: network, http, format, digest, verification, downgrade or write (code constants)."""
+    SOURCE_ERRORS.labels(cause).inc()
 
 
 def siblings_apart(apart: bool) -> None:

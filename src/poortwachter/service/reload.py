@@ -27,6 +27,8 @@ from anyio import to_thread
 from watchfiles import Change, awatch
 
 from .bundle_state import LOCK_FILE
+from .source_state import CURRENT
+from .source_state import FOLDER as SOURCE
 from .store import ARCHIVE, BundleStore
 
 log = logging.getLogger("poortwachter.reload")
@@ -36,13 +38,16 @@ RETRY_SECONDS = 1.0  # pause before watching again after the watcher failed
 RESYNC_SECONDS = 30.0  # a full reload at least this often, events or not
 
 
-def relevant(archive: Path | None) -> Callable[[Change, str], bool]:
-    """Everything but the store's own archive writes, lock and temp files: artifacts, keys, the state files,
-    and the ``..data`` symlink swaps of Kubernetes volume mounts."""
+def relevant(archive: Path | None, source: Path | None = None) -> Callable[[Change, str], bool]:
+    """Everything but the store's own archive writes, lock and temp files, and the bundle-source poller's
+    bookkeeping (only its swap of ``source/current`` matters): artifacts, keys, the state files, and the
+    ``..data`` symlink swaps of Kubernetes volume mounts."""
 
     def check(change: Change, path: str) -> bool:
         p = Path(path)
         if archive is not None and p.is_relative_to(archive):
+            return False
+        if source is not None and p.is_relative_to(source) and p.name != CURRENT:
             return False
         return not p.name.startswith(".tmp-") and p.name != LOCK_FILE
 
@@ -65,7 +70,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | None, mode: str,
+async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | None, source: Path | None, mode: str,
                       poll_interval: float, stop: asyncio.Event, debounce_ms: int, resync_seconds: float) -> None:
     """Watch the folders that exist now until one of them appears, disappears or is replaced, or ``stop``."""
     identities = {p: _identity(p) for p in folders}
@@ -80,7 +85,7 @@ async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | N
         return
     last_reload = time.monotonic()
     established = False
-    async for changes in awatch(*present, watch_filter=relevant(archive), debounce=debounce_ms, stop_event=stop,
+    async for changes in awatch(*present, watch_filter=relevant(archive, source), debounce=debounce_ms, stop_event=stop,
                                 force_polling=mode == "poll", poll_delay_ms=int(poll_interval * 1000),
                                 recursive=True, rust_timeout=TICK_MS, yield_on_timeout=True):
         if any(_identity(p) != ident for p, ident in identities.items()):
@@ -115,9 +120,10 @@ async def watch(store: BundleStore, folder: Path, state_dir: Path | None, mode: 
     else:
         folders = [Path(folder), *([Path(state_dir)] if state_dir is not None else []), *store.key_dirs]
     archive = (Path(state_dir) / ARCHIVE).resolve() if state_dir is not None else None
+    source = (Path(state_dir) / SOURCE).resolve() if state_dir is not None else None
     while not stop.is_set():
         try:
-            await _watch_once(store, folders, archive, mode, poll_interval, stop, debounce_ms, resync_seconds)
+            await _watch_once(store, folders, archive, source, mode, poll_interval, stop, debounce_ms, resync_seconds)
         except Exception as exc:
             log.exception("bundle folder watcher failed; retrying in %g s", RETRY_SECONDS)
             store.watch_status(False, f"watcher failed: {exc}; retrying every {RETRY_SECONDS:g} s")

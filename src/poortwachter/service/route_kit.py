@@ -23,6 +23,7 @@ from .security import Guard
 from .settings import Settings
 from .shadow import ShadowRunner
 from .siblings import Siblings
+from .source import Poller
 from .store import BundleStore
 
 
@@ -39,6 +40,7 @@ class Service:
     inventory: Inventory
     shadow: ShadowRunner
     siblings: Siblings | None = None  # with a shared state_dir: the other workers' bundle sets
+    poller: Poller | None = None  # with a bundle_source: polls it (in one worker at a time)
 
 
 def service(request: Request) -> Service:

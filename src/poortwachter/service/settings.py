@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..artifacts import embedded
+from ..artifacts.remote.reference import parse_location
 from ..core.errors import PoortwachterError
 from ..core.routing import DEFAULT_ROUTES
 
@@ -49,6 +50,21 @@ class Settings(BaseModel):
     keys: list[Path] = Field(default_factory=lambda: [embedded.key_dir()], description=(
         "Folders of trusted Ed25519 public keys (*.pub), separated by ':' in the environment; default: the "
         "DEV key. POORTWACHTER_KEYS_DIR is read as well."))
+    trust_dev_key: bool = Field(False, description=(
+        "Trust the DEV signing key (keys/dev-signing.*, whose private half is public) for bundles other than the "
+        "embedded defaults: a bundles folder or a bundle_source. For development only; the embedded default "
+        "bundles are always served with it."))
+    bundle_source: str | None = Field(None, description=(
+        "Pull signed bundle sets instead of reading a folder: oci://HOST[:PORT]/REPO:TAG (polled), "
+        "oci://HOST[:PORT]/REPO@sha256:… (pinned), or an https:// URL of an index.json (poortwachter publish "
+        "--to DIR); plain http on loopback only. Needs state_dir (the last good set is kept there). Registry "
+        "credentials: POORTWACHTER_BUNDLE_SOURCE_USERNAME / _PASSWORD."))
+    bundle_source_poll_interval: float = Field(30.0, gt=0, le=86_400, description=(
+        "Seconds between polls of the bundle source (±10 % jitter); an unchanged set costs one request."))
+    bundle_source_timeout: float = Field(10.0, gt=0, le=300, description=(
+        "Seconds any one request to the bundle source may take (connect, each read)."))
+    bundle_source_max_backoff: float = Field(300.0, gt=0, description=(
+        "Longest wait between polls after failures (exponential backoff with jitter up to this)."))
     dossier_type_bundles: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES), description=(
         "The bundle that decides each dossier type (a request without context.bundle goes to the bundle of its "
         "resource.properties.dossier_type; a bundle named in context.bundle must govern that type). A Duo+ "
@@ -159,6 +175,30 @@ class Settings(BaseModel):
         if isinstance(value, (str, Path)):
             return [Path(p) for p in str(value).split(os.pathsep) if p]
         return value
+
+    @field_validator("bundle_source")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_location(value)  # SourceError (a ValueError) names what is wrong
+        return value
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> Settings:
+        if self.bundle_source is None:
+            return self
+        if self.state_dir is None:
+            raise ValueError("bundle_source needs state_dir: the last good set is kept there, so a restart without "
+                             "the registry still serves")
+        if Path(self.bundles) != embedded.bundle_dir():
+            raise ValueError("set bundles or bundle_source, not both: with a source the bundles come from it")
+        return self
+
+    @property
+    def embedded_default(self) -> bool:
+        """Serving the embedded default bundles (``./scripts/serve``): the only place the DEV key is trusted
+        without ``trust_dev_key``."""
+        return self.bundle_source is None and Path(self.bundles).resolve() == embedded.bundle_dir().resolve()
 
     @field_validator("dossier_type_bundles", mode="before")
     @classmethod

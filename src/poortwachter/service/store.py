@@ -28,6 +28,12 @@ Shadow evaluation (service/shadow.py) names its candidates here too: ``start_sha
 version, revision or artifact file to a verified, compiled artifact, archives it and records
 ``name → revision`` in the state; every reload re-reads that record into ``store.shadows`` and tells
 the ``shadow_listeners``. A candidate never enters the snapshot: it cannot decide anything.
+
+The store's values live in service/store_model.py, its admin actions in service/store_admin.py and what
+it reports in service/store_report.py; this module holds the loading rules. A bundle source
+(service/source.py) writes into a folder this store loads like any other, and reports through
+``source_status``. Keys whose raw bytes are in ``refused_keys`` (the DEV key outside the embedded default)
+are never trusted, under whatever file name they appear.
 """
 
 from __future__ import annotations
@@ -37,129 +43,33 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from ..artifacts.artifact import SUFFIX, ArtifactError, Manifest, load_bytes
-from ..artifacts.keys import Keyring, fingerprint, read_keyring
-from ..core.catalog import Catalog
-from ..core.errors import PoortwachterError
+from ..artifacts.keys import Keyring, fingerprint, read_keyring, refuse
 from ..core.policy.compile import CompiledBundle
-from . import metrics
+from . import metrics, store_admin, store_report
+from . import store_model as model
 from .bundle_state import ARCHIVE, FolderState, Good, Hold, MemoryState
+from .source_state import Status
+from .store_model import (
+    Loaded,
+    LoadReport,
+    Refusal,
+    Scan,
+    Shadowing,
+    Snapshot,
+    StoreConflict,
+    utc_now,
+)
 
 __all__ = ["ARCHIVE", "BundleStore", "Hold", "LoadReport", "Loaded", "Refusal", "Shadowing", "Snapshot", "StoreConflict"]
 
 log = logging.getLogger("poortwachter.store")
 
 MAX_KNOWN_PER_NAME = 20
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """One verified, compiled artifact, where it came from, and the key (raw bytes) it was verified with."""
-
-    manifest: Manifest
-    compiled: CompiledBundle
-    file: str
-    loaded_at: datetime
-    signer: bytes
-
-    @property
-    def name(self) -> str:
-        return self.manifest.name
-
-    @property
-    def revision(self) -> str:
-        return self.manifest.revision
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _changed_ns(path: Path) -> int | None:
-    """The file's status-change time (ns; cannot be set by a copy tool), None when it is not there."""
-    try:
-        return os.stat(path).st_ctime_ns
-    except OSError:
-        return None
-
-
-def _digest(active: Mapping[str, tuple[Loaded, ...]]) -> str:
-    """sha256 of the sorted ``name revision`` lines: equal in two workers iff they decide with the same set."""
-    lines = sorted(f"{n} {x.revision}" for n, v in active.items() for x in v)
-    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What requests decide with: immutable (read-only mappings), replaced as a whole."""
-
-    catalog: Catalog
-    active: Mapping[str, tuple[Loaded, ...]]
-    generation: int
-    loaded_at: datetime
-    digest: str = ""
-
-    @classmethod
-    def of(cls, active: dict[str, tuple[Loaded, ...]], generation: int, at: datetime) -> Snapshot:
-        catalog = Catalog.of(x.compiled for v in active.values() for x in v)
-        return cls(catalog, MappingProxyType(dict(active)), generation, at, _digest(active))
-
-
-@dataclass(frozen=True)
-class Shadowing:
-    """A candidate artifact evaluated beside the active versions of ``name`` (since ``since``)."""
-
-    name: str
-    candidate: Loaded
-    since: str
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.name, self.candidate.revision, self.since)
-
-
-class StoreConflict(PoortwachterError):
-    """An admin request that cannot be carried out (unknown version, nothing to roll back to)."""
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A file refused at the last reload: why, and since when (this worker saw it refused without a break)."""
-
-    file: str
-    reason: str
-    since: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"file": self.file, "reason": self.reason, "since": self.since}
-
-
-@dataclass
-class _Scan:
-    """One pass over the bundle folder."""
-
-    good: dict[str, tuple[Loaded, int]] = field(default_factory=dict)  # file → (artifact, ctime ns)
-    refused: dict[str, str] = field(default_factory=dict)  # file → why
-    listed: bool = True  # the folder could be listed
-
-
-@dataclass
-class LoadReport:
-    """What one reload did: for the admin answer and the log."""
-
-    generation: int
-    changed: list[str] = field(default_factory=list)
-    refused: dict[str, str] = field(default_factory=dict)
-    kept: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"generation": self.generation, "changed": self.changed, "refused": self.refused, "kept": self.kept}
 
 
 class BundleStore:
@@ -171,12 +81,12 @@ class BundleStore:
 
     def __init__(self, folder: Path, keyring: Keyring, state_dir: Path | None = None,
                  required: str | Iterable[str] | None = (), key_dirs: Iterable[Path] = (), *,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, refused_keys: Mapping[bytes, str] | None = None) -> None:
         self.folder = Path(folder)
-        self._clock = clock or _utc_now
-        self.keyring = keyring
+        self._clock = clock or utc_now
+        self.refused_keys: Mapping[bytes, str] = refused_keys or {}
+        self.keyring, self.key_problems = refuse(keyring, self.refused_keys)
         self.key_dirs = tuple(Path(p) for p in key_dirs)
-        self.key_problems: dict[str, str] = {}
         # names readiness needs: the routed bundles (one name given as a string is one name, not its letters)
         self.required: tuple[str, ...] = ((required,) if isinstance(required, str) else
                                           tuple(dict.fromkeys(required or ())))
@@ -195,14 +105,16 @@ class BundleStore:
         self.shadow_listeners: list[Callable[[dict[str, Shadowing]], None]] = []
         # sha256 of the file bytes → (manifest, compiled, key bytes it was verified with)
         self._verified: dict[str, tuple[Manifest, CompiledBundle, bytes]] = {}
-        self._trusted: dict[str, bytes] = {k: fingerprint(v) for k, v in keyring.items()}
+        self._trusted: dict[str, bytes] = {k: fingerprint(v) for k, v in self.keyring.items()}
+        self.source_status: Callable[[], Status] | None = None  # set by a bundle source (service/source.py)
         self.watching: bool | None = None  # None: hot reload off; False: cannot watch (retrying)
         self.watch_error: str | None = None
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
 
-    # -------------------------------------------------------------------------------- reading
+
+    # -------------------------------------------------------------------------------- reading (store_report.py)
 
     @property
     def ready(self) -> bool:
@@ -211,47 +123,26 @@ class BundleStore:
         return bool(active) and all(n in active for n in self.required)
 
     def not_ready_reason(self) -> str:
-        active = self.snapshot.active
-        missing = [n for n in self.required if n not in active]
-        if not active:
-            why = f"no valid bundle is loaded from {self.folder}"
-        else:
-            why = (f"bundles {', '.join(map(repr, missing))}, configured in dossier_type_bundles, are not loaded"
-                   f" (loaded: {', '.join(active)})")
-        related = [r for r in self._refusals.values()
-                   if not missing or any(r.file.startswith(n + "-") for n in missing)] or list(self._refusals.values())
-        if related:
-            why += "; refused: " + "; ".join(f"{r.file}: {r.reason}" for r in related[:3])
-            if len(related) > 3:
-                why += f"; and {len(related) - 3} more (GET /v1/bundles)"
-        if self.key_problems:
-            why += "; keys: " + "; ".join(f"{p}: {w}" for p, w in sorted(self.key_problems.items()))
-        return why
+        return store_report.not_ready_reason(self)
 
     def refused_artifacts(self) -> list[dict[str, str]]:
         """Refused files (file, reason, since), oldest refusal first."""
-        return [r.as_dict() for r in sorted(self._refusals.values(), key=lambda r: (r.since, r.file))]
+        return store_report.refused_artifacts(self)
 
     def health(self) -> dict[str, Any]:
         """What /readyz shows beside its verdict: the set this worker decides with and what is wrong."""
-        snap = self.snapshot
-        return {"generation": snap.generation, "revision_set": snap.digest,
-                "active": {n: [x.manifest.version for x in v] for n, v in snap.active.items()},
-                "refused": self.refused_artifacts(), "watching": self.watching, "watch_error": self.watch_error,
-                "key_problems": dict(self.key_problems)}
+        return store_report.health(self)
 
     def health_detail(self) -> str:
-        """One line for /readyz: the set, and every reason an operator should look (refusals, watcher)."""
-        snap = self.snapshot
-        parts = [f"generation {snap.generation}, revision set {snap.digest[7:19]}"]
-        if self._refusals:
-            parts.append(f"{len(self._refusals)} refused (the last good version stays active): "
-                         + "; ".join(f"{r.file} since {r.since}: {r.reason}" for r in self._refusals.values()))
-        if self.watching is False:
-            parts.append(f"hot reload not watching: {self.watch_error}")
-        if self.key_problems:
-            parts.append("keys: " + "; ".join(f"{p}: {w}" for p, w in sorted(self.key_problems.items())))
-        return "; ".join(parts)
+        """One line for /readyz: the set, and every reason an operator should look."""
+        return store_report.health_detail(self)
+
+    def describe(self, name: str, today: date) -> dict[str, Any]:
+        """Everything /v1/bundles/{name} shows; KeyError when the name is unknown."""
+        return store_report.describe(self, name, today)
+
+    def summary(self, today: date) -> list[dict[str, Any]]:
+        return store_report.summary(self, today)
 
     def watch_status(self, watching: bool | None, error: str | None = None) -> None:
         """Called by the watcher (service/reload.py): is the bundle folder being watched right now?"""
@@ -272,6 +163,8 @@ class BundleStore:
         if not self.key_dirs:
             return
         ring, problems = read_keyring(*self.key_dirs)
+        ring, refused = refuse(ring, self.refused_keys)
+        problems.update(refused)
         for path, why in problems.items():
             if self.key_problems.get(path) != why:
                 log.error("key %s: %s", path, why)
@@ -292,8 +185,12 @@ class BundleStore:
         self._verified[digest] = result
         return result
 
-    def _scan(self) -> _Scan:
-        scan = _Scan()
+    def prime(self, raw: bytes, manifest: Manifest, compiled: CompiledBundle) -> None:
+        """Bytes the caller verified with this store's keyring (service/source.py): not compiled again."""
+        self._verified[hashlib.sha256(raw).hexdigest()] = (manifest, compiled, self._trusted[manifest.key_id])
+
+    def _scan(self) -> Scan:
+        scan = Scan()
         seen: dict[str, str] = {}
         now = self._now()
         try:
@@ -351,17 +248,17 @@ class BundleStore:
         with self._lock:
             return self._reload()
 
-    def _next_record(self, record: dict[str, Good], scan: _Scan) -> dict[str, Good]:
+    def _next_record(self, record: dict[str, Good], scan: Scan) -> dict[str, Good]:
         """The last-good record after this scan (see the module docstring). Runs under the state lock; a file
         that changed (or appeared) since this scan read it is left alone: the scan is stale for it, and the
         change itself causes another reload."""
         new = dict(record)
         for file, (loaded, changed_ns) in scan.good.items():
-            if _changed_ns(self.folder / file) == changed_ns:
+            if model.changed_ns(self.folder / file) == changed_ns:
                 new[file] = Good(loaded.revision, changed_ns)
         if scan.listed and scan.good:  # the folder yields bundles: files no longer in it are retired
             present = set(scan.good) | set(scan.refused)
-            new = {f: g for f, g in new.items() if f in present or _changed_ns(self.folder / f) is not None}
+            new = {f: g for f, g in new.items() if f in present or model.changed_ns(self.folder / f) is not None}
         return new
 
     def _reload(self) -> LoadReport:
@@ -394,10 +291,10 @@ class BundleStore:
             if all(p is not None for p in pinned):
                 active[name] = [p for p in pinned if p is not None]
         report = self._swap(active, report)
-        self._follow_shadows()
+        store_admin.follow_shadows(self)
         return report
 
-    def _from_record(self, record: dict[str, Good], scan: _Scan) -> tuple[dict[str, list[Loaded]], list[str]]:
+    def _from_record(self, record: dict[str, Good], scan: Scan) -> tuple[dict[str, list[Loaded]], list[str]]:
         """The active set the record names (folder artifacts first, then last-good fallbacks from the archive);
         entries that no longer verify (revoked key, lost archive) are dropped from ``record``."""
         active: dict[str, list[Loaded]] = {}
@@ -426,7 +323,7 @@ class BundleStore:
             kept.append(f"{key} ({good.revision[:19]}, {file})")
         return active, kept
 
-    def _note_refusals(self, scan: _Scan, active: dict[str, list[Loaded]]) -> None:
+    def _note_refusals(self, scan: Scan, active: dict[str, list[Loaded]]) -> None:
         """Refusals with their 'since'; each new one is logged and counted once, not at every reload."""
         at = self._now().isoformat()
         refusals: dict[str, Refusal] = {}
@@ -509,189 +406,26 @@ class BundleStore:
         for listener in self.listeners:
             listener(new)
 
-    # -------------------------------------------------------------------------------- admin
+
+    # -------------------------------------------------------------------------------- admin (store_admin.py)
 
     def request_reload(self) -> LoadReport:
         """Admin reload: reload here and tell the other workers (reload stamp in the state folder)."""
-        report = self.reload()
-        self._state.stamp()
-        return report
-
-    def _hold(self, name: str, revisions: tuple[str, ...], reason: str) -> LoadReport:
-        with self._state.locked():
-            holds = self._state.read_holds()
-            holds[name] = Hold(revisions, self.disk.get(name, ()), reason, self._now().isoformat())
-            self._state.write_holds(holds)
-        return self._reload()
+        return store_admin.request_reload(self)
 
     def rollback(self, name: str) -> LoadReport:
         """Back to the revisions that were active for ``name`` before the last change."""
-        with self._lock:
-            current = tuple(x.revision for x in self.snapshot.active.get(name, ()))
-            stack = self.history.get(name, [])
-            while stack and stack[-1] == current:
-                stack.pop()
-            if not stack:
-                raise StoreConflict(f"bundle {name!r} has no earlier active state to roll back to")
-            target = stack.pop()
-            missing = [r for r in target if self._from_archive(r) is None]
-            if missing:
-                raise StoreConflict(f"earlier revisions of {name!r} are no longer available: {', '.join(missing)}")
-            report = self._hold(name, target, "rollback")
-            # the rollback itself must not become the state a next rollback returns to
-            stack = self.history.get(name, [])
-            if stack and stack[-1] == current:
-                stack.pop()
-            return report
+        return store_admin.rollback(self, name)
 
     def activate(self, name: str, version: str | None = None, revision: str | None = None) -> LoadReport:
-        """Make one known revision active for its version (held), or, with neither argument,
-        release the hold so the folder decides again."""
-        with self._lock:
-            if version is None and revision is None:
-                with self._state.locked():
-                    holds = self._state.read_holds()
-                    if name not in holds and name not in self.snapshot.active:
-                        raise KeyError(name)
-                    holds.pop(name, None)
-                    self._state.write_holds(holds)
-                return self._reload()
-            candidates = [x for x in self.known.values() if x.name == name
-                          and (revision is None or x.revision == revision)
-                          and (version is None or x.manifest.version == version)]
-            if revision is not None and not candidates and (archived := self._from_archive(revision)):
-                candidates = [archived] if archived.name == name else []
-            if not candidates:
-                wanted = " ".join(p for p in (version and f"version {version}", revision and f"revision {revision}") if p)
-                raise StoreConflict(f"bundle {name!r} has no known {wanted}")
-            target = max(candidates, key=lambda x: x.loaded_at)
-            self.known[target.revision] = target
-            current = [x for x in self.snapshot.active.get(name, ())
-                       if x.manifest.version != target.manifest.version]
-            revisions = tuple(x.revision for x in [*current, target])
-            return self._hold(name, revisions, f"activate {target.manifest.version} {target.revision}")
-
-    # -------------------------------------------------------------------------------- shadow candidates
-
-    def _follow_shadows(self) -> None:
-        """``self.shadows`` from the state (another worker may have changed it); listeners hear of changes."""
-        found: dict[str, Shadowing] = {}
-        for name, (revision, since) in self._state.read_shadows().items():
-            current = self.shadows.get(name)
-            if current is not None and current.key == (name, revision, since) and self._trusts(current.candidate):
-                found[name] = current
-                continue
-            loaded = self._from_archive(revision)
-            if loaded is None or loaded.name != name:
-                log.error("shadow candidate %s of %s is not available here; not shadowing it", revision, name)
-                continue
-            found[name] = Shadowing(name, loaded, since)
-        if {n: s.key for n, s in found.items()} != {n: s.key for n, s in self.shadows.items()}:
-            self.shadows = found
-            for listener in self.shadow_listeners:
-                listener(found)
-
-    def _candidate(self, name: str, version: str | None, revision: str | None, file: str | None) -> Loaded:
-        if file is not None:
-            return self._candidate_file(name, file)
-        found = [x for x in self.known.values() if x.name == name
-                 and (revision is None or x.revision == revision)
-                 and (version is None or x.manifest.version == version)]
-        if not found and version is not None and revision is None:  # a folder artifact not active (held)
-            found = [Loaded(m, c, "bundle folder", self._now(), k) for m, c, k in self._verified.values()
-                     if m.name == name and m.version == version]
-        if not found and revision is not None and (archived := self._from_archive(revision)):
-            found = [archived] if archived.name == name else []
-        if not found:
-            wanted = " ".join(p for p in (version and f"version {version}", revision and f"revision {revision}") if p)
-            raise StoreConflict(f"bundle {name!r} has no known {wanted}")
-        return max(found, key=lambda x: x.loaded_at)
-
-    def _candidate_file(self, name: str, file: str) -> Loaded:
-        """An artifact file inside the bundle folder, e.g. ``candidates/x.bundle.json`` (a subfolder is not
-        loaded by reloads): verified like every artifact."""
-        root = self.folder.resolve()
-        path = (self.folder / file).resolve()
-        if not path.is_relative_to(root) or not path.name.endswith(SUFFIX):
-            raise StoreConflict(f"{file!r} is not a {SUFFIX} file inside the bundle folder")
-        try:
-            raw = path.read_bytes()
-            manifest, compiled = load_bytes(raw, self.keyring, file)
-        except OSError as exc:
-            raise StoreConflict(f"cannot read {file!r}: {exc.strerror or exc}") from None
-        except ArtifactError as exc:
-            raise StoreConflict(f"{file!r} refused: {exc}") from None
-        if manifest.name != name:
-            raise StoreConflict(f"{file!r} holds bundle {manifest.name!r}, not {name!r}")
-        self._state.put(manifest.revision, raw)  # other workers (and restarts) load it from the archive
-        return Loaded(manifest, compiled, file, self._now(), self._trusted[manifest.key_id])
+        """Make one known revision active for its version (held), or, with neither argument, release the hold."""
+        return store_admin.activate(self, name, version, revision)
 
     def start_shadow(self, name: str, version: str | None = None, revision: str | None = None,
                      file: str | None = None) -> Shadowing:
-        """Evaluate a candidate beside ``name`` from now on (replacing an earlier one); StoreConflict
-        when it cannot be found or verified. Every worker follows through the state."""
-        with self._lock:
-            candidate = self._candidate(name, version, revision, file)
-            self.known.setdefault(candidate.revision, candidate)
-            shadows = self._state.read_shadows()
-            shadows[name] = (candidate.revision, self._now().isoformat())
-            self._state.write_shadows(shadows)
-            self._follow_shadows()
-            if name not in self.shadows:
-                raise StoreConflict(f"candidate {candidate.revision} of {name!r} could not be archived")
-            return self.shadows[name]
+        """Evaluate a candidate beside ``name`` from now on (every worker follows through the state)."""
+        return store_admin.start_shadow(self, name, version, revision, file)
 
     def stop_shadow(self, name: str) -> None:
         """Stop shadowing ``name`` (in every worker); KeyError when no candidate is shadowed."""
-        with self._lock:
-            shadows = self._state.read_shadows()
-            if name not in shadows and name not in self.shadows:
-                raise KeyError(name)
-            shadows.pop(name, None)
-            self._state.write_shadows(shadows)
-            self._follow_shadows()
-
-    # -------------------------------------------------------------------------------- reporting
-
-    def describe(self, name: str, today: date) -> dict[str, Any]:
-        """Everything /v1/bundles/{name} shows; KeyError when the name is unknown."""
-        active = self.snapshot.active.get(name, ())
-        known = [x for x in self.known.values() if x.name == name]
-        if not active and not known and name not in self.last_error:
-            raise KeyError(name)
-        in_force = None
-        try:
-            in_force = self.snapshot.catalog.select(name, today).ref.revision
-        except KeyError:
-            pass
-        active_revs = {x.revision for x in active}
-        versions = [_version_info(x, x.revision in active_revs, x.revision == in_force)
-                    for x in sorted(known, key=lambda x: (x.manifest.version, x.loaded_at))]
-        hold = self.holds.get(name)
-        return {
-            "name": name,
-            "active": [x.manifest.version for x in active],
-            "in_force": next((x.manifest.version for x in active if x.revision == in_force), None),
-            "versions": versions,
-            "held": None if hold is None or hold.disk != self.disk.get(name, ()) else
-            {"revisions": list(hold.revisions), "reason": hold.reason, "at": hold.at},
-            "history": [list(s) for s in reversed(self.history.get(name, []))],
-            "last_error": self.last_error.get(name),
-        }
-
-    def summary(self, today: date) -> list[dict[str, Any]]:
-        names = sorted(set(self.snapshot.active) | {x.name for x in self.known.values()} | set(self.last_error))
-        out = []
-        for name in names:
-            d = self.describe(name, today)
-            out.append({"name": name, "active": d["active"], "in_force": d["in_force"],
-                        "versions": [v["version"] for v in d["versions"] if v["active"]],
-                        "held": d["held"] is not None, "last_error": d["last_error"]})
-        return out
-
-
-def _version_info(x: Loaded, active: bool, in_force: bool) -> dict[str, Any]:
-    m = x.manifest
-    return {"version": m.version, "effective_from": m.effective_from, "revision": m.revision,
-            "sha256": m.sha256, "key_id": m.key_id, "source_revision": m.source_revision,
-            "file": x.file, "loaded_at": x.loaded_at.isoformat(), "active": active, "in_force": in_force}
+        store_admin.stop_shadow(self, name)

@@ -34,6 +34,24 @@ class LoadError(BaseModel):
     at: str
 
 
+class SourceStatus(BaseModel):
+    """The bundle source (setting bundle_source) as the polling worker last saw it; times in Unix seconds."""
+
+    source: str
+    digest: str | None = Field(description="Manifest (or index) digest of the pulled set in force.")
+    last_success: float | None = Field(description="The source last answered with a usable or unchanged set.")
+    last_change: float | None = Field(description="When the set in force was pulled.")
+    last_error: str | None = Field(description="Why the last poll failed (null after a success); the set stays.")
+    last_error_cause: str | None = Field(description="network, http, format, digest, verification, downgrade, write.")
+    last_error_at: float | None
+    failures: int = Field(description="Consecutive failed polls.")
+    age_seconds: float | None = Field(description="Seconds since the last success.")
+
+
+class BundleSource(SourceStatus):
+    artifacts: dict[str, str | None] = Field(description="Active version → the digest of its artifact as pulled.")
+
+
 class BundleSummary(BaseModel):
     name: str
     active: list[str] = Field(description="Active versions.")
@@ -41,6 +59,7 @@ class BundleSummary(BaseModel):
     versions: list[str]
     held: bool = Field(description="Pinned by an admin rollback/activate.")
     last_error: LoadError | None
+    source: BundleSource | None = Field(None, description="Where the bundle is pulled from (null: a folder).")
 
 
 class BundleList(BaseModel):
@@ -86,6 +105,7 @@ class BundleDetail(BaseModel):
     held: HoldInfo | None
     history: list[list[str]] = Field(description="Earlier active revision sets, newest first.")
     last_error: LoadError | None
+    source: BundleSource | None = Field(None, description="Where the bundle is pulled from (null: a folder).")
 
 
 class ShadowCandidate(BaseModel):
@@ -166,6 +186,7 @@ class BundleHealth(BaseModel):
     watch_error: str | None
     key_problems: dict[str, str] = Field(description="Key files or folders that could not be read: nothing in "
                                                      "them is trusted.")
+    source: SourceStatus | None = Field(None, description="The bundle source, when bundle_source is set.")
 
 
 class Health(BaseModel):

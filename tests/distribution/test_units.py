@@ -1,0 +1,102 @@
+"""The parts of bundle distribution that need no server: references, layouts, the backoff, the replay guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from support import free_port
+
+from poortwachter.artifacts.artifact import ArtifactError
+from poortwachter.artifacts.keys import load_keyring
+from poortwachter.artifacts.remote import SourceError, parse_location
+from poortwachter.artifacts.remote.client import Pulled
+from poortwachter.artifacts.remote.layout import INDEX_TYPE, MAX_LAYERS, Blob, read_index, read_manifest
+from poortwachter.cli import main
+from poortwachter.service.source import SetRefused, check_set, next_delay
+
+from .conftest import Keys, artifact
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("ftp://x/index.json", "expected oci://"),
+    ("oci://registry.example.nl/Upper/case:tag", "not a valid repository"),
+    ("oci://registry.example.nl/repo@sha256:abc", "is not a sha256"),
+    ("oci://registry.example.nl/repo:bad tag", "not a valid tag"),
+    ("http://10.0.0.5/index.json", "loopback only"),
+])
+def test_unusable_sources_are_refused_with_the_reason(text: str, why: str) -> None:
+    with pytest.raises(SourceError, match=why):
+        parse_location(text)
+
+
+def test_usable_sources() -> None:
+    pinned = parse_location("oci://registry.example.nl:5443/team/bundles@sha256:" + "a" * 64)
+    assert pinned.pinned and pinned.base == "https://registry.example.nl:5443" and pinned.repository == "team/bundles"
+    assert not parse_location("oci://[::1]:5000/b:prod").pinned
+    assert parse_location("oci://[::1]:5000/b:prod").base == "http://[::1]:5000"
+    assert parse_location("https://cdn.example.nl/pw/index.json").kind == "index"
+    assert parse_location("http://localhost:8080/index.json").kind == "index"
+
+
+def _index(*entries: dict[str, object]) -> bytes:
+    return orjson.dumps({"mediaType": INDEX_TYPE, "artifacts": list(entries)})
+
+
+def test_an_index_names_plain_files_with_digests_and_bounded_sizes() -> None:
+    good = {"path": "a-1.0.0.bundle.json", "digest": "sha256:" + "0" * 64, "size": 10}
+    assert read_index(_index(good), "i") == [Blob("a-1.0.0.bundle.json", "sha256:" + "0" * 64, 10)]
+    for bad, why in [({**good, "path": "../etc/passwd.bundle.json"}, "plain"), ({**good, "path": "x/a.bundle.json"}, "plain"),
+                     ({**good, "digest": "md5:1"}, "digest"), ({**good, "size": 10**9}, "size"),
+                     ({**good, "size": 0}, "size")]:
+        with pytest.raises(ArtifactError, match=why):
+            read_index(_index(bad), "i")
+    with pytest.raises(ArtifactError, match="at most"):
+        read_index(_index(*({**good, "path": f"a-{i}.0.0.bundle.json"} for i in range(MAX_LAYERS + 1))), "i")
+    with pytest.raises(ArtifactError, match="twice"):
+        read_index(_index(good, good), "i")
+    with pytest.raises(ArtifactError, match="not a poortwachter bundle set"):
+        read_manifest(orjson.dumps({"mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": []}), "m")
+
+
+def test_the_backoff_grows_with_jitter_and_is_capped() -> None:
+    assert 27 <= next_delay(30, 0, 300, lambda: 0.0) <= next_delay(30, 0, 300, lambda: 1.0) <= 33
+    assert next_delay(1, 1, 300, lambda: 1.0) == 2 and next_delay(1, 3, 300, lambda: 1.0) == 8
+    assert next_delay(1, 3, 300, lambda: 0.0) == 4  # a random half of the ceiling is waited
+    assert next_delay(30, 50, 300, lambda: 1.0) == 300 and next_delay(30, 50, 300, lambda: 0.0) == 150
+
+
+def test_the_replay_guard(tmp_path: Path, prod_keys: Keys) -> None:
+    keyring = load_keyring(prod_keys.folder)
+    v1 = artifact(tmp_path, "2026.1.0", prod_keys.private, prod_keys.key_id)
+    v2 = artifact(tmp_path, "2026.2.0", prod_keys.private, prod_keys.key_id)
+
+    def pulled(*paths: Path) -> Pulled:
+        return Pulled("sha256:x", None, tuple((Blob(p.name, "sha256:y", 1), p.read_bytes()) for p in paths))
+
+    seen = {"svc-jgz": {"2026.2.0": "sha256:" + orjson.loads(v2.read_bytes())["manifest"]["sha256"]}}
+    assert len(check_set(pulled(v2), keyring, seen, "s")) == 1
+    with pytest.raises(SetRefused, match="older than svc-jgz@2026.2.0") as refused:
+        check_set(pulled(v1), keyring, seen, "s")
+    assert refused.value.cause == "downgrade"
+    seen["svc-jgz"]["2026.1.0"] = "sha256:" + orjson.loads(v1.read_bytes())["manifest"]["sha256"]
+    assert len(check_set(pulled(v1, v2), keyring, seen, "s")) == 2  # a version activated before may stay
+    with pytest.raises(SetRefused, match="listed twice"):
+        check_set(pulled(v2, v2), keyring, seen, "s")
+    with pytest.raises(SetRefused, match="not among the trusted keys"):
+        check_set(pulled(v2), {}, seen, "s")
+
+
+def test_publish_refuses_what_the_sidecars_would_refuse_and_says_why(
+        tmp_path: Path, prod_keys: Keys, other_keys: Keys, capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = artifact(tmp_path, "2026.1.0", other_keys.private, other_keys.key_id)
+    assert main(["publish", str(wrong), "--keys", str(prod_keys.folder), "--to", str(tmp_path / "out")]) == 2
+    assert "signature does not match" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    right = artifact(tmp_path, "2026.1.0", prod_keys.private, prod_keys.key_id)
+    assert main(["publish", str(right), "--to", f"oci://127.0.0.1:{free_port()}/pw/b:prod", "--timeout", "2"]) == 2
+    assert "ConnectError" in capsys.readouterr().err
+    assert main(["publish", str(right), "--to", "oci://127.0.0.1:5000/pw/b@sha256:" + "0" * 64]) == 2
+    assert "publish to a tag" in capsys.readouterr().err
+    assert main(["publish", str(right), "--to", "https://example.nl/x"]) == 2

@@ -96,7 +96,8 @@ def run(duration: int) -> list[tuple[str, str, dict[str, float]]]:
         env.update({"POORTWACHTER_DECISION_LOG": str(work / f"log-{mode}"),
                     "POORTWACHTER_DECISION_LOG_KEY": "bench-pseudonym-key-0123456789abcdef",
                     "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=mini", "POORTWACHTER_MAX_CLOCK_SKEW": "0", "POORTWACHTER_RELOAD": "off",
-                    "POORTWACHTER_LOG_LEVEL": "warning", "POORTWACHTER_CACHE_SIZE": "10000", **extra})
+                    "POORTWACHTER_LOG_LEVEL": "warning", "POORTWACHTER_CACHE_SIZE": "10000",
+                    "POORTWACHTER_TRUST_DEV_KEY": "true", **extra})  # its bundle is signed with the DEV key
         proc = subprocess.Popen(pinned(0, [sys.executable, "-m", "poortwachter.cli", "serve", "--port", str(port),
                                            "--bundles", str(bundles), "--workers", "1"]),
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -78,6 +78,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def make_app(bundles: Path, **overrides: Any) -> FastAPI:
     values: dict[str, Any] = {"bundles": bundles, "reload": "off", "decision_log": "off", "max_clock_skew": 0,
+                              "trust_dev_key": True,  # a copy of the embedded (DEV-signed) artifacts
                               "admin_token": ADMIN_TOKEN, **overrides}
     return create_app(Settings(**values), decision_log=DecisionLog(MemoryOutput()))
 

@@ -74,7 +74,7 @@ def _serve(source: str, keys: Path, state: Path, log: Path) -> tuple[subprocess.
     env = {**os.environ, "POORTWACHTER_BUNDLE_SOURCE": source, "POORTWACHTER_STATE_DIR": str(state),
            "POORTWACHTER_KEYS": f"{keys}{os.pathsep}{key_dir()}", "POORTWACHTER_BUNDLE_SOURCE_POLL_INTERVAL": "0.2",
            "POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=svc-jgz", "POORTWACHTER_MAX_CLOCK_SKEW": "0",
-           "POORTWACHTER_DECISION_LOG": "off", "POORTWACHTER_LOG_LEVEL": "warning"}
+           "POORTWACHTER_DECISION_LOG": "off", "POORTWACHTER_LOG_LEVEL": "info"}
     with log.open("wb") as err:  # the server keeps its own copy
         proc = subprocess.Popen([str(BIN / "poortwachter"), "serve", "--port", str(port), "--workers", "2"],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)

@@ -14,7 +14,7 @@ from poortwachter.artifacts.remote import SourceError, parse_location
 from poortwachter.artifacts.remote.client import Pulled
 from poortwachter.artifacts.remote.layout import INDEX_TYPE, MAX_LAYERS, Blob, read_index, read_manifest
 from poortwachter.cli import main
-from poortwachter.service.source import SetRefused, check_set, next_delay
+from poortwachter.service.source import SetNotActivated, check_set, next_delay
 
 from .conftest import Keys, artifact
 
@@ -77,14 +77,14 @@ def test_the_replay_guard(tmp_path: Path, prod_keys: Keys) -> None:
 
     seen = {"svc-jgz": {"2026.2.0": "sha256:" + orjson.loads(v2.read_bytes())["manifest"]["sha256"]}}
     assert len(check_set(pulled(v2), keyring, seen, "s")) == 1
-    with pytest.raises(SetRefused, match="older than svc-jgz@2026.2.0") as refused:
+    with pytest.raises(SetNotActivated, match="older than svc-jgz@2026.2.0") as refused:
         check_set(pulled(v1), keyring, seen, "s")
     assert refused.value.cause == "downgrade"
     seen["svc-jgz"]["2026.1.0"] = "sha256:" + orjson.loads(v1.read_bytes())["manifest"]["sha256"]
     assert len(check_set(pulled(v1, v2), keyring, seen, "s")) == 2  # a version activated before may stay
-    with pytest.raises(SetRefused, match="listed twice"):
+    with pytest.raises(SetNotActivated, match="listed twice"):
         check_set(pulled(v2, v2), keyring, seen, "s")
-    with pytest.raises(SetRefused, match="not among the trusted keys"):
+    with pytest.raises(SetNotActivated, match="not among the trusted keys"):
         check_set(pulled(v2), {}, seen, "s")
 
 

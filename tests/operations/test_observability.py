@@ -30,7 +30,7 @@ def client(tmp_path: Path, mini_bundles: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("POORTWACHTER_DECISION_LOG_KEY", LOG_KEY)
     bundles = tmp_path / "bundles"
     shutil.copytree(mini_bundles, bundles)
-    settings = Settings(bundles=bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off",
+    settings = Settings(trust_dev_key=True, bundles=bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off",
                         decision_log=str(tmp_path / "log"))
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
@@ -100,7 +100,7 @@ def test_two_active_versions_are_told_apart_everywhere(tmp_path: Path) -> None:
     from service.conftest import yc_request
 
     settings = Settings(bundles=_two_versions(tmp_path), dossier_type_bundles={"jgz": "svc-jgz"}, max_clock_skew=0,
-                        reload="off", decision_log="off")
+                        reload="off", decision_log="off", trust_dev_key=True)
     with TestClient(create_app(settings)) as client:
         before = scrape(client)
         for when, n in (("2025-06-01T10:00:00+02:00", 2), ("2026-11-22T10:00:00+01:00", 3)):

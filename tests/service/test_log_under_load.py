@@ -57,7 +57,8 @@ class SlowMemory(MemoryOutput):
 
 def settings(bundle_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"bundles": bundle_dir, "dossier_type_bundles": {"jgz": "svc-jgz"}, "max_clock_skew": 0,
-                              "allow_pinned_versions": True, "reload": "off", "decision_log": "off"}
+                              "allow_pinned_versions": True, "reload": "off", "decision_log": "off",
+                              "trust_dev_key": True}  # the fixtures are signed with the DEV key
     values.update(overrides)
     return Settings(**values)
 

@@ -49,7 +49,7 @@ PERSONAL = ("p-secret-subject", "c-secret-client", "d-secret-dossier", "prof-sec
 
 def _settings(bundle_dir: Path, **extra: Any) -> Settings:
     return Settings(bundles=bundle_dir, dossier_type_bundles={"jgz": "svc-jgz"}, max_clock_skew=0, reload="off",
-                    decision_log="off", **extra)
+                    decision_log="off", trust_dev_key=True, **extra)
 
 
 @pytest.fixture
@@ -281,7 +281,7 @@ def test_without_the_extra_the_service_runs_and_a_configured_tracing_fails_loud(
         "from poortwachter.service.settings import Settings\n"
         "from poortwachter.service.settings import SettingsError\n"
         f"base = dict(bundles={str(bundle_dir)!r}, dossier_type_bundles={{'jgz': 'svc-jgz'}}, reload='off', "
-        "decision_log='off')\n"
+        "decision_log='off', trust_dev_key=True)\n"
         "with TestClient(create_app(Settings(**base))) as c:\n"
         "    assert c.get('/readyz').status_code == 200\n"
         "assert not [m for m in sys.modules if m.startswith(EXTRA)], 'imported while off'\n"

@@ -12,6 +12,7 @@ dossier: serve refuses that unless ``allow_unauthenticated_network`` says it is 
 from __future__ import annotations
 
 import argparse
+import inspect
 import ipaddress
 import logging
 import os
@@ -19,6 +20,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -93,11 +95,23 @@ def serve(args: argparse.Namespace) -> int:
         uvicorn.run("poortwachter.service.app:create_app_from_env", factory=True, host=settings.host,
                     port=settings.port, workers=settings.workers, loop="uvloop", http=ProblemHttpToolsProtocol,
                     log_level=settings.log_level, access_log=settings.access_log, proxy_headers=False,
-                    server_header=False, timeout_graceful_shutdown=20)
+                    server_header=False, timeout_graceful_shutdown=20, **_healthcheck())
     finally:
         metrics.cleanup_multiprocess(multiproc)
         _remove(made)
     return 0
+
+
+WORKER_HEALTHCHECK_SECONDS = 30.0
+
+
+def _healthcheck() -> dict[str, Any]:
+    """uvicorn ≥ 0.31 kills a worker that does not answer its parent's ping within 5 s and starts another; on
+    a busy node a worker still importing and loading bundles misses that and is killed again and again. The
+    limit is raised where uvicorn has it (a hung worker is still replaced, later)."""
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        return {"timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS}
+    return {}
 
 
 def _remove(folder: Path | None) -> None:

@@ -40,7 +40,7 @@ from . import metrics
 from .source_state import SourceState, Status, semver
 from .store import BundleStore
 
-__all__ = ["PASSWORD_ENV", "USERNAME_ENV", "Poller", "SetRefused", "check_set", "credentials_from_env", "next_delay"]
+__all__ = ["PASSWORD_ENV", "USERNAME_ENV", "Poller", "SetNotActivated", "check_set", "credentials_from_env", "next_delay"]
 
 log = logging.getLogger("poortwachter.source")
 
@@ -48,7 +48,7 @@ USERNAME_ENV = "POORTWACHTER_BUNDLE_SOURCE_USERNAME"
 PASSWORD_ENV = "POORTWACHTER_BUNDLE_SOURCE_PASSWORD"  # noqa: S105 - a secret: read from the environment, never a setting
 
 
-class SetRefused(Exception):
+class SetNotActivated(Exception):
     """A pulled set that must not be activated; ``cause`` is ``verification`` or ``downgrade``."""
 
     def __init__(self, cause: str, message: str) -> None:
@@ -74,28 +74,28 @@ def next_delay(interval: float, failures: int, max_backoff: float, rand: Callabl
 
 def check_set(pulled: Pulled, keyring: Keyring, seen: dict[str, dict[str, str]],
               where: str) -> list[tuple[Manifest, CompiledBundle, bytes, str]]:
-    """(manifest, compiled, bytes, blob digest) of each artifact of a pulled set that may be activated; SetRefused
+    """(manifest, compiled, bytes, blob digest) of each artifact of a pulled set that may be activated; SetNotActivated
     otherwise (see the module docstring, step 3)."""
     checked: dict[str, tuple[Manifest, CompiledBundle, bytes, str]] = {}
     for blob, raw in pulled.files:
         try:
             manifest, compiled = load_bytes(raw, keyring, f"{where} {blob.file}")
         except ArtifactError as exc:
-            raise SetRefused("verification", str(exc)) from None
+            raise SetNotActivated("verification", str(exc)) from None
         key = f"{manifest.name}@{manifest.version}"
         if key in checked:
-            raise SetRefused("verification", f"{where}: {key} is listed twice")
+            raise SetNotActivated("verification", f"{where}: {key} is listed twice")
         checked[key] = (manifest, compiled, raw, blob.digest)
     for manifest, *_ in checked.values():
         known = seen.get(manifest.name, {})
         before = known.get(manifest.version)
         if before is not None and before != manifest.revision:
-            raise SetRefused("downgrade", f"{where}: {manifest.name}@{manifest.version} was activated as {before}; "
+            raise SetNotActivated("downgrade", f"{where}: {manifest.name}@{manifest.version} was activated as {before}; "
                                           f"the source now offers {manifest.revision} under the same version (a "
                                           "published version never changes: publish a new version)")
         newest = max(known, key=semver, default=None)
         if before is None and newest is not None and semver(manifest.version) < semver(newest):
-            raise SetRefused("downgrade", f"{where}: {manifest.name}@{manifest.version} is older than "
+            raise SetNotActivated("downgrade", f"{where}: {manifest.name}@{manifest.version} is older than "
                                           f"{manifest.name}@{newest}, already activated: a replayed older artifact "
                                           "is refused (to go back on purpose, see docs/operations.md, rollback)")
     return list(checked.values())
@@ -131,7 +131,7 @@ class Poller:
             pulled = remote.pull(status.etag if held else None, held.get)
             if pulled is not None:
                 self._activate(pulled, status)
-        except (RemoteError, SetRefused) as exc:
+        except (RemoteError, SetNotActivated) as exc:
             return self._failed(status, exc.cause, str(exc))
         except OSError as exc:
             return self._failed(status, "write", f"cannot write the set to {self.state.folder}: {exc}")

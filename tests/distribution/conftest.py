@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -64,30 +65,50 @@ class Registry:
             self.proc.wait(10)
 
 
-def _start_registry(folder: Path, port: int) -> Registry:
+def _start_registry(folder: Path, port: int, htpasswd: Path | None = None) -> Registry:
     config = folder / "config.yml"
     storage = folder / "storage"
+    auth = f"auth:\n  htpasswd:\n    realm: test\n    path: {htpasswd}\n" if htpasswd else ""
     config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {storage}\n"
-                      f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: test-secret\n")
+                      f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: test-secret\n{auth}")
     assert REGISTRY is not None
     with (folder / "registry.log").open("ab") as log:  # the registry keeps its own copy
         proc = subprocess.Popen([REGISTRY, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=log)
-    ok = wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200, timeout=20)
+    ok = wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code in (200, 401), timeout=20)
     if not ok:
         proc.kill()
         raise AssertionError(f"docker-registry did not start: {(folder / 'registry.log').read_text()}")
     return Registry(f"127.0.0.1:{port}", storage, proc)
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
+def _need_registry() -> None:
     if REGISTRY is None:
         if os.environ.get("CI") == "true":
             pytest.fail("docker-registry is missing under CI=true (.ci/run installs it)")
         pytest.skip("docker-registry not installed (apt-get install docker-registry): the OCI registry tests skip")
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    _need_registry()
     folder = tmp_path / "registry"
     folder.mkdir()
     reg = _start_registry(folder, free_port())
+    yield reg
+    reg.stop()
+
+
+ROBOT = ("robot", "robot-secret-0123456789")
+
+
+@pytest.fixture
+def private_registry(tmp_path: Path) -> Iterator[Registry]:
+    """A registry that answers only the user ROBOT (HTTP Basic, htpasswd with bcrypt, as Harbor robots do)."""
+    _need_registry()
+    folder = tmp_path / "private-registry"
+    folder.mkdir()
+    (folder / "htpasswd").write_text(f"{ROBOT[0]}:{bcrypt.hashpw(ROBOT[1].encode(), bcrypt.gensalt()).decode()}\n")
+    reg = _start_registry(folder, free_port(), folder / "htpasswd")
     yield reg
     reg.stop()
 

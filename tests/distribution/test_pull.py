@@ -17,7 +17,7 @@ from poortwachter.artifacts.remote import SourceError, parse_location
 from poortwachter.cli import main
 from poortwachter.service.settings import SettingsError, load_settings
 
-from .conftest import DENY_ALL, Keys, Registry, artifact
+from .conftest import DENY_ALL, ROBOT, Keys, Registry, artifact
 
 
 def publish(*paths: Path, to: str) -> str:
@@ -214,3 +214,25 @@ def test_an_admin_rolls_back_on_purpose(registry: Registry, prod_keys: Keys, tmp
         assert r.status_code == 200, r.text
         assert app.decide() == (True, revision_of(v1))
         assert app.bundle()["held"]["reason"] == "rollback"
+
+
+def test_a_private_registry_with_credentials(private_registry: Registry, prod_keys: Keys, tmp_path: Path,
+                                             serve_source: Any, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    ref = private_registry.ref("pw/bundles", "prod")
+    v1 = artifact(tmp_path, "2026.1.0", prod_keys.private, prod_keys.key_id)
+    assert main(["publish", str(v1), "--to", ref]) == 2  # anonymous: refused, and said so
+    assert "HTTP 401" in capsys.readouterr().err
+    monkeypatch.setenv("POORTWACHTER_PUBLISH_USERNAME", ROBOT[0])
+    monkeypatch.setenv("POORTWACHTER_PUBLISH_PASSWORD", ROBOT[1])
+    publish(v1, to=ref)
+    with serve_source(ref, keys=[prod_keys.folder]) as app:  # the sidecar has no credentials
+        assert wait_until(lambda: app.source()["last_error_cause"] == "http", timeout=10), app.source()
+        assert "HTTP 401" in app.source()["last_error"] and not app.ready()
+    monkeypatch.setenv("POORTWACHTER_BUNDLE_SOURCE_USERNAME", ROBOT[0])
+    monkeypatch.setenv("POORTWACHTER_BUNDLE_SOURCE_PASSWORD", ROBOT[1])
+    with serve_source(ref, keys=[prod_keys.folder]) as app:
+        assert wait_until(app.ready, timeout=10), app.source()
+        assert app.decide() == (True, revision_of(v1))
+        shown = app.client.get("/readyz").text + app.client.get("/v1/bundles").text
+        assert ROBOT[1] not in shown

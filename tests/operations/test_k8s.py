@@ -27,7 +27,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Created once by the operator (docs/operations.md, "Deploying on Kubernetes"), never by kustomize.
 CREATED_OUTSIDE = {"Secret": {"poortwachter", "poortwachter-audit-db"}, "ConfigMap": {"poortwachter-trusted-keys"}}
 # Environment names that are not settings fields: secrets and per-pod values read beside Settings.
-NOT_SETTINGS = {"POORTWACHTER_DECISION_LOG_KEY_FILE", "POD_NAME"}
+NOT_SETTINGS = {"POD_NAME", "PGPASSWORD"}
 
 
 def _missing(what: str) -> None:
@@ -167,8 +167,10 @@ def test_the_shipper_copies_this_pods_journal_to_postgresql(overlay: str) -> Non
     assert shipper["args"][:2] == ["log", "ship"]
     journal = _env(sidecar)["POORTWACHTER_DECISION_LOG"]
     assert shipper["args"][shipper["args"].index("--dir") + 1] == journal
-    assert _env(shipper)["POORTWACHTER_DECISION_LOG_SHIP"] == {
-        "secretKeyRef": {"name": "poortwachter-audit-db", "key": "dsn"}}
+    env = _env(shipper)
+    assert env["POORTWACHTER_DECISION_LOG_SHIP"].startswith("postgresql://")
+    assert ":" not in env["POORTWACHTER_DECISION_LOG_SHIP"].split("//")[1].split("@")[0], "no password in the DSN"
+    assert env["PGPASSWORD"] == {"secretKeyRef": {"name": "poortwachter-audit-db", "key": "password"}}
     shared = {m["name"] for m in sidecar["volumeMounts"]} & {m["name"] for m in shipper["volumeMounts"]}
     assert "decision-log" in shared
 

@@ -25,9 +25,10 @@ K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Created once by the operator (docs/operations.md, "Deploying on Kubernetes"), never by kustomize.
-CREATED_OUTSIDE = {"Secret": {"poortwachter", "poortwachter-audit-db"}, "ConfigMap": {"poortwachter-trusted-keys"}}
+CREATED_OUTSIDE = {"Secret": {"poortwachter", "poortwachter-audit-db", "poortwachter-registry"}, "ConfigMap": {"poortwachter-trusted-keys"}}
 # Environment names that are not settings fields: secrets and per-pod values read beside Settings.
-NOT_SETTINGS = {"POD_NAME", "PGPASSWORD"}
+NOT_SETTINGS = {"POD_NAME", "PGPASSWORD", "POORTWACHTER_BUNDLE_SOURCE_USERNAME",
+                "POORTWACHTER_BUNDLE_SOURCE_PASSWORD"}
 
 
 def _missing(what: str) -> None:
@@ -165,6 +166,8 @@ def test_the_registry_overlay_pulls_signed_bundles_and_holds_none() -> None:
     assert env["POORTWACHTER_BUNDLE_SOURCE"].startswith("oci://")
     assert "POORTWACHTER_BUNDLES" not in env
     assert "POORTWACHTER_TRUST_DEV_KEY" not in env  # production trusts only the organisation's keys
+    assert env["POORTWACHTER_BUNDLE_SOURCE_PASSWORD"] == {
+        "secretKeyRef": {"name": "poortwachter-registry", "key": "password"}}
 
 
 def test_the_air_gapped_overlay_reads_a_read_only_bundle_volume() -> None:

@@ -180,3 +180,33 @@ def test_an_unreachable_store_is_counted_and_the_backlog_reported(tmp_path: Path
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_log_ship_ships_continuously_and_stops_cleanly_on_sigterm(tmp_path: Path, store: Target) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from support import wait_until
+
+    write_journal(tmp_path, (f"a-{n}" for n in range(50)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POORTWACHTER_")}
+    env["POORTWACHTER_DECISION_LOG_SHIP"] = store.dsn  # the DSN from the environment, as in a container
+    proc = subprocess.Popen([sys.executable, "-m", "poortwachter.cli", "log", "ship", "--schema", store.schema,
+                             "--dir", str(tmp_path), "--poll", "0.05"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: len(_ids(store)) == 50, 20)
+        write_journal(tmp_path, (f"b-{n}" for n in range(30)))  # a new file while it runs
+        assert wait_until(lambda: len(_ids(store)) == 80, 20)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        assert proc.stdout is not None
+        output = proc.stdout.read().decode()
+        proc.stdout.close()
+    assert "shipping" in output and (tmp_path / ".ship-position.json").is_file()

@@ -6,8 +6,9 @@ log ship`` — exactly one ships; the others stand by, report the backlog from t
 take over when the lock is free (the kernel drops a dead process's lock, kill -9 included).
 
 Each batch (up to ``batch_lines`` complete lines of one segment) is one transaction: the records go in
-with ``INSERT … ON CONFLICT DO NOTHING`` (key: decision id and the record's own time, so a batch shipped
-twice leaves one row per decision) and the segment's position (lines, bytes, last line's hash) moves in
+with one COPY (key: decision id and the record's own time); should some be there already (a position
+lost, a batch shipped twice) the key refuses them and the batch goes again through a staging table
+with ``INSERT … ON CONFLICT DO NOTHING``, so a record shipped twice leaves one row and the segment's position (lines, bytes, last line's hash) moves in
 the same transaction, guarded by the position it expected (``WHERE lines = before``). So the position in
 PostgreSQL is exact: records and position commit together or not at all, and a shipper killed at any
 instant resumes from it. Why there and not in a local file: a local file written after the commit
@@ -376,40 +377,12 @@ class Shipper:
             schema.ensure_partitions(conn, self.config.target.schema, batch.periods)
             self._periods |= batch.periods
         after = Position(before.lines + len(lines), before.bytes + batch.nbytes)
-        inserted = 0
         try:
-            with conn.cursor() as cur:
-                if batch.decisions:
-                    with cur.copy("COPY ship_decisions (time, decision_id, client, subject_id, segment_id, line_no, "
-                                  "raw) FROM STDIN") as copy:
-                        for row in batch.decisions:
-                            copy.write_row(row)
-                    cur.execute("""INSERT INTO decisions (time, decision_id, client, subject_id, segment_id, line_no, raw)
-                                   SELECT time, decision_id, client, subject_id, segment_id, line_no, raw
-                                   FROM ship_decisions ON CONFLICT DO NOTHING""")
-                    inserted = max(0, cur.rowcount)
-                if batch.events:
-                    cur.executemany("""INSERT INTO journal_events (segment_id, line_no, event, time, raw)
-                                       VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""", batch.events)
-                cur.execute("""
-                    INSERT INTO segments AS s (segment_id, file, host, opened, source, lines, records, bytes, last_hash,
-                                               first_time, last_time)
-                    VALUES (%(sid)s, %(file)s, %(host)s, %(opened)s, %(source)s, %(lines)s, %(records)s, %(bytes)s,
-                            %(hash)s, %(first)s, %(last)s)
-                    ON CONFLICT (segment_id) DO UPDATE SET
-                        lines = EXCLUDED.lines, bytes = EXCLUDED.bytes, last_hash = EXCLUDED.last_hash,
-                        records = s.records + EXCLUDED.records,
-                        file = EXCLUDED.file, updated_at = now(),
-                        first_time = LEAST(s.first_time, EXCLUDED.first_time),
-                        last_time = GREATEST(s.last_time, EXCLUDED.last_time)
-                    WHERE s.lines = %(before)s""",
-                    {"sid": segment.segment_id, "file": segment.path.name.removesuffix(".gz"), "host": segment.host,
-                     "opened": segment.opened, "source": self.config.source, "lines": after.lines,
-                     "bytes": after.bytes, "records": inserted, "hash": batch.last_hash, "first": batch.first_time,
-                     "last": batch.last_time, "before": before.lines})
-                if cur.rowcount != 1:
-                    raise PositionConflict(f"{segment.path.name}: the store's position moved (another shipper?)")
-            conn.commit()
+            try:
+                inserted = self._write(conn, segment, batch, before, after, direct=True)
+            except pg_errors.UniqueViolation:  # some rows are there already (a position was lost): the slow way
+                conn.rollback()
+                inserted = self._write(conn, segment, batch, before, after, direct=False)
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.rollback()
@@ -417,6 +390,48 @@ class Shipper:
         segment.shipped = after
         self.shipped_total += inserted
         self.observer.shipped(inserted)
+
+    def _write(self, conn: psycopg.Connection[tuple[object, ...]], segment: Segment, batch: _Batch,
+               before: Position, after: Position, *, direct: bool) -> int:
+        """One transaction: the records, the other lines, the position. ``direct``: COPY straight into the
+        table (the common case, one write per row); else through a staging table with ``ON CONFLICT DO
+        NOTHING``, for a batch some of whose rows are stored already. The decision rows it inserted."""
+        inserted = 0
+        columns = "time, decision_id, client, subject_id, segment_id, line_no, raw"
+        with conn.cursor() as cur:
+            if batch.decisions:
+                with cur.copy(f"COPY {'decisions' if direct else 'ship_decisions'} ({columns}) FROM STDIN") as copy:
+                    for row in batch.decisions:
+                        copy.write_row(row)
+                if direct:
+                    inserted = len(batch.decisions)
+                else:
+                    cur.execute(f"INSERT INTO decisions ({columns}) SELECT {columns} FROM ship_decisions "  # noqa: S608 - fixed names
+                                "ON CONFLICT DO NOTHING")
+                    inserted = max(0, cur.rowcount)
+            if batch.events:
+                cur.executemany("""INSERT INTO journal_events (segment_id, line_no, event, time, raw)
+                                   VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""", batch.events)
+            cur.execute("""
+                INSERT INTO segments AS s (segment_id, file, host, opened, source, lines, records, bytes, last_hash,
+                                           first_time, last_time)
+                VALUES (%(sid)s, %(file)s, %(host)s, %(opened)s, %(source)s, %(lines)s, %(records)s, %(bytes)s,
+                        %(hash)s, %(first)s, %(last)s)
+                ON CONFLICT (segment_id) DO UPDATE SET
+                    lines = EXCLUDED.lines, bytes = EXCLUDED.bytes, last_hash = EXCLUDED.last_hash,
+                    records = s.records + EXCLUDED.records,
+                    file = EXCLUDED.file, updated_at = now(),
+                    first_time = LEAST(s.first_time, EXCLUDED.first_time),
+                    last_time = GREATEST(s.last_time, EXCLUDED.last_time)
+                WHERE s.lines = %(before)s""",
+                {"sid": segment.segment_id, "file": segment.path.name.removesuffix(".gz"), "host": segment.host,
+                 "opened": segment.opened, "source": self.config.source, "lines": after.lines,
+                 "bytes": after.bytes, "records": inserted, "hash": batch.last_hash, "first": batch.first_time,
+                 "last": batch.last_time, "before": before.lines})
+            if cur.rowcount != 1:
+                raise PositionConflict(f"{segment.path.name}: the store's position moved (another shipper?)")
+        conn.commit()
+        return inserted
 
     # ---- standby and the position hint ----------------------------------------------------------
 

@@ -15,6 +15,7 @@ from poortwachter.artifacts.remote.client import Pulled
 from poortwachter.artifacts.remote.layout import INDEX_TYPE, MAX_LAYERS, Blob, read_index, read_manifest
 from poortwachter.cli import main
 from poortwachter.service.source import SetNotActivated, check_set, next_delay
+from poortwachter.service.source_state import SourceState, source_folder
 
 from .conftest import Keys, artifact
 
@@ -100,3 +101,17 @@ def test_publish_refuses_what_the_sidecars_would_refuse_and_says_why(
     assert main(["publish", str(right), "--to", "oci://127.0.0.1:5000/pw/b@sha256:" + "0" * 64]) == 2
     assert "publish to a tag" in capsys.readouterr().err
     assert main(["publish", str(right), "--to", "https://example.nl/x"]) == 2
+
+
+def test_a_set_is_installed_whole_and_only_the_last_few_are_kept(tmp_path: Path) -> None:
+    state = SourceState(tmp_path, "oci://127.0.0.1:5000/pw/b:prod")
+    for n in range(5):
+        state.install(f"sha256:{n:064x}", {"a-1.0.0.bundle.json": f"set {n}".encode()})
+    current = source_folder(tmp_path)
+    assert current.is_symlink() and (current / "a-1.0.0.bundle.json").read_bytes() == b"set 4"
+    sets = sorted(p.name for p in (tmp_path / "source" / "sets").iterdir())
+    assert sets == [f"{n:064x}" for n in (2, 3, 4)]
+    state.install(f"sha256:{2:064x}", {"a-1.0.0.bundle.json": b"set 2"})  # an earlier set comes back
+    assert (current / "a-1.0.0.bundle.json").read_bytes() == b"set 2"
+    assert state.lead() and not SourceState(tmp_path, "x").lead()  # one poller per state folder
+    state.release()

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from ..artifacts.artifact import load
 from ..artifacts.keys import load_keyring
-from ..artifacts.remote import RemoteError, publish
 from .common import INVALID, OK
 
 HELP = "publish built artifacts to an OCI registry (oci://HOST/REPO:TAG) or a folder for a web server"
@@ -34,6 +33,9 @@ def arguments(cp: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..artifacts.remote.client import RemoteError  # httpx only for this command
+    from ..artifacts.remote.publish import publish
+
     if args.keys is not None:
         keyring = load_keyring(args.keys)
         for path in args.artifacts:

@@ -50,7 +50,6 @@ from .security import guards
 from .settings import Settings, settings_from_env
 from .shadow import ShadowRunner
 from .siblings import Siblings
-from .source import Poller, credentials_from_env
 from .source_state import source_folder
 from .store import BundleStore
 
@@ -230,6 +229,8 @@ def build_service(settings: Settings, *, decision_log: DecisionLog | None = None
                         clock=clock, refused_keys=refused)
     poller = None
     if settings.bundle_source and settings.state_dir:
+        from .source import Poller, credentials_from_env  # httpx and the OCI client only where a source is set
+
         poller = Poller(store, settings.state_dir, settings.bundle_source,
                         interval=settings.bundle_source_poll_interval, timeout=settings.bundle_source_timeout,
                         max_backoff=settings.bundle_source_max_backoff, credentials=credentials_from_env())

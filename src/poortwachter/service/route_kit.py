@@ -7,7 +7,7 @@ render with ``json_response``. Nothing here decides anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi.routing import APIRoute
@@ -23,8 +23,10 @@ from .security import Guard
 from .settings import Settings
 from .shadow import ShadowRunner
 from .siblings import Siblings
-from .source import Poller
 from .store import BundleStore
+
+if TYPE_CHECKING:
+    from .source import Poller
 
 
 @dataclass

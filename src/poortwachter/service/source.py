@@ -34,7 +34,8 @@ from anyio import to_thread
 
 from ..artifacts.artifact import ArtifactError, Manifest, load_bytes
 from ..artifacts.keys import Keyring
-from ..artifacts.remote import Credentials, Pulled, Remote, RemoteError, parse_location
+from ..artifacts.remote import parse_location
+from ..artifacts.remote.client import Credentials, Pulled, Remote, RemoteError
 from ..core.policy.compile import CompiledBundle
 from . import metrics
 from .source_state import SourceState, Status, semver

@@ -24,10 +24,7 @@ With several uvicorn workers each process has its own store; the shared state fo
 record, holds, shadows, archive, reload stamp) is watched by every worker (service/reload.py), so all
 workers converge on the same active set; ``health()["revision_set"]`` is a digest of it to compare.
 
-Shadow evaluation (service/shadow.py) names its candidates here too: ``start_shadow`` resolves a
-version, revision or artifact file to a verified, compiled artifact, archives it and records
-``name → revision`` in the state; every reload re-reads that record into ``store.shadows`` and tells
-the ``shadow_listeners``. A candidate never enters the snapshot: it cannot decide anything.
+Shadow candidates (service/shadow.py) are named here too, and never enter the snapshot (store_admin.py).
 
 The store's values live in service/store_model.py, its admin actions in service/store_admin.py and what
 it reports in service/store_report.py; this module holds the loading rules. A bundle source
@@ -273,7 +270,7 @@ class BundleStore:
             if new != record:
                 self._state.write_last_good(new)
             self.holds = self._state.read_holds()
-        self._note_refusals(scan, active)
+        store_report.note_refusals(self, scan, active)
         report.refused = dict(scan.refused)
         report.kept = kept
         self.disk = {}
@@ -322,33 +319,6 @@ class BundleStore:
             active.setdefault(loaded.name, []).append(loaded)
             kept.append(f"{key} ({good.revision[:19]}, {file})")
         return active, kept
-
-    def _note_refusals(self, scan: Scan, active: dict[str, list[Loaded]]) -> None:
-        """Refusals with their 'since'; each new one is logged and counted once, not at every reload."""
-        at = self._now().isoformat()
-        refusals: dict[str, Refusal] = {}
-        names = set(active) | {x.name for x, _ in scan.good.values()}
-        for file, why in scan.refused.items():
-            prev = self._refusals.get(file)
-            if prev is not None and prev.reason == why:
-                refusals[file] = prev
-                continue
-            refusals[file] = Refusal(file, why, at)
-            name = self._name_of_file(file, names)
-            if name:
-                self.last_error[name] = {"file": file, "error": why, "at": at}
-            log.error("bundle refused: %s", why)
-            version = file[len(name) + 1:].removesuffix(SUFFIX) if name and file.endswith(SUFFIX) else ""
-            metrics.bundle_loaded(name or "unknown", version, "", False)
-        self._refusals = refusals
-        self.refused = dict(scan.refused)
-        metrics.bundle_refused(sum(1 for f in refusals if f.endswith(SUFFIX)))
-
-    def _name_of_file(self, file: str, names: set[str]) -> str | None:
-        """Artifacts are named <name>-<version>.bundle.json: attribute a refused file to a bundle name."""
-        names = names | set(self.snapshot.active) | {x.name for x in self.known.values()}
-        matches = [n for n in names if file.startswith(n + "-")]
-        return max(matches, key=len) if matches else None
 
     def _swap(self, active: dict[str, list[Loaded]], report: LoadReport) -> LoadReport:
         old = self.snapshot

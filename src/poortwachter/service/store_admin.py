@@ -1,7 +1,10 @@
 """The bundle store's admin actions: reload on request, roll back, activate (holds), shadow candidates.
 
 Each runs under the store's lock and changes the state shared by the workers (service/bundle_state.py);
-every worker follows through its reload. Functions of the store (service/store.py delegates to them), kept
+every worker follows through its reload. A shadow candidate (service/shadow.py): ``start_shadow`` resolves a
+version, revision or artifact file to a verified, compiled artifact, archives it and records ``name →
+revision`` in the state; every reload re-reads that record into ``store.shadows`` and tells the
+``shadow_listeners``. A candidate never enters the snapshot: it cannot decide anything. Functions of the store (service/store.py delegates to them), kept
 apart so the loading rules read on their own.
 """
 

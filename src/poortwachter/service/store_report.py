@@ -6,15 +6,21 @@ answer also carries the source's status: source, digest of the set in force, las
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .store_model import Loaded
+from ..artifacts.artifact import SUFFIX
+from . import metrics
+from .store_model import Loaded, Refusal, Scan
 
 if TYPE_CHECKING:
     from .store import BundleStore
 
-__all__ = ["describe", "health", "health_detail", "not_ready_reason", "refused_artifacts", "source", "summary"]
+__all__ = ["describe", "health", "health_detail", "not_ready_reason", "note_refusals", "refused_artifacts", "source",
+           "summary"]
+
+log = logging.getLogger("poortwachter.store")
 
 
 def source(store: BundleStore) -> dict[str, Any] | None:
@@ -133,6 +139,34 @@ def summary(store: BundleStore, today: date) -> list[dict[str, Any]]:
                     "versions": [v["version"] for v in d["versions"] if v["active"]],
                     "held": d["held"] is not None, "last_error": d["last_error"], "source": d["source"]})
     return out
+
+
+def note_refusals(store: BundleStore, scan: Scan, active: dict[str, list[Loaded]]) -> None:
+    """Refusals with their 'since'; each new one is logged and counted once, not at every reload."""
+    at = store._now().isoformat()
+    refusals: dict[str, Refusal] = {}
+    names = set(active) | {x.name for x, _ in scan.good.values()}
+    for file, why in scan.refused.items():
+        prev = store._refusals.get(file)
+        if prev is not None and prev.reason == why:
+            refusals[file] = prev
+            continue
+        refusals[file] = Refusal(file, why, at)
+        name = _name_of_file(store, file, names)
+        if name:
+            store.last_error[name] = {"file": file, "error": why, "at": at}
+        log.error("bundle refused: %s", why)
+        version = file[len(name) + 1:].removesuffix(SUFFIX) if name and file.endswith(SUFFIX) else ""
+        metrics.bundle_loaded(name or "unknown", version, "", False)
+    store._refusals = refusals
+    store.refused = dict(scan.refused)
+    metrics.bundle_refused(sum(1 for f in refusals if f.endswith(SUFFIX)))
+
+def _name_of_file(store: BundleStore, file: str, names: set[str]) -> str | None:
+    """Artifacts are named <name>-<version>.bundle.json: attribute a refused file to a bundle name."""
+    names = names | set(store.snapshot.active) | {x.name for x in store.known.values()}
+    matches = [n for n in names if file.startswith(n + "-")]
+    return max(matches, key=len) if matches else None
 
 
 def _version_info(x: Loaded, active: bool, in_force: bool) -> dict[str, Any]:

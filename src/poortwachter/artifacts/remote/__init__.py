@@ -2,12 +2,10 @@
 
 The layers stay as they are: this package moves bytes and checks digests; trust (signatures, keys,
 versions) is decided by whoever loads what it fetched (service/source.py verifies before activating).
+The package itself exports only where a source is (settings validate it at start); the network code is in
+``client`` (httpx), ``layout`` and ``publish``, imported by those who talk to a source.
 """
 
-from .client import Credentials, Pulled, Remote, RemoteError
-from .layout import ARTIFACT_TYPE, INDEX_TYPE, Blob
-from .publish import INDEX, publish
 from .reference import Location, SourceError, is_loopback, parse_location
 
-__all__ = ["ARTIFACT_TYPE", "INDEX", "INDEX_TYPE", "Blob", "Credentials", "Location", "Pulled", "Remote",
-           "RemoteError", "SourceError", "is_loopback", "parse_location", "publish"]
+__all__ = ["Location", "SourceError", "is_loopback", "parse_location"]

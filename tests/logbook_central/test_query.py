@@ -113,3 +113,9 @@ def test_migrate_and_retention_commands(pg_dsn: str, pg_schema: str, capsys: pyt
     assert code == 2 and "at least 5 years" in err
     code, out, _ = _run(capsys, "retention", *store, "--keep-years", "10", "--dry-run")
     assert code == 0 and "nothing older than 10 years" in out
+
+
+def test_dsn_and_dir_together_are_refused_not_half_searched(store: Target, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, *_store(store), "--dir", str(tmp_path), "--client-pseudonym", "x")
+    assert code == 2 and "not both" in err

@@ -64,6 +64,8 @@ def add_subcommands(cp: argparse.ArgumentParser) -> None:
 
 
 def target(args: argparse.Namespace) -> Target:
+    if args.dsn and getattr(args, "dir", None) and getattr(args, "log_command", None) is None:
+        raise ValueError("give --dsn (the central store) or --dir (folders), not both: one answer, one source")
     dsn = args.dsn or os.environ.get(DSN_ENV, "")
     if not dsn.strip():
         raise ValueError(f"no central store: give --dsn or set {DSN_ENV}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from support import free_port
@@ -11,7 +13,7 @@ from support import free_port
 from poortwachter.artifacts.artifact import ArtifactError
 from poortwachter.artifacts.keys import load_keyring
 from poortwachter.artifacts.remote import SourceError, parse_location
-from poortwachter.artifacts.remote.client import Pulled
+from poortwachter.artifacts.remote.client import Pulled, Remote, RemoteError
 from poortwachter.artifacts.remote.layout import INDEX_TYPE, MAX_LAYERS, Blob, read_index, read_manifest
 from poortwachter.cli import main
 from poortwachter.service.source import SetNotActivated, check_set, next_delay
@@ -115,3 +117,42 @@ def test_a_set_is_installed_whole_and_only_the_last_few_are_kept(tmp_path: Path)
     assert (current / "a-1.0.0.bundle.json").read_bytes() == b"set 2"
     assert state.lead() and not SourceState(tmp_path, "x").lead()  # one poller per state folder
     state.release()
+
+
+def _token_registry(realm: str, seen: list[httpx.Request]) -> httpx.MockTransport:
+    """A registry behind a token service (Harbor, GitLab, ACR): 401 with a Bearer challenge until the request
+    carries the token the realm hands out for the robot's Basic credentials."""
+    basic = "Basic " + base64.b64encode(b"robot:secret").decode()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if str(request.url).startswith(realm):
+            ok = request.headers.get("authorization") == basic and request.url.params.get("service") == "reg"
+            return httpx.Response(200, json={"token": "tok-1"}) if ok else httpx.Response(401)
+        if request.headers.get("authorization") != "Bearer tok-1":
+            return httpx.Response(401, headers={"WWW-Authenticate": f'Bearer realm="{realm}",service="reg",'
+                                                                    'scope="repository:pw/b:pull"'})
+        return httpx.Response(404)
+
+    return httpx.MockTransport(handle)
+
+
+def test_the_bearer_token_challenge_is_answered_and_credentials_stay_on_https() -> None:
+    seen: list[httpx.Request] = []
+    location = parse_location("oci://registry.example.nl/pw/b:prod")
+    remote = Remote(location, 5, ("robot", "secret"), transport=_token_registry("https://auth.example.nl/token", seen))
+    with pytest.raises(RemoteError, match="HTTP 404"):  # through the challenge to the (missing) manifest
+        remote.pull(None, lambda _: None)
+    assert [r.url.host for r in seen] == ["registry.example.nl", "auth.example.nl", "registry.example.nl"]
+    assert seen[-1].headers["authorization"] == "Bearer tok-1"
+    seen.clear()
+    with pytest.raises(RemoteError, match="HTTP 404"):  # the token is kept for the next request
+        remote.pull(None, lambda _: None)
+    assert len(seen) == 1
+    remote.close()
+    seen.clear()
+    plain = Remote(location, 5, ("robot", "secret"), transport=_token_registry("http://auth.example.nl/token", seen))
+    with pytest.raises(RemoteError, match="HTTP 401"):  # a plain-http realm never sees the password
+        plain.pull(None, lambda _: None)
+    assert all("authorization" not in r.headers for r in seen if r.url.host == "auth.example.nl")
+    plain.close()

@@ -79,9 +79,11 @@ def test_the_default_timeout_is_bounded() -> None:
     (_http("200 OK", "application/json", b'{"decision": "true", "context": {"decision_id": "x"}}'), 200),
     (_http("200 OK", "application/json", b'{"decision": true}'), 200),
     (_http("200 OK", "application/json", b'{"decision": tru'), 200),
+    (_http("200 OK", "application/json", b'{"decision": false, "decision": true, "context": {"decision_id": "x"}}'),
+     200),
     (_http("200 OK", "text/plain", b'{"decision": true, "context": {"decision_id": "x"}}'), 200),
     (_http("403 Forbidden", "application/json", b'{"decision": false}'), 403),
-], ids=["proxy-page", "string-decision", "no-context", "broken-json", "not-json-media", "403-json"])
+], ids=["proxy-page", "string-decision", "no-context", "broken-json", "duplicate-key", "not-json-media", "403-json"])
 def test_an_answer_that_is_not_a_decision_is_never_an_allow(stub: type[Stub], reply: bytes, status: int) -> None:
     server = stub(reply)
     with Client(server.base, timeout=2) as pdp, pytest.raises(ProtocolError) as caught:

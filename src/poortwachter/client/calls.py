@@ -90,11 +90,19 @@ def problem(status: int, headers: Mapping[str, str], doc: Any) -> Problem:
                retry_after=_retry_after(_header(headers, "retry-after")), document=doc)
 
 
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are unique: ``{"decision": false, "decision": true}`` is no answer, not an allow."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("a key twice in one object")
+    return out
+
+
 def outcome(prepared: Prepared[T], status: int, headers: Mapping[str, str], content: bytes) -> T:
     """The answer of one call, or the exception that says why there is none."""
     media = (_header(headers, "content-type") or "").split(";")[0].strip().lower()
     try:
-        data = json.loads(content) if media in (JSON, PROBLEM_JSON) else None
+        data = json.loads(content, object_pairs_hook=_unique) if media in (JSON, PROBLEM_JSON) else None
     except ValueError:
         raise ProtocolError(f"{prepared.method} {prepared.path}: {status} with a body that is not JSON", status) from None
     if media == PROBLEM_JSON or (status >= 400 and isinstance(data, Mapping) and "type" in data and "status" in data):

@@ -3,8 +3,10 @@
     .venv/bin/python -m bench.http_floor                 # every variant, single c=32, 5 s each, 3 repeats
     .venv/bin/python -m bench.http_floor --seconds 3 --repeats 1 --only raw-uvicorn,pw-lean
 
-Each variant is a server process pinned to one core (``--server-core``, default 1) with wrk on the
-other (``--client-core``, default 0), answering the same AuthZEN bodies of the reference corpus on
+Every variant's server runs at once, pinned to one core (``--server-core``, default 1; idle while
+another is measured), with wrk on the other (``--client-core``, default 0) and the runs interleaved
+per repeat, so a drift of a busy machine hits all variants alike; each answers the same AuthZEN
+bodies of the reference corpus on
 ``POST /access/v1/evaluation``. The figure that matters is the server's CPU per request (its process
 tree, from /proc): it is what a core can serve, and much less disturbed by a busy machine than
 requests per second. Variants:
@@ -104,6 +106,7 @@ def uvicorn_command(target: str, port: int, factory: bool) -> list[str]:
 
 
 def variants(port: int) -> dict[str, list[str]]:
+    """The server command of each variant, listening on ``port``."""
     granian = Path(sys.executable).parent / "granian"
     found = {
         "raw-uvicorn": uvicorn_command("bench.http_floor:raw_app", port, False),
@@ -135,41 +138,36 @@ def ready(port: int, deadline: float) -> bool:
     return False
 
 
-def measure(name: str, command: list[str], port: int, bodies: Path, script: Path, args: argparse.Namespace,
-            workdir: Path) -> list[dict[str, float]]:
+def start(name: str, args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """One variant's server on a free port, pinned, ready (answered one decision request)."""
+    port = free_port()
+    command = variants(port)[name]
     if args.server_core is not None:
         command = ["taskset", "-c", str(args.server_core), *command]
-    env = pw_env(workdir / name)
     (workdir / name).mkdir(exist_ok=True)
     log = (workdir / f"{name}.log").open("wb")
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(command, env=pw_env(workdir / name), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     log.close()
-    runs = []
-    try:
-        if not ready(port, time.monotonic() + 60):
-            raise RuntimeError(f"{name} did not start: {(workdir / f'{name}.log').read_text()[-2000:]}")
-        run_wrk(f"http://127.0.0.1:{port}", bodies, PATH, args.concurrency, 1.0, script, args.client_core)
-        for _ in range(args.repeats):
-            cpu0 = tree_cpu_seconds(proc.pid)
-            load = Path("/proc/loadavg").read_text().split()[0]
-            summary, _ = run_wrk(f"http://127.0.0.1:{port}", bodies, PATH, args.concurrency, args.seconds, script,
-                                 args.client_core)
-            cpu = tree_cpu_seconds(proc.pid) - cpu0
-            done = summary["requests"]
-            runs.append({"requests_per_s": done / (summary["duration_us"] / 1e6),
-                         "cpu_us_per_request": cpu / max(1, done) * 1e6,
-                         "p99_ms": summary["latency_us"]["p99"] / 1000,
-                         "errors": sum(summary["errors"].values()), "load": float(load)})
-            print(f"  {name:<13} {runs[-1]['requests_per_s']:>9,.0f} req/s  {runs[-1]['cpu_us_per_request']:6.1f} µs CPU"
-                  f"/request  p99 {runs[-1]['p99_ms']:6.2f} ms  errors {runs[-1]['errors']}  load {load}",
-                  file=sys.stderr, flush=True)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return runs
+    if not ready(port, time.monotonic() + 120):
+        proc.kill()
+        raise RuntimeError(f"{name} did not start: {(workdir / f'{name}.log').read_text()[-2000:]}")
+    return proc, port
+
+
+def one_run(name: str, proc: subprocess.Popen[bytes], port: int, bodies: Path, script: Path,
+            args: argparse.Namespace) -> dict[str, float]:
+    cpu0 = tree_cpu_seconds(proc.pid)
+    load = Path("/proc/loadavg").read_text().split()[0]
+    summary, _ = run_wrk(f"http://127.0.0.1:{port}", bodies, PATH, args.concurrency, args.seconds, script,
+                         args.client_core)
+    cpu = tree_cpu_seconds(proc.pid) - cpu0
+    done = summary["requests"]
+    run = {"requests_per_s": done / (summary["duration_us"] / 1e6), "cpu_us_per_request": cpu / max(1, done) * 1e6,
+           "p99_ms": summary["latency_us"]["p99"] / 1000, "errors": sum(summary["errors"].values()),
+           "load": float(load)}
+    print(f"  {name:<13} {run['requests_per_s']:>9,.0f} req/s  {run['cpu_us_per_request']:6.1f} µs CPU/request  "
+          f"p99 {run['p99_ms']:6.2f} ms  errors {run['errors']}  load {load}", file=sys.stderr, flush=True)
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,15 +186,30 @@ def main(argv: list[str] | None = None) -> int:
     bodies.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in generate(2000, 8)))
     script = workdir / "wrk.lua"
     script.write_text(WRK_LUA)
-    port = free_port()
-    chosen = variants(port)
+    chosen = list(variants(0))
     if args.only:
-        chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
-    results: dict[str, Any] = {}
-    for name, command in chosen.items():
-        runs = measure(name, command, port, bodies, script, args, workdir)
-        results[name] = {"runs": runs, **{k: statistics.median(r[k] for r in runs)
-                                          for k in ("requests_per_s", "cpu_us_per_request", "p99_ms")}}
+        chosen = [k for k in chosen if k in args.only.split(",")]
+    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in chosen}
+    try:
+        for name in chosen:  # all up at once (idle while another is measured), runs interleaved per repeat
+            servers[name] = start(name, args, workdir)
+            run_wrk(f"http://127.0.0.1:{servers[name][1]}", bodies, PATH, args.concurrency, 1.0, script,
+                    args.client_core)
+        for _ in range(args.repeats):
+            for name, (proc, port) in servers.items():
+                runs[name].append(one_run(name, proc, port, bodies, script, args))
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    results: dict[str, Any] = {
+        name: {"runs": r, **{k: statistics.median(x[k] for x in r) for k in ("requests_per_s", "cpu_us_per_request",
+                                                                           "p99_ms")}}
+        for name, r in runs.items()}
     print("| variant | req/s (median) | server CPU µs/request (median, min–max) | p99 ms | load |")
     print("|---|---:|---:|---:|---:|")
     for name, r in results.items():

@@ -26,7 +26,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("render", ("json_response (", "poortwachter/core/answer.py", "starlette/responses.py", "problems.py")),
     ("parse", ("service/body.py", "core/request.py", "expand (poortwachter/service/authzen.py",
                "check_work (", "work_of (")),
-    ("decide", ("poortwachter/core/", "service/decider.py", "service/cache.py", "cachetools/", "service/batch.py",
+    ("decide", ("poortwachter/core/", "service/decider.py", "service/cache.py", "service/batch.py",
                 "service/store.py")),
     ("framework", ("starlette/", "fastapi/", "service/lean.py", "service/app.py", "service/authzen.py",
                    "service/runtime.py", "service/security.py", "anyio/")),

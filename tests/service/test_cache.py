@@ -110,3 +110,29 @@ def test_cache_disabled_service_still_decides(make_harness: Any) -> None:
         assert _eval(h, yc_request())["decision"] is True
         assert _eval(h, yc_request())["decision"] is True
         assert h.svc.cache.hits == 0
+
+
+def test_an_entry_past_its_ttl_is_never_returned() -> None:
+    now = [100.0]
+    cache = DecisionCache(10, 60, clock=lambda: now[0])
+    key = key_of("r", {"a": 1})
+    cache.put(key, ("v", {}))  # type: ignore[arg-type]
+    now[0] = 159.9
+    assert cache.get(key) == ("v", {})
+    now[0] = 160.0
+    assert cache.get(key) is None and cache.stats() == {"size": 0, "capacity": 10, "hits": 1, "misses": 1}
+    cache.put(key, ("w", {}))  # type: ignore[arg-type]  # a new entry lives a full TTL again
+    now[0] = 219.0
+    assert cache.get(key) == ("w", {})
+
+
+def test_the_least_recently_used_entry_goes_first() -> None:
+    cache = DecisionCache(2, 60)
+    a, b, c = (key_of("r", {"n": n}) for n in range(3))
+    cache.put(a, ("a", {}))  # type: ignore[arg-type]
+    cache.put(b, ("b", {}))  # type: ignore[arg-type]
+    assert cache.get(a) == ("a", {})  # a is now the most recently used: b goes when c arrives
+    cache.put(c, ("c", {}))  # type: ignore[arg-type]
+    assert cache.get(b) is None and cache.get(a) == ("a", {}) and cache.get(c) == ("c", {})
+    cache.put(a, ("a2", {}))  # type: ignore[arg-type]  # replacing keeps the size
+    assert cache.stats()["size"] == 2 and cache.get(a) == ("a2", {})

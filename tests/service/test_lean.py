@@ -29,7 +29,7 @@ TOKEN = "decision-token-for-tests-0123456789"
 def client(bundle_dir: Path, lean: bool, **overrides: Any) -> Iterator[tuple[TestClient, MemoryOutput]]:
     values: dict[str, Any] = {"bundles": bundle_dir, "dossier_type_bundles": {"jgz": "svc-jgz"}, "max_clock_skew": 0,
                               "allow_pinned_versions": True, "reload": "off", "decision_log": "off",
-                              "max_batch": 5, "max_body_bytes": 20_000, **overrides}
+                              "max_batch": 5, "max_body_bytes": 20_000, "trust_dev_key": True, **overrides}
     sink = MemoryOutput()
     app = create_app(Settings(**values), decision_log=DecisionLog(sink))
     if not lean:

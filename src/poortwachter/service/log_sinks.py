@@ -315,4 +315,4 @@ class OutputSink:
 
 
 def _decision_id(event: Any) -> Any:
-    return event.get("decision_id") if isinstance(event, Mapping) else None
+    return event.get("decision_id") if isinstance(event, Mapping) else getattr(event, "decision_id", None)

@@ -118,3 +118,14 @@ def test_html_needs_an_output_file(journal: Path, capsys: pytest.CaptureFixture[
     assert main(["log", "--dir", str(journal / "log"), "--client", "c-kind-1", "--key-file", str(journal / "key"),
                  "--format", "html"]) == 2
     assert "-o FILE" in capsys.readouterr().err
+
+
+def test_plain_words_for_what_was_done() -> None:
+    rows = ({"decision_id": "a", "time": "2026-11-22T10:00:00+01:00", "decision": "allow", "action": "read_log",
+             "item": {"category": "loggegevens"}, "subject": {"role": "self"}},
+            {"decision_id": "b", "time": "2026-11-22T11:00:00+01:00", "decision": "deny", "action": "destroy",
+             "item": {"type": "dossier"}, "subject": {"type": "organisation"}})
+    html = render_html(SearchReport((StoreSearched("log", records=2),), in_window=2, matches=rows))
+    assert "<td>uw kind zelf</td><td>het logboek bekijken</td>" in html
+    assert "<td>een organisatie</td><td>het hele dossier vernietigen</td>" in html
+    assert "22-11-2026 10:00" in html and "22-11-2026 11:00" in html  # Amsterdam time, as a parent reads it

@@ -77,6 +77,8 @@ def _who(record: Mapping[str, Any]) -> str:
 
 def _what(record: Mapping[str, Any]) -> str:
     action = record.get("action")
+    if action == "read_log":
+        return ACTIONS["read_log"]
     item = record.get("item") or {}
     category = item.get("category")
     doing = ACTIONS.get(str(action), str(action or "iets doen"))

@@ -42,7 +42,7 @@ def journal(tmp_path: Path, mini_bundles: Path, parent: Any, youth_care: Any,
     """A real service's journal: the mother looked at the growth curve, a doctor and a doctors'
     assistant were refused a report (the mini bundle allows neither), another child's dossier was read."""
     monkeypatch.setenv("POORTWACHTER_DECISION_LOG_KEY", KEY)
-    settings = Settings(bundles=mini_bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off",
+    settings = Settings(trust_dev_key=True, bundles=mini_bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off",
                         decision_log=str(tmp_path / "log"))
     doctor = youth_care(subject={"type": "professional", "id": "prof-jeugdarts-de-Vries",
                                  "properties": {"discipline": "jeugdarts", "treatment_relation": True,

@@ -150,7 +150,7 @@ def service(tmp_path: Path, mini_bundles: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("POORTWACHTER_DECISION_LOG_KEY", KEY.decode())
     bundles = tmp_path / "bundles"
     shutil.copytree(mini_bundles, bundles)
-    settings = Settings(bundles=bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off",
+    settings = Settings(trust_dev_key=True, bundles=bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off",
                         decision_log=str(tmp_path / "log"), admin_token="operations-admin-token-0123456789")
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
@@ -181,7 +181,7 @@ def test_no_real_subject_client_or_dossier_id_reaches_the_journal(service: TestC
 def test_pseudonymising_subjects_and_items_can_be_switched_off(tmp_path: Path, mini_bundles: Path, parent: Any,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POORTWACHTER_DECISION_LOG_KEY", KEY.decode())
-    settings = Settings(bundles=mini_bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off",
+    settings = Settings(trust_dev_key=True, bundles=mini_bundles, dossier_type_bundles={"jgz": "mini"}, max_clock_skew=0, reload="off",
                         decision_log=str(tmp_path / "log"), decision_log_pseudonymise_subject=False,
                         decision_log_pseudonymise_item=False)
     with TestClient(create_app(settings)) as c:

@@ -67,22 +67,24 @@ def shares(raw: str) -> tuple[dict[str, float], float]:
 
 
 def table(found: dict[str, tuple[dict[str, float], float, float | None]]) -> list[str]:
-    """Markdown: per scenario, each stage's share and (with the run's CPU per decision) µs per decision."""
+    """Markdown: per scenario, each stage's share of the loop's samples and (with the run's server CPU per
+    decision, split between the loop and the writer thread by their samples) µs per decision."""
     names = list(found)
     lines = ["| stage | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for stage in ORDER:
         cells = []
         for name in names:
-            share, _, cpu = found[name]
+            share, writer, cpu = found[name]
             if stage not in share:
                 cells.append("–")
-            elif cpu:
-                cells.append(f"{share[stage]:.0f} % · {share[stage] * cpu / 100:.1f} µs")
+            elif cpu:  # the run's CPU is the loop's and the writer's: the loop has 100 / (100 + writer) of it
+                cells.append(f"{share[stage]:.0f} % · {share[stage] * cpu / (100 + writer):.1f} µs")
             else:
                 cells.append(f"{share[stage]:.0f} %")
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
-    lines.append("| (log writer thread, beside the loop) | " + " | ".join(
-        f"{found[n][1]:.0f} % of the loop's samples" for n in names) + " |")
+    lines.append("| log writer thread (beside the loop; % of the loop's samples) | " + " | ".join(
+        f"{w:.0f} %" + (f" · {w * cpu / (100 + w):.1f} µs" if cpu else "")
+        for w, cpu in ((found[n][1], found[n][2]) for n in names)) + " |")
     return lines
 
 

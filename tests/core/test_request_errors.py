@@ -1,5 +1,5 @@
-"""Every class of request error of core/request.py: the error names the field's path, what was
-expected and what came. Unknown values of known fields are rejected, never guessed."""
+"""Every class of request error of core/request.py, readers.py and youth_care.py: the error names the
+field's path, what was expected and what came. Unknown values of known fields are rejected, never guessed."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from poortwachter.core import request as rq
+from poortwachter.core import readers as rq
 from poortwachter.core.errors import RequestError
 
 FAR = ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00", "9999-12-31", "0001-01-01", "1899-12-31T23:59:59+01:00",

@@ -7,7 +7,7 @@ true, none of them false), and only when the verdict is not yet settled is one m
 the classes of values the remaining conditions tell apart. The leaves are disjoint regions, one
 verdict each; regions with the same verdict that differ in one fact only are then merged, until
 nothing merges. The result covers every combination exactly once (combinations no request can
-produce, see :class:`.space.Constraint`, are left out) — no sampling.
+produce, see :class:`.constraints.Constraint`, are left out) — no sampling.
 
 The same engine analyses two bundles at once (a leaf is reached when both verdicts are settled),
 which is what :mod:`.diff` uses.
@@ -22,8 +22,9 @@ from typing import Any
 from ..core.errors import PoortwachterError
 from ..core.policy.model import Bundle, Rule
 from ..core.policy.values import FactValue
+from .constraints import _ACTION, _CATEGORY
 from .literals import AND, FALSE, TRUE, Cond, collect, consent_definition, join, lit, restrict, to_literals
-from .space import _ACTION, _CATEGORY, Space
+from .space import Space
 
 # ---------------------------------------------------------------------------------------------
 # programs and outcomes

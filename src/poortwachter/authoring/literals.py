@@ -12,7 +12,8 @@ from typing import Any
 
 from ..core.policy.model import All, AnyOf, Condition, Leaf, Not
 from ..core.policy.values import ConsentBand
-from .space import CONSENT_VALID, Dim, Space
+from .constraints import CONSENT_VALID
+from .space import Dim, Space
 
 TRUE: tuple[Any, ...] = ("T",)
 FALSE: tuple[Any, ...] = ("F",)

@@ -10,18 +10,17 @@ keeps colours, adds a letter to every segment and starts each action on a new pa
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.policy.model import Bundle, Rule
+from ..core.policy.model import Bundle
 from .diff import Diff
 from .diff_render import group_sentence, groups
 from .hulls import count
-from .literals import cond_words
+from .matrix_html import esc, page, row_html, rules_html
 from .space import Dim, Space
-from .table import Entry, Row, Table
+from .table import Row, Table
 from .words import ACTION_WORDS, RELATION_WORDS, TYPE_WORDS
 
 LETTERS = {"allow": "J", "conditional": "V", "deny": "N", "default": "–"}
@@ -42,10 +41,6 @@ def _atoms(dim: Dim, masks: Sequence[int]) -> list[int]:
                     nxt.append(q)
         parts = nxt
     return sorted(parts, key=lambda p: (p & -p).bit_length())
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
 
 
 @dataclass(frozen=True)
@@ -149,112 +144,14 @@ def _colour(row: Row | None) -> str:
     return "default" if row is None else row.colour
 
 
-# ---------------------------------------------------------------------------------------------
-# HTML
-
-CSS = """
-:root { --allow:#a5d6a7; --conditional:#ffe082; --deny:#ef9a9a; --default:#e0e0e0; --ink:#1b1b1b; }
-* { box-sizing: border-box; }
-body { font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); margin: 1.2em; }
-h1 { font-size: 1.5em; margin: 0 0 .2em; } h2 { font-size: 1.2em; margin: 1.4em 0 .4em; }
-p.meta { color: #444; margin: .2em 0 .8em; }
-.legend span.seg { display: inline-block; width: 1.6em; text-align: center; margin-right: .3em; }
-.legend li { list-style: none; margin: .15em 0; } .legend ul { padding: 0; }
-table.m { border-collapse: collapse; margin: .4em 0 1em; }
-table.m th, table.m td { border: 1px solid #999; padding: 2px 3px; vertical-align: bottom; }
-table.m th.who { text-align: left; white-space: nowrap; max-width: 30em; overflow: hidden; text-overflow: ellipsis; }
-table.m thead th { font-weight: 600; font-size: 11px; }
-table.m thead th.cat { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; max-height: 14em; }
-td.c { white-space: nowrap; padding: 1px; }
-a.seg, span.seg { display: inline-block; width: 1.35em; height: 1.5em; line-height: 1.5em; text-align: center;
-  font-size: 10px; font-weight: 700; color: var(--ink); text-decoration: none; border-right: 1px solid #fff; }
-.al { background: var(--allow); } .co { background: var(--conditional); }
-.de { background: var(--deny); } .df { background: var(--default); color: #555; }
-a.seg.ch { outline: 2px solid #000; outline-offset: -2px; width: auto; min-width: 1.35em; }
-a.seg.un { opacity: .35; }
-a.seg:hover, a.seg:focus { outline: 2px solid #1565c0; outline-offset: -2px; }
-.detail { border-top: 1px solid #ccc; padding: .4em 0; }
-.detail:target, .rule:target { background: #fff8e1; }
-.detail h3, .rule h3 { font-size: 1em; margin: .2em 0; }
-.detail ul { margin: .2em 0 .2em 1.2em; padding: 0; }
-.rule { border-top: 1px solid #ccc; padding: .4em 0; }
-.rule .reason { margin: .2em 0 .2em 1em; }
-code { font-size: 12px; background: #f4f4f4; padding: 0 2px; }
-@media print {
-  body { margin: 0; font-size: 9pt; }
-  @page { size: A4 landscape; margin: 10mm; }
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  section.action { break-before: page; }
-  a.seg { border-right: 1px solid #fff; }
-  .detail, .rule { break-inside: avoid; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
-
-SCRIPT = """
-(function () {
-  var cells = document.querySelectorAll('a.seg');
-  document.body.dataset.cells = String(cells.length);
-  document.querySelectorAll('td.c').forEach(function (td) {
-    var who = td.parentNode.querySelector('th.who').textContent;
-    var col = td.closest('table').querySelectorAll('thead th')[td.cellIndex].getAttribute('title');
-    td.title = who + ' / ' + col;
-  });
-  console.log('matrix-ready ' + cells.length + ' segments');
-})();
-"""
-
-
-def _rule_link(rule: Rule) -> str:
-    return f'<a href="#r-{_e(rule.id)}"><code>{_e(rule.id)}</code></a>'
-
-
-def _entry_html(space: Space, e: Entry) -> str:
-    cond = "" if e.always else f" if {_e(cond_words(space, e.cond))}"
-    obl = f" — obligations: {_e(', '.join(e.rule.obligations))}" if e.rule.obligations else ""
-    return f"<li>{_rule_link(e.rule)}{cond}{obl}</li>"
-
-
-def _row_html(space: Space, row: Row | None) -> str:
-    if row is None or (not row.refusals and not row.permissions):
-        return "<p>No rule applies here: denied by default.</p>"
-    parts = [(f"<p><b>{_e(row.summary)}</b>: deny if a refusal below holds; otherwise allow if a permission "
-             "holds; otherwise deny by default.</p>")]
-    if row.refusals:
-        parts.append("<p>Refused when:</p><ul>" + "".join(_entry_html(space, e) for e in row.refusals) + "</ul>")
-    if row.permissions:
-        parts.append("<p>Allowed when:</p><ul>" + "".join(_entry_html(space, e) for e in row.permissions) + "</ul>")
-    return "".join(parts)
-
-
-def _rules_html(bundle: Bundle, used: set[str], prefix: str = "") -> str:
-    out = []
-    for r in bundle.rules:
-        if r.id not in used:
-            continue
-        out.append(
-            f'<div class="rule" id="r-{_e(prefix + r.id)}"><h3><code>{_e(r.id)}</code> — {_e(r.effect)}</h3>'
-            f"<div>legal basis: {_e('; '.join(r.basis))}</div>"
-            f"<div>source: {_e('; '.join(r.source))}</div>"
-            f'<div class="reason" lang="nl">{_e(r.reason.nl)}</div>'
-            f'<div class="reason" lang="en">{_e(r.reason.en)}</div></div>')
-    return "".join(out)
-
-
 def _legend(grid: Grid) -> str:
-    items = "".join(f'<li><span class="seg {CLASS[k]}">{LETTERS[k]}</span>{_e(WORDS[k])}</li>' for k in LETTERS)
+    items = "".join(f'<li><span class="seg {CLASS[k]}">{LETTERS[k]}</span>{esc(WORDS[k])}</li>' for k in LETTERS)
     ages = ""
     if "client.age" in grid.atoms:
         dim = grid.space.dim("client.age")
         ages = ("<p>Each cell has one segment per age band of the client, left to right: "
-                + ", ".join(_e(dim.constraint(m)) for m in grid.atoms["client.age"]) + ".</p>")
+                + ", ".join(esc(dim.constraint(m)) for m in grid.atoms["client.age"]) + ".</p>")
     return f'<div class="legend"><ul>{items}</ul>{ages}</div>'
-
-
-def _page(title: str, body: str) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
-            f"<style>{CSS}</style></head><body>{body}<script>{SCRIPT}</script></body></html>\n")
 
 
 def _merge_rows(grid: Grid, rows: list[WhoRow], content: dict[int, dict[int, list[str]]]) -> list[tuple[str, int]]:
@@ -311,14 +208,14 @@ def _sections(grid: Grid, segment: Any) -> tuple[str, list[str]]:
         for cat in cats:
             columns.setdefault(tuple(content[action][cat][n] for _, n in rows), []).append(cat)
         head = "".join(
-            f'<th class="cat" title="{_e(", ".join(_cat_label(sp, c) for c in group))}">'
-            f'{_e(_cat_group_label(sp, group))}</th>' for group in columns.values())
+            f'<th class="cat" title="{esc(", ".join(_cat_label(sp, c) for c in group))}">'
+            f'{esc(_cat_group_label(sp, group))}</th>' for group in columns.values())
         body = []
         for label, n in rows:
             tds = "".join(f'<td class="c">{content[action][group[0]][n]}</td>' for group in columns.values())
-            body.append(f'<tr><th class="who" title="{_e(label)}">{_e(label)}</th>{tds}</tr>')
+            body.append(f'<tr><th class="who" title="{esc(label)}">{esc(label)}</th>{tds}</tr>')
         words = ACTION_WORDS.get(aname, aname)
-        out.append(f'<section class="action" id="a-{_e(aname)}"><h2>{_e(aname)} — {_e(words)}</h2>'
+        out.append(f'<section class="action" id="a-{esc(aname)}"><h2>{esc(aname)} — {esc(words)}</h2>'
                    f'<table class="m"><thead><tr><th class="who">who \\ category</th>{head}</tr></thead>'
                    f'<tbody>{"".join(body)}</tbody></table></section>')
     return "".join(out), []
@@ -357,14 +254,14 @@ def render_matrix(bundle: Bundle, table: Table | None = None) -> str:
 
     sections, _ = _sections(grid, segment)
     detail_html = "".join(
-        f'<div class="detail" id="{anchor}"><h3>{anchor}</h3>{_row_html(sp, row)}</div>'
+        f'<div class="detail" id="{anchor}"><h3>{anchor}</h3>{row_html(sp, row)}</div>'
         for anchor, row in details.values())
-    body = (f"<h1>Decision matrix: {_e(bundle.key)}</h1>"
-            f"<p class=\"meta\">{_e(bundle.description)} In force from {bundle.effective_from}. "
+    body = (f"<h1>Decision matrix: {esc(bundle.key)}</h1>"
+            f"<p class=\"meta\">{esc(bundle.description)} In force from {bundle.effective_from}. "
             f"Generated by <code>poortwachter matrix</code> from the exact decision table "
             f"({len(table.rows)} rows); {len(ages)} age bands.</p>{_legend(grid)}{sections}"
-            f"<h2>Cell details</h2>{detail_html}<h2>Rules</h2>{_rules_html(bundle, used)}")
-    return _page(f"Decision matrix {bundle.key}", body)
+            f"<h2>Cell details</h2>{detail_html}<h2>Rules</h2>{rules_html(bundle, used)}")
+    return page(f"Decision matrix {bundle.key}", body)
 
 
 def render_diff_matrix(old: Bundle, new: Bundle, diff: Diff | None = None) -> str:
@@ -399,24 +296,24 @@ def render_diff_matrix(old: Bundle, new: Bundle, diff: Diff | None = None) -> st
             for row, used in ((ro, used_old), (rn, used_new)):
                 if row is not None:
                     used.update(e.rule.id for e in (*row.refusals, *row.permissions))
-            changes = "".join(f"<li>{_e(group_sentence(sp, c, rs))}</li>" for c, rs in hits)
+            changes = "".join(f"<li>{esc(group_sentence(sp, c, rs))}</li>" for c, rs in hits)
             detail_html.append(
                 f'<div class="detail" id="{anchor}"><h3>{anchor}'
                 f'{" — changed" if hits else " — unchanged"}</h3>'
                 + (f"<p>What changes here (exact regions in the diff):</p><ul>{changes}</ul>" if hits else "")
-                + f"<p><b>Old ({_e(old.key)})</b></p>{_row_html(sp, ro)}"
-                + f"<p><b>New ({_e(new.key)})</b></p>{_row_html(sp, rn)}</div>")
+                + f"<p><b>Old ({esc(old.key)})</b></p>{row_html(sp, ro)}"
+                + f"<p><b>New ({esc(new.key)})</b></p>{row_html(sp, rn)}</div>")
         anchor = details[key]
         mark = "ch" if hits else "un"
         letter = LETTERS[cn] if co == cn else f"{LETTERS[co]}{LETTERS[cn]}"
-        return f'<a class="seg {CLASS[cn]} {mark}" href="#{anchor}">{_e(letter)}</a>'
+        return f'<a class="seg {CLASS[cn]} {mark}" href="#{anchor}">{esc(letter)}</a>'
 
     sections, _ = _sections(grid, segment)
-    body = (f"<h1>Decision matrix diff: {_e(old.key)} → {_e(new.key)}</h1>"
+    body = (f"<h1>Decision matrix diff: {esc(old.key)} → {esc(new.key)}</h1>"
             f"<p class=\"meta\">Segments show the new verdict; changed ones are outlined (two letters: old, new), "
             f"unchanged ones faded. {len(diff.regions)} regions change in total (see the cell details and "
             f"<code>poortwachter diff</code>).</p>{_legend(grid)}{sections}"
             f"<h2>Cell details</h2>{''.join(detail_html)}"
-            f"<h2>Rules</h2>{_rules_html(new, used_new)}"
-            f"{_rules_html(old, used_old - {r.id for r in new.rules})}")
-    return _page(f"Decision matrix diff {old.key} → {new.key}", body)
+            f"<h2>Rules</h2>{rules_html(new, used_new)}"
+            f"{rules_html(old, used_old - {r.id for r in new.rules})}")
+    return page(f"Decision matrix diff {old.key} → {new.key}", body)

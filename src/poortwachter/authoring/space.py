@@ -16,19 +16,20 @@ on them. ``action.name`` and ``resource.category`` are always in it, because the
 
 The space also knows the few dependencies between derived facts that no request can break (a
 valid consent is a function of age and who consented; a disclosure has a recipient …), so the
-analysis can leave out combinations no request can produce. See :func:`youth_care_constraints`.
+analysis can leave out combinations no request can produce (constraints.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
 from ..core.policy.model import Bundle, Leaf, leaves
-from ..core.policy.values import ConsentBand, FactValue
+from ..core.policy.values import FactValue
 from ..core.vocabulary import NONE, YEAR_FACTS, FactKind, FactSpec
+from .constraints import _ACTION, _CATEGORY, CONSENT_VALID, Constraint, youth_care_constraints
 
 OTHER = "(other)"
 """The value of a ``str`` fact that equals none of the constants the rules mention."""
@@ -37,8 +38,6 @@ Interval = tuple[int | None, int | None]  # inclusive bounds; None: unbounded
 
 _LOWEST = {"client.age": 0, **dict.fromkeys(YEAR_FACTS, -1)}
 _UNKNOWN_BELOW_ZERO = set(YEAR_FACTS)
-_CATEGORY, _ACTION = "resource.category", "action.name"
-CONSENT_VALID = "consent.valid"
 _IMPOSSIBLE = {"subject.type": ("none",)}  # youth-care: every request has a subject of a known type
 
 
@@ -161,84 +160,6 @@ def _runs_text(dim: Dim, idx: list[int]) -> str:
         else:
             parts.append(_interval_text(dim.name, lo, hi))
     return " or ".join(parts)
-
-
-# ---------------------------------------------------------------------------------------------
-# constraints between derived facts
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """A dependency between derived facts that every request respects.
-
-    ``holds`` gets a dict of concrete values for ``facts``; facts outside the space are tried over
-    ``samples`` (existential projection: a region is dropped only if no values of those facts fit).
-    """
-
-    why: str
-    facts: tuple[str, ...]
-    holds: Callable[[Mapping[str, FactValue]], bool]
-    samples: Mapping[str, tuple[FactValue, ...]] = field(default_factory=dict)
-
-
-def _band(age: int, bands: Sequence[ConsentBand]) -> ConsentBand:
-    return next(b for b in bands if b.below is None or age < b.below)
-
-
-def youth_care_constraints(bundles: Sequence[Bundle], expand_consent: bool = False) -> list[Constraint]:
-    """What derived facts of the youth-care vocabulary cannot do (see core.facts.derive).
-
-    With ``expand_consent`` the analysis replaced ``consent.valid`` by its definition (the bundles
-    define it differently), so only the link between all_gezag and gezag remains.
-    """
-    found: list[Constraint] = []
-    if expand_consent:
-        found.append(Constraint("consent of all gezag holders includes a gezag holder's",
-                                ("consent.gezag", "consent.all_gezag"),
-                                lambda f: not f["consent.all_gezag"] or bool(f["consent.gezag"])))
-        bundles = bundles[:1]
-    ages: set[int] = {0}
-    for b in bundles:
-        ages.update(band.below for band in b.consent_by_age if band.below is not None)
-    age_samples = tuple(sorted(ages))
-    for n, bundle in enumerate(bundles):
-        bands = bundle.consent_by_age
-
-        def consent_ok(f: Mapping[str, FactValue], bands: Sequence[ConsentBand] = bands) -> bool:
-            have = {"self": f["consent.self"], "gezag": f["consent.gezag"]}
-            band = _band(int(f["client.age"]), bands)
-            valid = all(have[p] for p in band.from_)
-            wb = getattr(band, "wilsonbekwaam", ())
-            if not valid and wb and f["client.wilsonbekwaam"]:
-                valid = all(have[p] for p in wb)
-            return f["consent.valid"] is valid and (not f["consent.all_gezag"] or bool(f["consent.gezag"]))
-
-        if not expand_consent:
-            found.append(Constraint(
-                f"consent.valid is the consent of whoever consent_by_age names for the client's age "
-                f"({bundle.key}); consent of all gezag holders includes a gezag holder's",
-                ("consent.valid", "client.age", "consent.self", "consent.gezag", "consent.all_gezag",
-             "client.wilsonbekwaam"),
-                consent_ok, {"client.age": age_samples},
-            ))
-        if n == 0:
-            found.append(Constraint(
-                "a dossier item has a category", ("resource.type", _CATEGORY),
-                lambda f: not (f["resource.type"] == "dossier_item" and f[_CATEGORY] == NONE)))
-            found.append(Constraint(
-                "a disclosure names its recipient", (_ACTION, "recipient.type"),
-                lambda f: not (f[_ACTION] == "disclose" and f["recipient.type"] == NONE)))
-            for fact in ("relation", "discipline", "team", "kind"):
-                name = f"recipient.{fact}"
-                found.append(Constraint(
-                    "without a recipient, recipient facts are none", ("recipient.type", name),
-                    lambda f, name=name: f["recipient.type"] != NONE or f[name] == NONE))  # type: ignore[misc]
-            for fact in ("gezag", "treatment_relation", "in_care", "is_client"):
-                name = f"recipient.{fact}"
-                found.append(Constraint(
-                    "without a recipient, recipient facts are false", ("recipient.type", name),
-                    lambda f, name=name: f["recipient.type"] != NONE or f[name] is False))  # type: ignore[misc]
-    return found
 
 
 # ---------------------------------------------------------------------------------------------

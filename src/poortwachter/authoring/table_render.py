@@ -7,9 +7,10 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from .constraints import _ACTION
 from .explore import Outcome
 from .literals import cond_json, cond_words
-from .space import _ACTION, Dim, Space
+from .space import Dim, Space
 from .table import Entry, FlatTable, Table
 
 

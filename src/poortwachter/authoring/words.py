@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .space import _ACTION, _CATEGORY, Space
+from .constraints import _ACTION, _CATEGORY
+from .space import Space
 
 RELATION_WORDS = {
     "self": "the young person", "ouder": "parents", "voogd": "guardians (voogd)",

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from .calendar import local_date
 from .errors import RequestError
 from .policy.compile import CompiledBundle
 from .request import Envelope
@@ -57,7 +56,7 @@ class Catalog:
         force at ``context.time`` unless a permitted pin names another. RequestError otherwise."""
         name, version = bundle_name(envelope, routing)
         try:
-            chosen = self.select(name, local_date(envelope.time), version)
+            chosen = self.select(name, envelope.today, version)
         except KeyError as exc:
             raise RequestError("context.bundle", exc.args[0], envelope.context.get("bundle") or name) from None
         b = chosen.bundle

@@ -20,9 +20,10 @@ from .facts import age_band, derive
 from .policy.compile import CompiledBundle
 from .policy.evaluate import evaluate
 from .policy.values import FactValue
-from .request import Envelope, parse_envelope, parse_youth_care
+from .request import Envelope, parse_envelope
 from .routing import Routing, check_clock
 from .verdict import Verdict
+from .youth_care import parse_youth_care
 
 
 def derive_facts(bundle: CompiledBundle, envelope: Envelope) -> dict[str, FactValue]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from .calendar import local_date, whole_years
 from .policy.values import DEFAULT_CONSENT_BY_AGE, ConsentBand, FactValue
-from .request import Objection, Party, Permission, YouthCareRequest
 from .vocabulary import ATTESTATIONS, MEASURES, NONE, THIRD_PARTY_AUTHORS
+from .youth_care import Objection, Party, Permission, YouthCareRequest
 
 
 def age_band(age: int, thresholds: tuple[int, ...]) -> str:

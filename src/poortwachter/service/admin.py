@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ..core.calendar import AMSTERDAM
 from ..core.errors import RequestError
-from ..core.request import obj, text
+from ..core.readers import obj, text
 from .body import read_json
 from .openapi import ADMIN_SECURITY, DECISION_SECURITY, answers, body
 from .problems import Problem

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.errors import RequestError
-from ..core.request import obj
+from ..core.readers import obj
 from .batch import check_work, decide_paced
 from .body import read_json
 from .decider import SEMANTICS

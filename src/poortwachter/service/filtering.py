@@ -21,7 +21,7 @@ import orjson
 from ..core.calendar import local_date
 from ..core.catalog import Catalog
 from ..core.errors import RequestError
-from ..core.request import Json, instant, obj, text
+from ..core.readers import Json, instant, obj, text
 from ..core.vocabulary import CATEGORIES
 from .batch import decide_paced
 from .decider import Answer, Call, Decider

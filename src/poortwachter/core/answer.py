@@ -35,7 +35,26 @@ def missing(m: Missing) -> dict[str, Any]:
     return item
 
 
+MAX_REMEMBERED = 4096
+_rendered: dict[int, tuple[Verdict, dict[str, Any]]] = {}
+
+
 def verdict_context(v: Verdict, decision_id: str | None = None) -> dict[str, Any]:
+    """The answer's ``context``. Without a decision id the dict is remembered per verdict (evaluate
+    gives equal outcomes one shared Verdict), so it is shared: read it, copy it, never change it."""
+    if decision_id is not None or v.errors:
+        return _context(v, decision_id)
+    known = _rendered.get(id(v))
+    if known is not None and known[0] is v:  # the entry holds ``v``, so its id is not reused meanwhile
+        return known[1]
+    if len(_rendered) >= MAX_REMEMBERED:
+        _rendered.clear()
+    ctx = _context(v, None)
+    _rendered[id(v)] = (v, ctx)
+    return ctx
+
+
+def _context(v: Verdict, decision_id: str | None) -> dict[str, Any]:
     ctx: dict[str, Any] = {}
     if decision_id is not None:
         ctx["decision_id"] = decision_id

@@ -72,6 +72,7 @@ _SUBJECT_KEYS = tuple(f"subject.{x}" for x in _PARTY_FIELDS)
 _RECIPIENT_KEYS = tuple(f"recipient.{x}" for x in _PARTY_FIELDS)
 _NO_RECIPIENT: dict[str, FactValue] = dict(zip(_RECIPIENT_KEYS, (NONE, NONE, False, NONE, False, NONE, NONE, False)))
 _MEASURE_KEYS = tuple((m, f"client.measure.{m}") for m in MEASURES)
+_NO_MEASURES: dict[str, FactValue] = dict.fromkeys((key for _, key in _MEASURE_KEYS), False)
 _ATTESTATION_KEYS = {k: f"attestation.{k}" for k in ATTESTATIONS}
 _AUTHOR_KIND = dict.fromkeys(THIRD_PARTY_AUTHORS, "derde")
 
@@ -99,55 +100,80 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
     """The youth-care facts of ``req`` at ``req.time``."""
     res, client, subj, act = req.resource, req.resource.client, req.subject, req.action
     today = req.today or local_date(req.time)
-    age = whole_years(client.birthdate, today)
+    born = client.birthdate
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))  # calendar.whole_years
     now = req.time
-    consenters: set[str] = set()
-    objectors: set[str] = set()
+    client_id = client.id
+    gezag = client.gezaghebbenden
+    about_id = res.about_id
     if req.consents or req.objections:
         acting = act.recipient if act.name == "disclose" and act.recipient else subj
-        names = _roles(acting, client.id)
+        names = _roles(acting, client_id)
         consenters = {p.by for p in req.consents
                       if p.given_at <= now and (p.withdrawn_at is None or now < p.withdrawn_at)
                       and _covers(p, names, res.category, req.purpose)}
         objectors = {o.by for o in req.objections if (o.given_at is None or o.given_at <= now)
                      and _objects(o, acting, names, res.category, req.purpose)}
-    gezag = client.gezaghebbenden
-    consent_self = client.id in consenters
-    consent_gezag = bool(consenters & gezag)
+        consent_self = client_id in consenters
+        consent_gezag = not consenters.isdisjoint(gezag)
+        consent_all_gezag = bool(gezag) and gezag <= consenters
+        consent_about = about_id is not None and about_id in consenters
+        objection_self = client_id in objectors
+        objection_gezag = not objectors.isdisjoint(gezag)
+    else:
+        consent_self = consent_gezag = consent_all_gezag = consent_about = objection_self = objection_gezag = False
     for band in consent_by_age:
         if band.below is None or age < band.below:
             break
     # a wilsonbekwame client cannot consent himself: his band's `wilsonbekwaam` parties decide instead
     deciders = band.wilsonbekwaam if band.wilsonbekwaam and client.wilsonbekwaam else band.from_
     consent_valid = all(consent_self if p == "self" else consent_gezag for p in deciders)
+    subject_id, relation = subj.id, subj.relation
+    shielded = res.shielded_from
     recipient = act.recipient
     facts: dict[str, FactValue] = {
-        **_party_facts(_SUBJECT_KEYS, subj, client.id),
-        "subject.is_gezaghebbende": subj.id in gezag,
+        "subject.type": subj.type,
+        "subject.relation": ("derde" if relation == "self" and subject_id != client_id else relation) or NONE,
+        "subject.gezag": subj.gezag,
+        "subject.discipline": subj.discipline or NONE,
+        "subject.treatment_relation": subj.treatment_relation,
+        "subject.team": subj.team or NONE,
+        "subject.kind": subj.kind or NONE,
+        "subject.is_client": subject_id == client_id,
+        "subject.is_gezaghebbende": subject_id in gezag,
         "subject.identity_verified": subj.identity_verified,
-        "subject.is_author": res.author_id is not None and subj.id == res.author_id,
-        "subject.shielded": subj.id in res.shielded_from,
-        "subject.is_about": res.about_id is not None and subj.id == res.about_id,
+        "subject.is_author": res.author_id is not None and subject_id == res.author_id,
+        "subject.shielded": subject_id in shielded,
+        "subject.is_about": about_id is not None and subject_id == about_id,
         "action.name": act.name,
         "action.setting": act.setting or NONE,
         "action.transfer_reason": act.transfer_reason or NONE,
         "action.new_school_known": act.new_school_known,
-        **(_NO_RECIPIENT if recipient is None else _party_facts(_RECIPIENT_KEYS, recipient, client.id)),
-        "recipient.in_care": recipient.in_care if recipient else False,
-        "recipient.identity_verified": recipient.identity_verified if recipient else False,
-        "recipient.shielded": recipient is not None and recipient.id in res.shielded_from,
-        "recipient.is_about": recipient is not None and res.about_id is not None and recipient.id == res.about_id,
+    }
+    if recipient is None:
+        facts.update(_NO_RECIPIENT)
+        facts["recipient.in_care"] = facts["recipient.identity_verified"] = False
+        facts["recipient.shielded"] = facts["recipient.is_about"] = False
+    else:
+        facts.update(_party_facts(_RECIPIENT_KEYS, recipient, client_id))
+        facts["recipient.in_care"] = recipient.in_care
+        facts["recipient.identity_verified"] = recipient.identity_verified
+        facts["recipient.shielded"] = recipient.id in shielded
+        facts["recipient.is_about"] = about_id is not None and recipient.id == about_id
+    about_relation = res.about_relation
+    facts.update({
         "resource.type": res.type,
         "resource.dossier_type": res.dossier_type,
         "resource.category": res.category or NONE,
         "resource.author_kind": NONE if res.author_kind is None else _AUTHOR_KIND.get(res.author_kind, res.author_kind),
         "resource.confidential_from_parents": res.confidential_from_parents,
-        "resource.about_other": res.about_id is not None and res.about_id != client.id,
-        "resource.about_relation": NONE if res.about_relation is None else "derde"
-        if res.about_relation == "self" and res.about_id != client.id else res.about_relation,
-        "resource.years_since_last_change": _years_since(res.last_change, today),
-        "resource.years_since_treatment_end": _years_since(res.treatment_end, today),
-        "resource.years_since_created": _years_since(res.created_at, today),
+        "resource.about_other": about_id is not None and about_id != client_id,
+        "resource.about_relation": NONE if about_relation is None else "derde"
+        if about_relation == "self" and about_id != client_id else about_relation,
+        "resource.years_since_last_change": -1 if res.last_change is None else _years_since(res.last_change, today),
+        "resource.years_since_treatment_end": -1 if res.treatment_end is None
+        else _years_since(res.treatment_end, today),
+        "resource.years_since_created": -1 if res.created_at is None else _years_since(res.created_at, today),
         "client.age": age,
         "client.deceased": client.deceased or (client.date_of_death is not None and client.date_of_death <= today),
         "client.wilsonbekwaam": client.wilsonbekwaam,
@@ -156,15 +182,18 @@ def derive(req: YouthCareRequest, consent_by_age: tuple[ConsentBand, ...] = DEFA
         "context.authn_level": req.authn_level or NONE,
         "consent.self": consent_self,
         "consent.gezag": consent_gezag,
-        "consent.all_gezag": bool(gezag) and gezag <= consenters,
+        "consent.all_gezag": consent_all_gezag,
         "consent.valid": consent_valid,
-        "consent.about": res.about_id is not None and res.about_id in consenters,
-        "objection.self": client.id in objectors,
-        "objection.gezag": bool(objectors & gezag),
-    }
+        "consent.about": consent_about,
+        "objection.self": objection_self,
+        "objection.gezag": objection_gezag,
+    })
     measures = client.measures
-    for m, key in _MEASURE_KEYS:
-        facts[key] = m in measures
+    if measures:
+        for m, key in _MEASURE_KEYS:
+            facts[key] = m in measures
+    else:
+        facts.update(_NO_MEASURES)
     for kind in req.attestations:
         facts[_ATTESTATION_KEYS.get(kind) or f"attestation.{kind}"] = True
     return facts

@@ -178,8 +178,12 @@ def strings(data: Json, key: str, path: str, limit: int, what: str) -> frozenset
     value = data.get(key)
     if value is None or (type(value) is list and not value):
         return _NO_STRINGS
-    if type(value) is list and len(value) <= limit and all(type(x) is str and len(x) <= MAX_TEXT for x in value):
-        return frozenset(value)
+    if type(value) is list and len(value) <= limit:
+        for x in value:
+            if type(x) is not str or len(x) > MAX_TEXT:
+                break
+        else:
+            return frozenset(value)
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
         raise RequestError(f"{path}.{key}", "a list of strings", value)
     if len(value) > limit:
@@ -201,5 +205,10 @@ def items(data: Json, key: str, path: str, limit: int) -> list[tuple[str, Json]]
         return []
     if len(value) > limit:
         raise RequestError(f"{path}.{key}", f"at most {limit} {key}", shown=f"{len(value)} items")
-    paths = [f"{path}.{key}[{i}]" for i in range(len(value))]
-    return [(where, obj(x, where)) for where, x in zip(paths, value)]
+    paths = _item_paths.get((path, key))
+    if paths is None or len(paths) < len(value):  # made once per list and length (bounded by ``limit``)
+        paths = _item_paths[(path, key)] = [f"{path}.{key}[{i}]" for i in range(max(len(value), 4))]
+    return [(where, x if type(x) is dict else obj(x, where)) for where, x in zip(paths, value)]
+
+
+_item_paths: dict[tuple[str, str], list[str]] = {}  # per list the core reads: the paths of its items

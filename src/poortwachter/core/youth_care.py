@@ -128,6 +128,9 @@ _CATEGORIES, _DOSSIER_TYPES, _AUTHOR_KINDS = OneOf(v.CATEGORIES), OneOf(v.DOSSIE
 _PURPOSES, _AUTHN_LEVELS, _ATTESTATIONS = OneOf(v.PURPOSES), OneOf(v.AUTHN_LEVELS), OneOf(v.ATTESTATIONS)
 _MEASURES = frozenset(v.MEASURES)
 _NO_STRINGS: frozenset[str] = frozenset()
+_SUBJECT_TYPES, _RESOURCE_TYPES, _ACTIONS = frozenset(v.SUBJECT_TYPES), frozenset(v.RESOURCE_TYPES), frozenset(v.ACTIONS)
+_TEAMS, _SETTINGS, _CHANNELS = frozenset(v.TEAMS), frozenset(v.SETTINGS), frozenset(v.CHANNELS)
+_TRANSFER_REASONS = frozenset(v.TRANSFER_REASONS)
 _SCOPES = OneOf((*v.CATEGORIES, "dossier", "research"))  # what a consent or objection may be about
 _PROPERTIES = {"subject": "subject.properties", "action.properties.recipient": "action.properties.recipient.properties"}
 
@@ -139,7 +142,7 @@ _PROPERTIES = {"subject": "subject.properties", "action.properties.recipient": "
 
 
 def _party(entity_type: str, ident: str, props: Json, path: str) -> Party:
-    if entity_type not in v.SUBJECT_TYPES:
+    if entity_type not in _SUBJECT_TYPES:
         raise RequestError(f"{path}.type", "one of " + ", ".join(v.SUBJECT_TYPES), entity_type)
     pp = _PROPERTIES.get(path) or f"{path}.properties"
     get = props.get
@@ -149,26 +152,26 @@ def _party(entity_type: str, ident: str, props: Json, path: str) -> Party:
     relation = get("relation")
     if relation is not None and not (type(relation) is str and relation in _RELATIONS):
         relation = choice(props, "relation", pp, _RELATIONS)
-    gezag = get("gezag")
+    gezag = get("gezag", False)
     if gezag is not True and gezag is not False:
         gezag = flag(props, "gezag", pp)
-    verified = get("identity_verified")
+    verified = get("identity_verified", False)
     if verified is not True and verified is not False:
         verified = flag(props, "identity_verified", pp)
     discipline = get("discipline")
     if discipline is not None and not (type(discipline) is str and discipline in _DISCIPLINES):
         discipline = choice(props, "discipline", pp, _DISCIPLINES)
-    treatment = get("treatment_relation")
+    treatment = get("treatment_relation", False)
     if treatment is not True and treatment is not False:
         treatment = flag(props, "treatment_relation", pp)
     kind = get("kind")
     if kind is not None and not (type(kind) is str and kind in _KINDS):
         kind = choice(props, "kind", pp, _KINDS)
-    in_care = get("in_care")
+    in_care = get("in_care", False)
     if in_care is not True and in_care is not False:
         in_care = flag(props, "in_care", pp)
     return Party(entity_type, ident, relation, gezag, verified, discipline, treatment,
-                 None if team is None else team if team in v.TEAMS else "other", kind, in_care)
+                 None if team is None else team if team in _TEAMS else "other", kind, in_care)
 
 
 def _client(props: Json) -> Client:
@@ -186,11 +189,11 @@ def _client(props: Json) -> Client:
     ident = get("id")
     if not (type(ident) is str and 0 < len(ident) <= MAX_TEXT):
         ident = text(data, "id", cp) or ""
-    deceased = get("deceased")
+    deceased = get("deceased", False)
     if deceased is not True and deceased is not False:
         deceased = flag(data, "deceased", cp)
     died = None if get("date_of_death") is None else day(data, "date_of_death", cp)
-    unable = get("wilsonbekwaam")
+    unable = get("wilsonbekwaam", False)
     if unable is not True and unable is not False:
         unable = flag(data, "wilsonbekwaam", cp)
     holders = _NO_STRINGS if get("gezaghebbenden") is None else \
@@ -199,7 +202,7 @@ def _client(props: Json) -> Client:
 
 
 def _resource(entity: Entity) -> Resource:
-    if entity.type not in v.RESOURCE_TYPES:
+    if entity.type not in _RESOURCE_TYPES:
         raise RequestError("resource.type", "one of " + ", ".join(v.RESOURCE_TYPES), entity.type)
     p = entity.properties
     get = p.get
@@ -225,7 +228,7 @@ def _resource(entity: Entity) -> Resource:
         author_kind = choice(author, "kind", ap, _AUTHOR_KINDS)
     shielded = _NO_STRINGS if get("shielded_from") is None else \
         strings(p, "shielded_from", pp, MAX_SHIELDED_FROM, "ids")
-    confidential = get("confidential_from_parents")
+    confidential = get("confidential_from_parents", False)
     if confidential is not True and confidential is not False:
         confidential = flag(p, "confidential_from_parents", pp)
     last_change = None if get("last_change") is None else day(p, "last_change", pp)
@@ -243,7 +246,7 @@ def _resource(entity: Entity) -> Resource:
 
 
 def _action(entity: Entity) -> Action:
-    if entity.type not in v.ACTIONS:
+    if entity.type not in _ACTIONS:
         raise RequestError("action.name", "one of " + ", ".join(v.ACTIONS), entity.type)
     p = entity.properties
     if not p:
@@ -263,8 +266,8 @@ def _action(entity: Entity) -> Action:
     reason = text(transfer, "reason", tp, required=False)
     return Action(
         name=entity.type,
-        setting=None if (s := text(p, "setting", pp, required=False)) is None else s if s in v.SETTINGS else "other",
-        transfer_reason=None if reason is None else reason if reason in v.TRANSFER_REASONS else "other",
+        setting=None if (s := text(p, "setting", pp, required=False)) is None else s if s in _SETTINGS else "other",
+        transfer_reason=None if reason is None else reason if reason in _TRANSFER_REASONS else "other",
         new_school_known=flag(transfer, "new_school_known", tp),
         recipient=recipient,
         processing_activity_id=text(p, "processing_activity_id", pp, required=False),
@@ -332,7 +335,7 @@ def parse_youth_care(envelope: Envelope) -> YouthCareRequest:
     if channel is not None:
         if not (type(channel) is str and 0 < len(channel) <= MAX_TEXT):
             channel = text(c, "channel", "context", required=False)
-        channel = channel if channel in v.CHANNELS else "other"
+        channel = channel if channel in _CHANNELS else "other"
     authn = get("authn_level")
     if authn is not None and not (type(authn) is str and authn in _AUTHN_LEVELS):
         authn = choice(c, "authn_level", "context", _AUTHN_LEVELS)

@@ -11,7 +11,7 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ..verdict import BundleRef, Obligation, Reason
+from ..verdict import BundleRef, Obligation, Reason, Verdict
 from ..vocabulary import NONE, Vocabulary
 from .model import All, AnyOf, Bundle, Condition, Leaf, Not, Rule, conjuncts
 from .values import FactValue
@@ -106,12 +106,30 @@ def _leaf(leaf: Leaf) -> Test:
     return lambda f: compare(f[name], bound)  # type: ignore[arg-type]
 
 
+def obtainable(cond: Condition, vocab: Vocabulary, want: bool = True) -> tuple[str, ...]:
+    """Obtainable facts that, once true (or false, under a not), would make ``cond`` hold."""
+    if isinstance(cond, Leaf):
+        spec = vocab.fact(cond.fact)
+        if spec is not None and spec.obtainable and cond.op == "equals" and cond.value is want:
+            return (cond.fact,)
+        return ()
+    if isinstance(cond, Not):
+        return obtainable(cond.item, vocab, not want)
+    if isinstance(cond, AnyOf) and want:
+        return tuple(f for item in cond.items for f in obtainable(item, vocab, want))
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     rule: Rule
     test: Test
     obligations: tuple[Obligation, ...]
     parts: tuple[tuple[Condition, Test], ...]  # top-level conjuncts, for explanations and `missing`
+    #: per part, the obtainable facts that would make it hold (for `missing`; settled here, once)
+    wants: tuple[tuple[str, ...], ...] = ()
+    #: the obtainable facts that would lift this rule (a deny) under one of its `not` parts
+    lifted_by: tuple[str, ...] = ()
     #: the Reason a verdict names this rule with; made once here, shared by every verdict (immutable)
     reason: Reason = field(init=False, repr=False, compare=False)
 
@@ -236,6 +254,9 @@ class CompiledBundle:
     bundle: Bundle
     ref: BundleRef
     index: dict[tuple[str, str], Bucket]
+    #: verdicts already given, by outcome (evaluate.py): a verdict is immutable and a function of which
+    #: rules applied and what is missing, so equal outcomes share one (bounded; never part of equality)
+    verdicts: dict[tuple[object, ...], Verdict] = field(default_factory=dict, repr=False, compare=False)
 
     def bucket(self, action: str, category: str) -> Bucket:
         return self.index.get((action, category), EMPTY_BUCKET)
@@ -246,14 +267,17 @@ def compile_bundle(bundle: Bundle, revision: str) -> CompiledBundle:
     actions = bundle.vocabulary.actions
     cat_spec = bundle.vocabulary.fact("resource.category")
     categories = cat_spec.values if cat_spec else (NONE,)
-    compiled = [
-        CompiledRule(
+    vocab = bundle.vocabulary
+    compiled = []
+    for r in bundle.rules:
+        parts = conjuncts(r.condition)
+        compiled.append(CompiledRule(
             r, compile_condition(r.condition),
             tuple(Obligation(o, bundle.obligations[o]) for o in r.obligations),
-            tuple((c, compile_condition(c)) for c in conjuncts(r.condition)),
-        )
-        for r in bundle.rules
-    ]
+            tuple((c, compile_condition(c)) for c in parts),
+            tuple(obtainable(c, vocab) for c in parts),
+            tuple(f for c in parts if isinstance(c, Not) for f in obtainable(c.item, vocab)),
+        ))
     index: dict[tuple[str, str], Bucket] = {}
     memo: Memo = {}
     for action in actions:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from ..verdict import DEFAULT_DENY, EVALUATION_ERROR, Missing, Obligation, Reason, Text, Verdict
 from ..vocabulary import NONE, Vocabulary
 from .compile import CompiledBundle, CompiledRule
-from .model import AnyOf, Condition, Leaf, Not, describe
+from .model import describe
 from .values import Facts, FactValue
+
+MAX_REMEMBERED = 4096  # distinct outcomes a bundle remembers a verdict for (then it starts afresh)
 
 
 def _reason(rule: CompiledRule) -> Reason:
@@ -29,48 +31,31 @@ def _obligations(rules: list[CompiledRule]) -> tuple[Obligation, ...]:
     return tuple(seen.values())
 
 
-def _obtainable(cond: Condition, vocab: Vocabulary, want: bool = True) -> list[str]:
-    """Obtainable facts that, once true (or false, under a not), would make ``cond`` hold."""
-    if isinstance(cond, Leaf):
-        spec = vocab.fact(cond.fact)
-        if spec is not None and spec.obtainable and cond.op == "equals" and cond.value is want:
-            return [cond.fact]
-        return []
-    if isinstance(cond, Not):
-        return _obtainable(cond.item, vocab, not want)
-    if isinstance(cond, AnyOf) and want:
-        return [f for item in cond.items for f in _obtainable(item, vocab, want)]
-    return []
-
-
-def _missing(bundle: CompiledBundle, facts: Facts, allows: tuple[CompiledRule, ...],
-             applied_denies: list[CompiledRule]) -> tuple[Missing, ...]:
-    vocab = bundle.bundle.vocabulary
-    found: dict[str, Missing] = {}
-
-    def add(fact: str, rule: str) -> None:
-        spec = vocab.facts[fact]
-        found.setdefault(fact, Missing(fact, Text(spec.text_nl, spec.text_en), rule))
-
-    if applied_denies:
-        for deny in applied_denies:
-            for cond, _ in deny.parts:
-                if isinstance(cond, Not):
-                    for fact in _obtainable(cond.item, vocab):
-                        add(fact, deny.rule.id)
-        return tuple(found.values())
+def _wanted(facts: Facts, allows: tuple[CompiledRule, ...]) -> tuple[tuple[str, str], ...]:
+    """(fact, rule) for each obtainable fact that would let an allow rule apply: every part of the
+    rule that does not hold must be one an obtainable fact can make hold."""
+    found: list[tuple[str, str]] = []
     for allow in allows:
         wanted: list[str] = []
-        for cond, test in allow.parts:
+        for (_, test), got in zip(allow.parts, allow.wants):
             if test(facts):
                 continue
-            got = _obtainable(cond, vocab)
             if not got:
                 break
             wanted.extend(got)
         else:
-            for fact in wanted:
-                add(fact, allow.rule.id)
+            rule = allow.rule.id
+            found.extend((fact, rule) for fact in wanted)
+    return tuple(found)
+
+
+def _missing(vocab: Vocabulary, pairs: tuple[tuple[str, str], ...]) -> tuple[Missing, ...]:
+    """The Missing of each fact, named with the first rule that wants it."""
+    found: dict[str, Missing] = {}
+    for fact, rule in pairs:
+        if fact not in found:
+            spec = vocab.facts[fact]
+            found[fact] = Missing(fact, Text(spec.text_nl, spec.text_en), rule)
     return tuple(found.values())
 
 
@@ -98,11 +83,28 @@ def evaluate(bundle: CompiledBundle, facts: Facts) -> Verdict:
         reason = Reason("evaluation-error", "deny", EVALUATION_ERROR, (), ())
         return Verdict(False, (reason, *map(_reason, denies)), (), (), bundle.ref, tuple(errors))
     if denies:
-        return Verdict(False, tuple(map(_reason, denies)), _obligations(denies),
-                       _missing(bundle, facts, candidate_allows, denies), bundle.ref)
-    if allows:
-        return Verdict(True, tuple(map(_reason, allows)), _obligations(allows), (), bundle.ref)
-    return Verdict(False, (DEFAULT_DENY,), (), _missing(bundle, facts, candidate_allows, []), bundle.ref)
+        key: tuple[object, ...] = ("deny", *map(id, denies))
+    elif allows:
+        key = ("allow", *map(id, allows))
+    else:
+        wanted = _wanted(facts, candidate_allows)
+        key = ("default", *wanted)
+    known = bundle.verdicts.get(key)
+    if known is not None:
+        return known
+    vocab = bundle.bundle.vocabulary
+    if denies:
+        lifted = tuple((fact, deny.rule.id) for deny in denies for fact in deny.lifted_by)
+        verdict = Verdict(False, tuple(map(_reason, denies)), _obligations(denies), _missing(vocab, lifted),
+                          bundle.ref)
+    elif allows:
+        verdict = Verdict(True, tuple(map(_reason, allows)), _obligations(allows), (), bundle.ref)
+    else:
+        verdict = Verdict(False, (DEFAULT_DENY,), (), _missing(vocab, wanted), bundle.ref)
+    if len(bundle.verdicts) >= MAX_REMEMBERED:
+        bundle.verdicts.clear()
+    bundle.verdicts[key] = verdict
+    return verdict
 
 
 @dataclass(frozen=True, slots=True)

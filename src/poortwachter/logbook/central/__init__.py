@@ -6,9 +6,11 @@ it to PostgreSQL and answers from there.
 - db.py       connections with every wait bounded; the store's schema name
 - schema.py   versioned migrations, yearly partitions, retention by dropping partitions
 - journal.py  the journal as the shipper reads it: segments, complete lines, positions
+- batch.py    a batch of journal lines as rows, and its transaction (records and position together)
 - ship.py     the shipper: batched, idempotent, position in the store, backoff, back-pressure status
 - metrics.py  the shipping metrics (Prometheus)
-- store.py    queries and chain verification against the store
+- store.py    queries against the store (the parent's question, history, log control)
+- verify.py   the store rebuilt as journal files and checked like them, plus the rows
 - cli.py      ``poortwachter log migrate | ship | retention`` and ``log --dsn``
 """
 

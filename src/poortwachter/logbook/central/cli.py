@@ -47,7 +47,7 @@ def add_subcommands(cp: argparse.ArgumentParser) -> None:
     _store_options(m)
     s = sub.add_parser("ship", help="copy a journal folder to the store, continuously (a sidecar process)")
     _store_options(s)
-    s.add_argument("--dir", dest="ship_dir", type=Path, required=True, help="the journal folder the service writes")
+    s.add_argument("--dir", dest="ship_dir", metavar="DIR", type=Path, required=True, help="the journal folder the service writes")
     s.add_argument("--batch", type=int, default=2000, help="journal lines per transaction (default 2000)")
     s.add_argument("--poll", type=float, default=0.5, help="seconds between looks at the journal when idle")
     s.add_argument("--max-backoff", type=float, default=30.0, help="longest wait between retries (seconds)")
@@ -69,6 +69,8 @@ def target(args: argparse.Namespace) -> Target:
     dsn = args.dsn or os.environ.get(DSN_ENV, "")
     if not dsn.strip():
         raise ValueError(f"no central store: give --dsn or set {DSN_ENV}")
+    if dsn.strip() == "sidecar":
+        raise ValueError(f"{DSN_ENV}=sidecar tells the service a sidecar ships; the sidecar itself needs the DSN")
     return Target(dsn, args.schema or os.environ.get(SCHEMA_ENV) or DEFAULT_SCHEMA)
 
 

@@ -1,12 +1,15 @@
-"""Helpers for the tests that run a real ``poortwachter serve``: a free port, a bounded wait, the server.
+"""Helpers shared by the suites: optional tools (skip here, fail under CI), a free port, a bounded wait,
+a real ``poortwachter serve``.
 
-One copy for every suite that starts a server process (tests/hostile, tests/faults); import it as
-``support`` (tests/ is on sys.path because tests/conftest.py sits there).
+Import it as ``support`` (tests/ is on sys.path because tests/conftest.py sits there). How to write a
+test that runs in parallel (pytest-xdist) and how optional tools are handled: docs/testing.md.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,14 +19,56 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, NoReturn
 
 import httpx
+import pytest
 
 from poortwachter.logbook import query as q
 
 LOG_KEY = "support-test-pseudonym-key-0123456789abcdef"
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
+
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+"""Under CI (CI=true, as .ci/run runs) every optional tool is installed, so a missing one is a failure."""
+
+VENV_BIN = Path(sys.executable).parent  # console scripts of the environment running the tests
+
+
+def unavailable(what: str, *, why: str, install: str) -> NoReturn:
+    """The one rule for optional tools and peers: a skip with its reason on a developer machine, a failure
+    under CI=true (CI installs them; a skip there would hide a check that never ran)."""
+    reason = f"{what} is not available, so this test cannot {why} (install: {install})"
+    if IN_CI:
+        pytest.fail(f"{reason}; under CI=true every optional tool must be there (.ci/run installs it)", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_tool(*names: str, why: str, install: str) -> str:
+    """The path of the first of ``names`` on PATH (or in the test environment's bin/), else
+    :func:`unavailable`. Call it inside the test or fixture that needs the tool."""
+    for name in names:
+        found = shutil.which(name) or shutil.which(name, path=str(VENV_BIN))
+        if found:
+            return found
+    unavailable(" or ".join(names), why=why, install=install)
+
+
+def require_module(name: str, *, why: str, install: str) -> ModuleType:
+    """The imported module ``name`` (an optional Python package), else :func:`unavailable`."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        unavailable(f"the Python package {name}", why=why, install=install)
+
+
+def require(available: bool, what: str, *, why: str, install: str) -> None:
+    """:func:`unavailable` unless ``available``: for peers that are not one executable (a PostgreSQL
+    server that answers, a Cerbos binary in the bench cache)."""
+    if not available:
+        unavailable(what, why=why, install=install)
 
 
 def free_port() -> int:

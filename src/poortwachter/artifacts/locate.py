@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from ..core.errors import unknown
 from ..core.policy.model import Bundle
 from .artifact import load
 from .directory import load_directory
@@ -26,8 +27,11 @@ def resolve_bundle(spec: str, bundles_dir: Path | None, policies_dir: Path | Non
         keyring = load_keyring(keys_dir) if keys_dir is not None else {}
         return load(path, keyring)[1].bundle, str(path)
     name, _, version = spec.partition("@")
+    known: dict[str, set[str]] = {}
     if bundles_dir is not None and Path(bundles_dir).is_dir() and keys_dir is not None:
         catalog = load_directory(Path(bundles_dir), load_keyring(keys_dir)).catalog
+        for n, versions in catalog.versions.items():
+            known.setdefault(n, set()).update(b.bundle.version for b in versions)
         try:
             return catalog.select(name, date.max, version or None).bundle, f"{bundles_dir} (artifact)"
         except KeyError:
@@ -38,11 +42,16 @@ def resolve_bundle(spec: str, bundles_dir: Path | None, policies_dir: Path | Non
             if not (folder / "bundle.yaml").is_file():
                 continue
             ident = identity(folder)
+            if ident:
+                known.setdefault(ident[0], set()).add(".".join(map(str, ident[1])))
             if ident and ident[0] == name and (not version or ident[1] == tuple(int(p) for p in version.split(".")
                                                                              if p.isdigit())):
                 found.append((ident[1], folder))
         if found:
             folder = max(found)[1]
             return load_folder(folder)[0], str(folder)
-    raise KeyError(f"{spec!r} is not a bundle folder, an artifact file, or a name[@version] among "
-                   f"{bundles_dir} and {policies_dir}")
+    looked = [f"{d}/" for d in (bundles_dir, policies_dir) if d is not None and Path(d).is_dir()]
+    where = f" in {' or '.join(looked)}" if looked else " (no --bundles or --policies folder here)"
+    if name in known and version:
+        raise KeyError(unknown(f"version of {name!r}", version, known[name], where))
+    raise KeyError(unknown("bundle", name if version else spec, known, where + ", nor a folder or file of that name"))

@@ -10,6 +10,7 @@ this module wires them into one argument parser.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol
@@ -33,7 +34,7 @@ from . import (
     test,
     validate,
 )
-from .common import INVALID, Usage, print_diagnostics
+from .common import FAILED, INVALID, Usage, print_diagnostics
 
 
 class Command(Protocol):
@@ -67,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # `poortwachter diff … | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return FAILED
     except (Usage, RequestError, ArtifactError, OSError, ValueError) as exc:
         print(f"poortwachter {args.command}: {exc}", file=sys.stderr)
         return INVALID

@@ -9,7 +9,8 @@ import orjson
 
 from .common import FAILED, OK, Usage, resolve, sources, write
 
-HELP = "every combination whose verdict, obligations or deciding rules change (exit 0 none, 1 changes, 2 invalid input)"
+HELP = ("what changes between two versions, in words: a summary by cause, --full for every exact region "
+        "(exit 0 none, 1 changes, 2 invalid input)")
 
 
 def arguments(cp: argparse.ArgumentParser) -> None:
@@ -18,7 +19,11 @@ def arguments(cp: argparse.ArgumentParser) -> None:
     cp.add_argument("--format", choices=("text", "md", "json"), default="text")
     cp.add_argument("-o", "--out", type=Path)
     cp.add_argument("--html", type=Path, help="also write the decision matrix of the diff")
-    cp.add_argument("--brief", action="store_true", help="text: the changes in words, without the region list")
+    size = cp.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true",
+                      help="text and md: also every exact region (megabytes for a real bundle); json is always full")
+    size.add_argument("--brief", action="store_true",
+                      help="the summary: the default, kept for scripts that pass it")
     sources(cp)
 
 
@@ -35,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = orjson.dumps(d.diff_json(diff), option=orjson.OPT_INDENT_2).decode() + "\n"
     else:
-        text = d.render_markdown(diff) if args.format == "md" else d.render_text(diff, brief=args.brief)
+        text = (d.render_markdown(diff, full=args.full) if args.format == "md"
+                else d.render_text(diff, full=args.full))
     write(text, args.out)
     if args.html:
         from ..authoring.matrix import render_diff_matrix

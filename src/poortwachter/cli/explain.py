@@ -18,6 +18,7 @@ from ..core import answer
 from ..core.calendar import AMSTERDAM
 from ..core.catalog import Catalog
 from ..core.decide import prepare
+from ..core.errors import unknown
 from ..core.policy.compile import CompiledBundle
 from ..core.policy.evaluate import explain
 from ..core.routing import Routing
@@ -50,6 +51,11 @@ def _catalog_for(args: argparse.Namespace) -> tuple[Catalog, str | None]:
     result = load_directory(args.bundles, load_keyring(args.keys))
     for file, why in result.errors.items():
         print(f"refused {file}: {why}", file=sys.stderr)
+    if args.bundle:
+        name = args.bundle.partition("@")[0]
+        if name not in result.catalog.versions:
+            raise Usage(unknown("bundle", name, result.catalog.names(), f" in {args.bundles}/")
+                        + " (--bundle also takes a bundle folder)")
     return result.catalog, args.bundle
 
 

@@ -7,13 +7,15 @@ from pathlib import Path
 
 from .common import OK, resolve, sources, write
 
-HELP = "the decision matrix of a bundle (or of a diff) as one HTML page"
+HELP = "the decision matrix of a bundle (or of a diff) as one HTML page (-o, default: the current directory)"
 
 
 def arguments(cp: argparse.ArgumentParser) -> None:
     cp.add_argument("bundle")
     cp.add_argument("--against", help="an older version: draw the matrix of the diff")
-    cp.add_argument("-o", "--out", type=Path, required=True)
+    cp.add_argument("-o", "--out", type=Path,
+                    help="the HTML file to write; default <name>-<version>.html (with --against "
+                    "<name>-<old>-to-<new>.html) in the current directory")
     sources(cp)
 
 
@@ -22,7 +24,10 @@ def run(args: argparse.Namespace) -> int:
 
     bundle = resolve(args.bundle, args)
     if args.against:
-        write(render_diff_matrix(resolve(args.against, args), bundle), args.out)
+        old = resolve(args.against, args)
+        new = bundle.version if old.name == bundle.name else f"{bundle.name}-{bundle.version}"
+        out = args.out or Path(f"{old.name}-{old.version}-to-{new}.html")
+        write(render_diff_matrix(old, bundle), out)
     else:
-        write(render_matrix(bundle), args.out)
+        write(render_matrix(bundle), args.out or Path(f"{bundle.name}-{bundle.version}.html"))
     return OK

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from .errors import RequestError
+from .errors import RequestError, did_you_mean, unknown
 from .policy.compile import CompiledBundle
 from .request import Envelope
 from .routing import Routing, bundle_name, check_governs, dossier_type_of
@@ -38,7 +38,7 @@ class Catalog:
         """KeyError names what is missing: the bundle, the version, or a version in force on ``on``."""
         versions = self.versions.get(name)
         if not versions:
-            raise KeyError(f"no bundle named {name!r} (known: {', '.join(self.versions) or 'none'})")
+            raise KeyError(unknown("bundle", name, self.versions))
         if version is not None:
             for b in versions:
                 if b.bundle.version == version:
@@ -55,13 +55,25 @@ class Catalog:
         """The bundle that decides ``envelope``: the one routed to (core/routing.py), in the version in
         force at ``context.time`` unless a permitted pin names another. RequestError otherwise."""
         name, version = bundle_name(envelope, routing)
+        on = envelope.today
         try:
-            chosen = self.select(name, envelope.today, version)
-        except KeyError as exc:
-            raise RequestError("context.bundle", exc.args[0], envelope.context.get("bundle") or name) from None
+            chosen = self.select(name, on, version)
+        except KeyError:
+            raise RequestError("context.bundle", self._expected(name, version, on),
+                               envelope.context.get("bundle") or name) from None
         b = chosen.bundle
         check_governs(b.governs(dossier_type_of(envelope)), b.name, b.dossier_types, envelope, routing)
         return chosen
+
+    def _expected(self, name: str, version: str | None, on: date) -> str:
+        """What :meth:`select` needed, worded as the ``expected`` of a request error."""
+        versions = self.versions.get(name)
+        if not versions:
+            return f"one of the bundles loaded ({', '.join(self.versions) or 'none'}{did_you_mean(name, self.versions)})"
+        if version is not None and all(b.bundle.version != version for b in versions):
+            return f"a version of {name} that is loaded ({', '.join(b.bundle.version for b in versions)})"
+        return f"a version of {name} in force on {on.isoformat()} (the earliest: from {versions[0].bundle.effective_from})"
+
 
 def _semver(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".") if p.isdigit())

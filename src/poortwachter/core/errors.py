@@ -12,7 +12,9 @@ are PoortwachterErrors.
 
 from __future__ import annotations
 
+import difflib
 import reprlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,6 +49,18 @@ _REPR = _bounded_repr()
 def _show(value: object) -> str:
     text = _REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'nl-jgz'?"`` when ``name`` is a near miss of one of ``known`` (a typo), else ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def unknown(what: str, name: str, known: Iterable[str], where: str = "") -> str:
+    """The sentence for a name nothing answers to: ``no bundle named 'nl-jzg'; known: nl-jgz, …; did you mean …``."""
+    names = sorted(set(known))
+    return f"no {what} named {name!r}{where}; known: {', '.join(names) or 'none'}{did_you_mean(name, names)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import shutil
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 from conftest import real
 
 from poortwachter.authoring.matrix import render_diff_matrix, render_matrix
@@ -101,8 +101,6 @@ def test_matrix_command(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # headless Chromium: Debian's chromium package (apt-get install -y chromium)
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOTS = Path(tempfile.gettempdir()) / "poortwachter-matrix"
 
 
 async def _cdp(socket: str, url: str, shot: Path) -> dict[str, Any]:
@@ -145,11 +143,10 @@ async def _cdp(socket: str, url: str, shot: Path) -> dict[str, Any]:
             "pdf": len(base64.b64decode(pdf["data"]))}
 
 
-def _render_in_chromium(html_file: Path, shot: Path) -> dict[str, Any]:
-    assert CHROMIUM is not None
+def _render_in_chromium(chromium: str, html_file: Path, shot: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.Popen([
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -175,20 +172,21 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
 @pytest.mark.parametrize("which", ["mini", "nl-jgz", "diff"])
-def test_matrix_renders_in_headless_chromium(which: str, mini: Bundle, overlay: Bundle) -> None:
+def test_matrix_renders_in_headless_chromium(which: str, mini: Bundle, overlay: Bundle, tmp_path: Path) -> None:
+    """The page, its screenshot and PDF from a real browser (the files stay in the test's tmp_path to look at)."""
+    chromium = support.require_tool("chromium", "chromium-browser", why="render the matrix in a browser",
+                                    install="apt-get install -y chromium")
     if which == "mini":
         html = render_matrix(mini)
     elif which == "nl-jgz":
         html = render_matrix(real("policies/nl-jgz"))
     else:
         html = render_diff_matrix(mini, overlay)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page = SCREENSHOTS / f"{which}.html"
+    page = tmp_path / f"{which}.html"
     page.write_text(html, encoding="utf-8")
-    shot = SCREENSHOTS / f"{which}.png"
-    result = _render_in_chromium(page, shot)
+    shot = tmp_path / f"{which}.png"
+    result = _render_in_chromium(chromium, page, shot)
     assert result["errors"] == []
     assert any(str(x).startswith("matrix-ready ") for x in result["logs"])  # the page's script ran
     assert int(result["state"]["cells"]) == html.count('<a class="seg ')

@@ -75,3 +75,15 @@ def test_did_you_mean_only_for_near_misses() -> None:
     assert did_you_mean("nl-jzg", ["nl-jgz", "nl-jeugdhulp"]) == "; did you mean 'nl-jgz'?"
     assert did_you_mean("zorg", ["nl-jgz", "nl-jeugdhulp"]) == ""
     assert unknown("bundle", "x", []) == "no bundle named 'x'; known: none"
+
+
+def test_the_dev_key_warning_prints_once_whatever_the_workers(tmp_path: Path) -> None:
+    """serve warns in the parent, before the workers start; the workers do not repeat it."""
+    import support
+
+    from poortwachter.artifacts import embedded
+
+    env = {"POORTWACHTER_DOSSIER_TYPE_BUNDLES": "jgz=nl-jgz,jeugdhulp=nl-jeugdhulp"}
+    with support.serve(tmp_path, embedded.bundle_dir(), workers=2, env=env) as server:
+        assert support.wait_until(lambda: len(server.worker_pids()) == 2, timeout=30)
+    assert server.text().count("the DEV signing key is trusted") == 1, server.text()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import shutil
 import socket
@@ -32,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 JAVA = ROOT / "clients" / "java"
 GUIDES = ROOT / "docs" / "clients"
 GUIDE_URL = "http://127.0.0.1:8181"  # the guides' server; the tests put their own in its place
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = ("nl-jgz-2026.1.0.bundle.json", "nl-jeugdhulp-2026.1.0.bundle.json")
 ADMIN_TOKEN = "admin-token-for-client-tests-0123"
 ROUTES = "jgz=nl-jgz,jeugdhulp=nl-jeugdhulp"
@@ -42,13 +40,8 @@ ALLOW: dict[str, Any] = json.loads((ROOT / "docs" / "examples" / "ouder-leest-gr
 
 
 def need_tool(name: str) -> str:
-    """The path of a JDK tool; a skip with the reason where it is missing, a failure under CI (which installs it)."""
-    found = shutil.which(name)
-    if found is None:
-        if IN_CI:
-            pytest.fail(f"{name} is not installed (CI installs openjdk-17-jdk-headless; see .ci/run)")
-        pytest.skip(f"{name} is not installed (apt-get install -y openjdk-17-jdk-headless)")
-    return found
+    """The path of a JDK tool (support.require_tool: a skip with the reason, a failure under CI)."""
+    return support.require_tool(name, why="build and run the Java client", install="apt-get install -y openjdk-17-jdk-headless")
 
 
 def examples(text: str, language: str) -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import support
 from service.conftest import SOURCES, build_artifact, yc_request
 
 LONG = os.environ.get("POORTWACHTER_FAULTS_LONG", "") not in ("", "0")
@@ -121,8 +122,8 @@ def small_fs(where: Path, size: str = "2m") -> Iterator[Path]:
     where.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
                           capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs (needs root or CAP_SYS_ADMIN): {done.stderr.strip()}")
+    support.require(done.returncode == 0, f"mounting a tmpfs ({done.stderr.strip()})", why="fill a small disk",
+                    install="run as root or with CAP_SYS_ADMIN, as CI does")
     try:
         yield where
     finally:

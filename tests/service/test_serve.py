@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import support
 from support import await_ready, free_port
 
 from poortwachter.artifacts import embedded
@@ -54,8 +55,8 @@ def test_the_quick_start_serve_command_is_what_this_test_runs() -> None:
     assert ".venv/bin/poortwachter serve" in snippet("serve")
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_the_documented_curl_call_works_as_written(server: int) -> None:
+    support.require_tool("curl", why="run the documented curl call", install="apt-get install -y curl")
     command = snippet("curl").replace("127.0.0.1:8181", f"127.0.0.1:{server}")
     out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30, check=True).stdout
     answer = json.loads(out)

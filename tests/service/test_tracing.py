@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -18,10 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+import support
 from fastapi.testclient import TestClient
 
 if importlib.util.find_spec("opentelemetry.sdk") is None or importlib.util.find_spec("opentelemetry.proto") is None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if support.IN_CI:
         raise RuntimeError("the [otel] extra is not installed (the test extra includes it: ./scripts/setup)")
     pytest.skip("the [otel] extra is not installed: run ./scripts/setup", allow_module_level=True)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import subprocess
 import threading
@@ -22,6 +21,7 @@ from typing import Any
 import bcrypt
 import httpx
 import pytest
+import support
 from fastapi.testclient import TestClient
 from support import free_port, wait_until
 
@@ -82,10 +82,8 @@ def _start_registry(folder: Path, port: int, htpasswd: Path | None = None) -> Re
 
 
 def _need_registry() -> None:
-    if REGISTRY is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("docker-registry is missing under CI=true (.ci/run installs it)")
-        pytest.skip("docker-registry not installed (apt-get install docker-registry): the OCI registry tests skip")
+    support.require(REGISTRY is not None, "docker-registry", why="publish to and pull from a real OCI registry",
+                    install="apt-get install -y docker-registry")
 
 
 @pytest.fixture

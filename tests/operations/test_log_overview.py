@@ -3,8 +3,6 @@ read — roles in Dutch, dates, what and why, no pseudonyms — checked as rende
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 from fastapi.testclient import TestClient
 
 from poortwachter.cli import main
@@ -22,15 +21,11 @@ from poortwachter.service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "overview-test-key-0123456789abcdef"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None and os.environ.get("CI") != "true",
-                                    reason="chromium is not installed (apt-get install -y chromium); CI installs it")
-
-
 def chromium(page: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None, "CI=true: chromium must be installed (.ci/run installs it)"
+    browser = support.require_tool("chromium", "chromium-browser", why="render the overview page",
+                                   install="apt-get install -y chromium")
     with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                                "--disable-component-update", "--disable-sync", "--no-first-run",
                                f"--user-data-dir={profile}", *extra, page.resolve().as_uri()],
                               capture_output=True, text=True, timeout=120, check=True)
@@ -67,7 +62,6 @@ def overview(journal: Path, mini_bundles: Path, client: str = "c-kind-1") -> tup
     return rc, page
 
 
-@needs_chromium
 def test_the_parent_reads_who_saw_the_dossier_when_what_and_why(journal: Path, mini_bundles: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     rc, page = overview(journal, mini_bundles)
@@ -91,7 +85,6 @@ def test_the_parent_reads_who_saw_the_dossier_when_what_and_why(journal: Path, m
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 1200 and len(png) > 10_000
 
 
-@needs_chromium
 def test_an_empty_answer_says_what_was_searched_and_nothing_to_search_is_no_no(journal: Path, mini_bundles: Path,
                                                                              tmp_path: Path) -> None:
     rc, page = overview(journal, mini_bundles, client="c-nobody")

@@ -207,6 +207,8 @@ def test_the_shipper_copies_this_pods_journal_to_postgresql(overlay: str) -> Non
     assert shipper["args"][:2] == ["log", "ship"]
     journal = _env(sidecar)["POORTWACHTER_DECISION_LOG"]
     assert shipper["args"][shipper["args"].index("--dir") + 1] == journal
+    assert _env(sidecar)["POORTWACHTER_DECISION_LOG_SHIP"] == "sidecar"  # watches the backlog, never ships itself
+    assert shipper["args"][shipper["args"].index("--metrics-address") + 1].endswith(":9465")
     env = _env(shipper)
     assert env["POORTWACHTER_DECISION_LOG_SHIP"].startswith("postgresql://")
     assert ":" not in env["POORTWACHTER_DECISION_LOG_SHIP"].split("//")[1].split("@")[0], "no password in the DSN"
@@ -222,6 +224,23 @@ def test_only_the_app_and_metrics_ports_are_reachable(overlay: str) -> None:
     (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
     assert policy["spec"]["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
     ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
-    assert ports == {8080, 9464}
+    assert ports == {8080, 9464, 9465}  # the app; the sidecar's and the shipper's metrics
     metrics_rule = next(r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == 9464)
+    assert {p["port"] for p in metrics_rule["ports"]} == {9464, 9465}
     assert metrics_rule["from"]  # not from everywhere
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_command_is_one_the_cli_accepts(overlay: str) -> None:
+    """A typo in a manifest's args would only show as a crash-looping pod; the real parser reads them here."""
+    from poortwachter.cli import parser
+
+    seen = 0
+    for doc in rendered(overlay):
+        spec = doc.get("spec", {})
+        pod = spec.get("jobTemplate", {}).get("spec", spec).get("template", {}).get("spec", {})
+        for container in pod.get("initContainers", []) + pod.get("containers", []):
+            if "poortwachter:" in container["image"]:
+                parser().parse_args(container["args"])  # SystemExit (a failure) on an unknown option
+                seen += 1
+    assert seen == 4  # the sidecar, the shipper, the migration Job, the retention CronJob

@@ -29,7 +29,13 @@ class LineDict(dict[str, Any]):
     line: int = 0
 
 
-class _Loader(yaml.SafeLoader):
+try:  # libyaml's parser (PyYAML's wheels carry it): the same safe constructor, about ten times faster
+    from yaml import CSafeLoader as _SafeBase
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeBase  # type: ignore[assignment]
+
+
+class _Loader(_SafeBase):
     pass
 
 

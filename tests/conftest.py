@@ -90,3 +90,19 @@ def make_request(
 def request_for() -> Callable[..., dict[str, Any]]:
     """The :func:`make_request` builder, as a fixture (test folders have no package to import from)."""
     return make_request
+
+
+FIGURES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Figures a test reports (``("figure", text)`` in its user_properties), gathered in the process that
+    prints the summary: the only one under xdist."""
+    FIGURES.extend(str(value) for key, value in report.user_properties if key == "figure")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in sorted(FIGURES):
+            terminalreporter.write_line(line)

@@ -30,11 +30,13 @@ def figure(test: str, text: str) -> None:
     FIGURES[test] = text
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if FIGURES:
-        terminalreporter.section("fault figures")
-        for name, text in sorted(FIGURES.items()):
-            terminalreporter.write_line(f"{name}: {text}")
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    """A figure travels with its test's report (from an xdist worker too); tests/conftest.py prints them."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        report.user_properties.extend(("figure", f"{k}: {FIGURES.pop(k)}") for k in list(FIGURES))
 
 
 @pytest.fixture

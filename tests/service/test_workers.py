@@ -115,9 +115,10 @@ def _all_on(port: int, revision: str, workers: int, after: set[str] | None = Non
     return fresh and len(seen) == workers and all(r == {revision} for r in seen.values())
 
 
-def _converge(port: int, revision: str, workers: int, after: set[str] | None = None, timeout: float = 30,
+def _converge(port: int, revision: str, workers: int, after: set[str] | None = None, timeout: float = 90,
               strict: bool = False) -> float:
-    """Seconds until every worker answers with ``revision``; fails after ``timeout``."""
+    """Seconds until every worker answers with ``revision``; fails after ``timeout`` (generous: a worker
+    restarted on a loaded CI machine takes tens of seconds to import and compile; the figure is reported)."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if _all_on(port, revision, workers, after, strict):

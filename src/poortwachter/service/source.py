@@ -36,6 +36,7 @@ from ..artifacts.artifact import ArtifactError, Manifest, load_bytes
 from ..artifacts.keys import Keyring
 from ..artifacts.remote import parse_location
 from ..artifacts.remote.client import Credentials, Pulled, Remote, RemoteError
+from ..core.errors import PoortwachterError
 from ..core.policy.compile import CompiledBundle
 from . import metrics
 from .source_state import SourceState, Status, semver
@@ -49,7 +50,7 @@ USERNAME_ENV = "POORTWACHTER_BUNDLE_SOURCE_USERNAME"
 PASSWORD_ENV = "POORTWACHTER_BUNDLE_SOURCE_PASSWORD"  # noqa: S105 - a secret: read from the environment, never a setting
 
 
-class SetNotActivated(Exception):
+class SetNotActivated(PoortwachterError):
     """A pulled set that must not be activated; ``cause`` is ``verification`` or ``downgrade``."""
 
     def __init__(self, cause: str, message: str) -> None:

@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from ...core.errors import PoortwachterError
 from ..artifact import ArtifactError
 from .layout import (
     EMPTY,
@@ -40,7 +41,7 @@ Credentials = tuple[str, str]  # (username, password or token)
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
-class RemoteError(Exception):
+class RemoteError(PoortwachterError):
     """A source or target could not be used this time. ``cause`` is one of a few constants (a metric label):
     ``network`` (connect, timeout), ``http`` (an unexpected status), ``format`` (not a bundle set),
     ``digest`` (bytes differ from the digest they were listed under)."""

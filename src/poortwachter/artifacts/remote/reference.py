@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ...core.errors import PoortwachterError
+
 __all__ = ["Location", "SourceError", "is_loopback", "parse_location"]
 
 _REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
@@ -24,7 +26,7 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 
 
-class SourceError(ValueError):
+class SourceError(PoortwachterError, ValueError):
     """A bundle source or target that cannot be used; the message says what is wrong and what would do."""
 
 

@@ -345,7 +345,14 @@ def exposition() -> bytes:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """GET /metrics: Prometheus text exposition (all workers' samples in multiprocess mode)."""
+    """GET /metrics: Prometheus text exposition (all workers' samples in multiprocess mode).
+
+    The decision log's health gauge is brought up to date first, so a scrape tells the truth now, not
+    as of the watchdog's last tick."""
+    service = getattr(request.app.state, "service", None)
+    decision_log = getattr(service, "decision_log", None)
+    if decision_log is not None:
+        decision_log.health()
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -37,6 +37,7 @@ from .central import cli as central_cli
 from .checkpoint import load_public_keys
 from .overview import Reasons, render_html
 from .pseudonym import Pseudonymiser, read_key
+from .verify import UNSIGNED, findings
 
 OK, FOUND_NOTHING, INVALID, NOTHING_TO_SEARCH = 0, 1, 2, 3
 EXIT = {"found": OK, "none-found": FOUND_NOTHING, "nothing-to-search": NOTHING_TO_SEARCH}
@@ -177,13 +178,11 @@ def _verify(args: argparse.Namespace) -> int:
         end = f", end checked ({report.end})" if report.end else ""
         signed = f", {report.signed} signed checkpoint(s) verified" if keys is not None else ""
         print(f"{report.path}: {state}, {report.records} records, {closed}{end}{signed}{tail}")
-        for p in report.problems:
-            print(f"    {p}")
-        for note in report.notes:
-            print(f"    note: {note}")
+        for line in findings(report.problems, report.notes):
+            print(line)
         bad += bool(report.problems)
     if keys is None and reports:
-        print("note: signatures not checked (give --log-public-key to catch an edit whose chain was recomputed)")
+        print(f"note: {UNSIGNED}")
     if missing or not reports:
         print(f"nothing to verify: {len(reports)} file(s) in {', '.join(map(str, dirs))}", file=sys.stderr)
         return NOTHING_TO_SEARCH

@@ -25,6 +25,13 @@ import orjson
 from .checkpoint import Checkpoint, PublicKeys, leaf
 from .segment import head_path, log_files, read_head, read_lines
 
+UNSIGNED = "signatures not checked (give --log-public-key to catch an edit whose chain was recomputed)"
+
+
+def findings(problems: Sequence[str], notes: Sequence[str]) -> list[str]:
+    """The indented lines printed under a verified file or store: its problems, then its notes."""
+    return [f"    {p}" for p in problems] + [f"    note: {n}" for n in notes]
+
 
 @dataclass
 class FileReport:

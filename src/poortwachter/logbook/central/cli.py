@@ -22,6 +22,7 @@ from types import FrameType
 
 from ..pseudonym import Pseudonymiser, read_key
 from ..query import Query, SearchReport, StoreSearched
+from ..verify import UNSIGNED, findings
 from . import schema, store
 from .db import DEFAULT_SCHEMA, StoreError, Target, connect
 from .ship import Shipper, ShipperConfig
@@ -181,22 +182,18 @@ def verify(args: argparse.Namespace) -> int:
         report = rebuild(conn, Path(scratch))
         bad = len(report.problems)
         print(f"postgresql {store.location(where)}: {report.segments} segment(s), {report.lines} line(s)")
-        for p in report.problems:
-            print(f"    {p}")
-        for note in report.notes:
-            print(f"    note: {note}")
+        for line in findings(report.problems, report.notes):
+            print(line)
         files = verify_folders(report.folders, keys) if report.folders else []
         for file in files:
             state = "ok" if not file.problems else "BROKEN"
             signed = f", {file.signed} signed checkpoint(s) verified" if keys is not None else ""
             print(f"{file.path.parent.name}/{file.path.name}: {state}, {file.records} records{signed}")
-            for p in file.problems:
-                print(f"    {p}")
-            for note in file.notes:
-                print(f"    note: {note}")
+            for line in findings(file.problems, file.notes):
+                print(line)
             bad += bool(file.problems)
     if keys is None and files:
-        print("note: signatures not checked (give --log-public-key to catch an edit whose chain was recomputed)")
+        print(f"note: {UNSIGNED}")
     if not report.segments:
         print("nothing to verify: the store holds no journal segments", file=sys.stderr)
         return 3

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .reading import get, obj, strs
+from .reading import get, obj, objs, strs
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,9 @@ class DecisionContext:
         if bundle is not None:
             b = obj(bundle, where + ".bundle")
             ref = BundleRef(*(get(b, k, str, where + ".bundle") for k in ("name", "version", "revision")))
-        reasons = tuple(_reason(obj(r, f"{where}.reasons[{i}]"), f"{where}.reasons[{i}]")
-                        for i, r in enumerate(get(d, "reasons", list, where, [])))
-        obligations = tuple(_obligation(obj(o, f"{where}.obligations[{i}]"), f"{where}.obligations[{i}]")
-                            for i, o in enumerate(get(d, "obligations", list, where, [])))
-        missing = tuple(_missing(obj(m, f"{where}.missing[{i}]"), f"{where}.missing[{i}]")
-                        for i, m in enumerate(get(d, "missing", list, where, [])))
+        reasons = tuple(_reason(o, w) for o, w in objs(d, "reasons", where, []))
+        obligations = tuple(_obligation(o, w) for o, w in objs(d, "obligations", where, []))
+        missing = tuple(_missing(o, w) for o, w in objs(d, "missing", where, []))
         error = d.get("error")
         item_error = None
         if error is not None:
@@ -183,9 +180,7 @@ class Explanation(Decision):
         base = Decision.read(data, where)
         d = base.raw
         rules = []
-        for i, r in enumerate(get(d, "rules", list, where)):
-            w = f"{where}.rules[{i}]"
-            r = obj(r, w)
+        for r, w in objs(d, "rules", where):
             rules.append(RuleTrace(get(r, "rule", str, w), get(r, "effect", str, w), get(r, "considered", bool, w),
                                    get(r, "applied", bool, w), strs(r, "failed", w)))
         return cls(base.decision, base.context, d, dict(get(d, "facts", dict, where)), tuple(rules))
@@ -211,9 +206,7 @@ class FilterAnswer:
     def read(cls, data: Any, where: str = "answer") -> FilterAnswer:
         d = obj(data, where)
         items = []
-        for i, item in enumerate(get(d, "items", list, where)):
-            w = f"{where}.items[{i}]"
-            it = obj(item, w)
+        for it, w in objs(d, "items", where):
             items.append(FilterItem(get(it, "id", str, w), get(it, "decision", bool, w),
                                     DecisionContext.read(it.get("context"), w + ".context")))
         return cls(strs(d, "allowed", where), strs(d, "denied", where), tuple(items), d)
@@ -242,9 +235,7 @@ class SearchAnswer:
     def read(cls, data: Any, where: str = "answer") -> SearchAnswer:
         d = obj(data, where)
         results = []
-        for i, r in enumerate(get(d, "results", list, where)):
-            w = f"{where}.results[{i}]"
-            e = obj(r, w)
+        for e, w in objs(d, "results", where):
             results.append(Entity(get(e, "type", str, w, None), get(e, "id", str, w, None),
                                   get(e, "name", str, w, None)))
         page = obj(d.get("page"), where + ".page")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .reading import get, obj, strs
+from .reading import get, obj, objs, strs
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,7 @@ class BundleList:
     def read(cls, data: Any, where: str = "answer") -> BundleList:
         d = obj(data, where)
         bundles = []
-        for i, b in enumerate(get(d, "bundles", list, where)):
-            w = f"{where}.bundles[{i}]"
-            b = obj(b, w)
+        for b, w in objs(d, "bundles", where):
             bundles.append(BundleSummary(get(b, "name", str, w), strs(b, "active", w), get(b, "in_force", str, w, None),
                                          get(b, "held", bool, w), get(b, "last_error", dict, w, None)))
         return cls(tuple(bundles), get(d, "dossier_type_bundles", dict, where), get(d, "generation", int, where),
@@ -81,9 +79,7 @@ class BundleDetail:
     def read(cls, data: Any, where: str = "answer") -> BundleDetail:
         d = obj(data, where)
         versions = []
-        for i, v in enumerate(get(d, "versions", list, where)):
-            w = f"{where}.versions[{i}]"
-            v = obj(v, w)
+        for v, w in objs(d, "versions", where):
             versions.append(BundleVersion(get(v, "version", str, w), get(v, "effective_from", str, w),
                                           get(v, "revision", str, w), get(v, "key_id", str, w),
                                           get(v, "active", bool, w), get(v, "in_force", bool, w)))

@@ -30,3 +30,9 @@ def strs(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not all(isinstance(x, str) for x in items):
         raise ProtocolError(f"{where}.{key}: expected a list of strings")
     return tuple(items)
+
+
+def objs(data: Mapping[str, Any], key: str, where: str, default: Any = ...) -> list[tuple[Mapping[str, Any], str]]:
+    """The objects of the list ``data[key]``, each with its path (``where.key[i]``) for the errors read under it."""
+    return [(obj(item, f"{where}.{key}[{i}]"), f"{where}.{key}[{i}]")
+            for i, item in enumerate(get(data, key, list, where, default))]

@@ -28,9 +28,10 @@ the requests down instead of refusing them) and raise :class:`LogTimeout` only a
 record not durable in time makes :meth:`wait_async` raise :class:`LogTimeout`. A writer that makes
 no progress for ``wait_timeout`` while records wait reports itself unhealthy (stuck) until it moves.
 
-Files, the hash chain, the signed checkpoints and rotation are segment.py's (the writer thread's
-side); a file is closed and a new one opened when it would pass ``max_file_bytes`` or when a
-``rotate_seconds`` boundary (UTC, e.g. midnight for 86400) passes. The writer never deletes:
+The waiting requests' futures and how the writer's threads release them are waiters.py's. Files, the
+hash chain, the signed checkpoints and rotation are segment.py's (the writer thread's side); a file is
+closed and a new one opened when it would pass ``max_file_bytes`` or when a ``rotate_seconds``
+boundary (UTC, e.g. midnight for 86400) passes. The writer never deletes:
 retention is the operator's (10 years, toolkit-jgz-2026 §6.5.1).
 """
 
@@ -49,16 +50,11 @@ from .pseudonym import ALL, Identifying
 from .record import DecisionEvent
 from .segment import Segments, write_all
 from .terms import Durability, LogHealth, LogTimeout, LogUnavailable, NoObserver, Observer, WriterConfig
+from .waiters import Waiter, Waiters, expire, release
 
 LINGER_SECONDS = 0.05  # a record nobody waits for is written within about twice this
 MAX_FAILED_RANGES = 4096
 __all__ = ["Durability", "LogHealth", "LogTimeout", "LogUnavailable", "LogWriter", "Observer", "WriterConfig"]
-
-
-def _resolve(items: list[tuple[asyncio.Future[bool], bool]]) -> None:
-    for fut, ok in items:
-        if not fut.done():
-            fut.set_result(ok)
 
 
 Batch = list[tuple[int, DecisionEvent | Mapping[str, Any]]]
@@ -85,7 +81,7 @@ class LogWriter:
         self._done = 0
         self._progress_at = time.monotonic()  # last batch completed, or the first record after idling
         self._failed: list[tuple[int, int]] = []
-        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[bool], float]] = []
+        self._waiters = Waiters()
         self._stuck_reason: str | None = None  # set by the watchdog thread, cleared by progress
         self._stop = threading.Event()
         self._closing = False
@@ -218,7 +214,7 @@ class LogWriter:
             if seq <= self._done:
                 return self._outcome(seq)
             fut: asyncio.Future[bool] = loop.create_future()
-            self._waiters.append((seq, loop, fut, time.monotonic() + self.config.wait_timeout))
+            self._waiters.add(Waiter(seq, loop, fut, time.monotonic() + self.config.wait_timeout))
             self._wake()
         return await fut  # the watchdog thread ends it with LogTimeout after wait_timeout
 
@@ -233,20 +229,10 @@ class LogWriter:
         writer stuck while records wait without progress. A timer per request would cost the hot path."""
         interval = min(0.25, self.config.wait_timeout / 4)
         while not self._stop.wait(interval):
-            now = time.monotonic()
-            expired = []
             with self._lock:
                 self._stuck_reason = self._stuck()
-                n = 0
-                while n < len(self._waiters) and self._waiters[n][3] <= now:  # waiters are in deadline order
-                    n += 1
-                if n:
-                    expired, self._waiters = self._waiters[:n], self._waiters[n:]
-            for _, loop, fut, _ in expired:
-                try:
-                    loop.call_soon_threadsafe(self._expire, fut)
-                except RuntimeError:  # that loop is closed; nobody is waiting any more
-                    pass
+                expired = self._waiters.expired(time.monotonic())
+            expire(expired, self._expire)
 
     def wait(self, seq: int, timeout: float | None = None) -> bool:
         """Blocking form of :meth:`wait_async` (threads, tests); False also on timeout (default: wait_timeout)."""
@@ -392,7 +378,6 @@ class LogWriter:
         self._complete(first, last, ok, failed)
 
     def _complete(self, first: int, last: int, ok: bool, failed: list[int] | None = None) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool]]] = {}
         with self._lock:
             self._done = last
             self._progress_at = time.monotonic()
@@ -402,17 +387,6 @@ class LogWriter:
             elif failed:
                 self._failed.extend((seq, seq) for seq in failed)
             del self._failed[:-MAX_FAILED_RANGES]
-            keep = []
-            for waiter in self._waiters:
-                seq, loop, fut, _ = waiter
-                if seq <= last:
-                    by_loop.setdefault(loop, []).append((fut, self._outcome(seq)))
-                else:
-                    keep.append(waiter)
-            self._waiters = keep
+            released = self._waiters.done(last, self._outcome)
             self._progress.notify_all()
-        for loop, items in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_resolve, items)
-            except RuntimeError:  # that loop is closed; nobody is waiting any more
-                pass
+        release(released)

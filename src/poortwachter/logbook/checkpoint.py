@@ -41,7 +41,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -153,13 +153,12 @@ class Signer:
         self.key_id = key_id(self.public)
 
     def sign(self, cp: Checkpoint) -> Checkpoint:
-        unsigned = _replace(cp, key_id=self.key_id, sig=None)
-        sig = base64.b64encode(self._key.sign(unsigned.payload())).decode("ascii")
-        return _replace(unsigned, sig=sig)
-
-
-def _replace(cp: Checkpoint, **changes: Any) -> Checkpoint:
-    return replace(cp, **changes)
+        """``cp`` with this key's id and signature. Built from its fields directly, not with
+        ``dataclasses.replace`` (twice 10 µs of a group commit's ~100 in the writer thread, issue 16)."""
+        fields = cp._fields()
+        fields["key_id"], fields["sig"] = self.key_id, None
+        fields["sig"] = base64.b64encode(self._key.sign(Checkpoint(**fields).payload())).decode("ascii")
+        return Checkpoint(**fields)
 
 
 # ---------------------------------------------------------------------------------------------- keys

@@ -20,7 +20,7 @@ import hashlib
 import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -171,7 +171,10 @@ class Chain:
     last_time: str | None = None
 
     def copy(self) -> Chain:
-        return replace(self, leaves=list(self.leaves))
+        """A copy to build a batch on (once per group commit; the constructor, not ``dataclasses.replace``)."""
+        return Chain(segment=self.segment, prev_segment=self.prev_segment, prev_segment_head=self.prev_segment_head,
+                     head=self.head, lines=self.lines, records=self.records, checkpoints=self.checkpoints,
+                     leaves=list(self.leaves), first_time=self.first_time, last_time=self.last_time)
 
     def add(self, line: bytes, time: str | None = None) -> None:
         """Account for one line written (``time``: a record's, None for other lines)."""

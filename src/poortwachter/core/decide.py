@@ -16,14 +16,13 @@ from typing import Any
 
 from .catalog import Catalog
 from .declared_facts import derive_custom
-from .facts import age_band, derive
+from .facts import derive
 from .policy.compile import CompiledBundle
 from .policy.evaluate import evaluate
 from .policy.values import FactValue
 from .request import Envelope, parse_envelope
 from .routing import Routing, check_clock
 from .verdict import Verdict
-from .youth_care import parse_youth_care
 
 
 def derive_facts(bundle: CompiledBundle, envelope: Envelope) -> dict[str, FactValue]:
@@ -31,9 +30,7 @@ def derive_facts(bundle: CompiledBundle, envelope: Envelope) -> dict[str, FactVa
     vocab = bundle.bundle.vocabulary
     if not vocab.youth_care:
         return derive_custom(envelope, vocab)
-    facts = derive(parse_youth_care(envelope), bundle.bundle.consent_by_age)
-    facts["client.age_band"] = age_band(int(facts["client.age"]), bundle.bundle.thresholds["client.age"])
-    return facts
+    return derive(envelope, bundle.bundle.consent_by_age, bundle.bundle.thresholds["client.age"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,16 @@
-"""The contract's youth-care vocabulary, read out of an AuthZEN envelope's properties as typed values.
+"""The contract's youth-care vocabulary, read out of an AuthZEN envelope's properties.
 
-:func:`parse_youth_care` raises RequestError naming the first offending field; core/facts.py derives
-the facts rules see from what it returns.
+core/facts.py derives the facts from what these readers return, in one pass over the request: each
+reader checks every field of its part (a RequestError names the first offending field) and hands back
+the values as a plain tuple, which facts.derive unpacks into locals. No typed intermediate objects:
+a request has some sixty fields, and building them into objects only to read them again cost more
+than reading the request itself. The consents and objections are read knowing who acts, so reading
+one settles whether it counts.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import NamedTuple
 
 from . import vocabulary as v
 from .calendar import start_of_day
@@ -31,97 +34,19 @@ from .readers import (
     strings,
     text,
 )
-from .request import Entity, Envelope
+from .request import Entity
 
-# The values below are NamedTuples, not frozen dataclasses: just as immutable and typed, but built
-# in half the time (a frozen dataclass sets every field through object.__setattr__), and a request
-# builds about sixty fields of them. Only the core reads them (facts.derive).
-
-
-class Party(NamedTuple):
-    """A subject or a disclosure recipient in the contract's vocabulary."""
-
-    type: str
-    id: str
-    relation: str | None = None
-    gezag: bool = False
-    identity_verified: bool = False
-    discipline: str | None = None
-    treatment_relation: bool = False
-    team: str | None = None
-    kind: str | None = None
-    in_care: bool = False
-
-
-class Client(NamedTuple):
-    id: str
-    birthdate: date
-    deceased: bool = False
-    date_of_death: date | None = None
-    wilsonbekwaam: bool = False
-    measures: frozenset[str] = frozenset()
-    gezaghebbenden: frozenset[str] = frozenset()
-
-
-class Resource(NamedTuple):
-    type: str
-    id: str
-    dossier_type: str
-    category: str | None
-    client: Client
-    author_id: str | None = None
-    author_kind: str | None = None
-    shielded_from: frozenset[str] = frozenset()
-    confidential_from_parents: bool = False
-    last_change: date | None = None
-    treatment_end: date | None = None
-    created_at: date | None = None  # written_at, else created_at: when the item (or log line) was made
-    about_id: str | None = None
-    about_relation: str | None = None
-
-
-class Permission(NamedTuple):
-    """A consent: who gave it, for whom, about what, from when (until when)."""
-
-    by: str
-    for_: str
-    scope: str
-    given_at: datetime
-    withdrawn_at: datetime | None = None
-
-
-class Objection(NamedTuple):
-    """An objection: only who and about what are required (contract). Without ``for_`` it is aimed at
-    no one in particular; without ``given_at`` it is in force."""
-
-    by: str
-    for_: str | None
-    scope: str
-    given_at: datetime | None = None
-
-
-class Action(NamedTuple):
-    name: str
-    setting: str | None = None
-    transfer_reason: str | None = None
-    new_school_known: bool = False
-    recipient: Party | None = None
-    processing_activity_id: str | None = None
-
-
-class YouthCareRequest(NamedTuple):
-    subject: Party
-    action: Action
-    resource: Resource
-    time: datetime
-    purpose: str | None = None
-    channel: str | None = None
-    authn_level: str | None = None
-    consents: tuple[Permission, ...] = ()
-    objections: tuple[Objection, ...] = ()
-    attestations: frozenset[str] = frozenset()
-    today: date | None = None  # the Amsterdam date of ``time`` (the envelope's)
-
+#: a subject or recipient: type, id, relation (as claimed), gezag, identity_verified, discipline,
+#: treatment_relation, team (a known team or "other"), kind, in_care
+Party = tuple[str, str, str | None, bool, bool, str | None, bool, str | None, str | None, bool]
+#: name, setting, transfer_reason, new_school_known, recipient
+Action = tuple[str, str | None, str | None, bool, Party | None]
+#: client: id, birthdate, deceased, date_of_death, wilsonbekwaam, measures, gezaghebbenden
+Client = tuple[str, date, bool, date | None, bool, frozenset[str], frozenset[str]]
+#: resource: type, dossier_type, category, author_id, author_kind, shielded_from, confidential_from_parents,
+#: last_change, treatment_end, created (written_at, else created_at), about_id, about_relation, client
+Resource = tuple[str, str, str | None, str | None, str | None, frozenset[str], bool, date | None, date | None,
+                 date | None, str | None, str | None, Client]
 
 _RELATIONS, _DISCIPLINES, _KINDS = OneOf(v.RELATIONS), OneOf(v.DISCIPLINES), OneOf(v.ORGANISATION_KINDS)
 _CATEGORIES, _DOSSIER_TYPES, _AUTHOR_KINDS = OneOf(v.CATEGORIES), OneOf(v.DOSSIER_TYPES), OneOf(v.AUTHOR_KINDS)
@@ -141,7 +66,8 @@ _PROPERTIES = {"subject": "subject.properties", "action.properties.recipient": "
 # the same checks as calling the reader for every field, without a call per field.
 
 
-def _party(entity_type: str, ident: str, props: Json, path: str) -> Party:
+def read_party(entity_type: str, ident: str, props: Json, path: str) -> Party:
+    """A subject (``path`` "subject") or a disclosure recipient."""
     if entity_type not in _SUBJECT_TYPES:
         raise RequestError(f"{path}.type", "one of " + ", ".join(v.SUBJECT_TYPES), entity_type)
     pp = _PROPERTIES.get(path) or f"{path}.properties"
@@ -170,8 +96,35 @@ def _party(entity_type: str, ident: str, props: Json, path: str) -> Party:
     in_care = get("in_care", False)
     if in_care is not True and in_care is not False:
         in_care = flag(props, "in_care", pp)
-    return Party(entity_type, ident, relation, gezag, verified, discipline, treatment,
-                 None if team is None else team if team in _TEAMS else "other", kind, in_care)
+    return (entity_type, ident, relation, gezag, verified, discipline, treatment,
+            None if team is None else team if team in _TEAMS else "other", kind, in_care)
+
+
+def read_action(entity: Entity) -> Action:
+    name = entity.type
+    if name not in _ACTIONS:
+        raise RequestError("action.name", "one of " + ", ".join(v.ACTIONS), name)
+    p = entity.properties
+    if not p:
+        if name == "disclose":
+            raise RequestError("action.properties.recipient", "the recipient (type, id, properties) of a disclosure",
+                               missing=True)
+        return name, None, None, False, None
+    pp, rp, tp = "action.properties", "action.properties.recipient", "action.properties.transfer"
+    recipient = None
+    if p.get("recipient") is not None:
+        r = obj(p["recipient"], rp)
+        recipient = read_party(text(r, "type", rp) or "", text(r, "id", rp) or "",
+                               obj(r.get("properties"), f"{rp}.properties", required=False), rp)
+    elif name == "disclose":
+        raise RequestError(rp, "the recipient (type, id, properties) of a disclosure", missing=True)
+    transfer = obj(p.get("transfer"), tp, required=False)
+    reason = text(transfer, "reason", tp, required=False)
+    setting = text(p, "setting", pp, required=False)
+    new_school_known = flag(transfer, "new_school_known", tp)
+    text(p, "processing_activity_id", pp, required=False)  # recorded by the caller, not a fact: checked only
+    return (name, None if setting is None else setting if setting in _SETTINGS else "other",
+            None if reason is None else reason if reason in _TRANSFER_REASONS else "other", new_school_known, recipient)
 
 
 def _client(props: Json) -> Client:
@@ -198,10 +151,10 @@ def _client(props: Json) -> Client:
         unable = flag(data, "wilsonbekwaam", cp)
     holders = _NO_STRINGS if get("gezaghebbenden") is None else \
         strings(data, "gezaghebbenden", cp, MAX_GEZAGHEBBENDEN, "ids")
-    return Client(ident, birthdate, deceased, died, unable, measures, holders)
+    return ident, birthdate, deceased, died, unable, measures, holders
 
 
-def _resource(entity: Entity) -> Resource:
+def read_resource(entity: Entity) -> Resource:
     if entity.type not in _RESOURCE_TYPES:
         raise RequestError("resource.type", "one of " + ", ".join(v.RESOURCE_TYPES), entity.type)
     p = entity.properties
@@ -241,41 +194,38 @@ def _resource(entity: Entity) -> Resource:
     about_relation = about.get("relation")
     if about_relation is not None and not (type(about_relation) is str and about_relation in _RELATIONS):
         about_relation = choice(about, "relation", bp, _RELATIONS)
-    return Resource(entity.type, entity.id, dossier_type, category, client, author_id, author_kind, shielded,
-                    confidential, last_change, treatment_end, created, about_id, about_relation)
+    return (entity.type, dossier_type, category, author_id, author_kind, shielded, confidential, last_change,
+            treatment_end, created, about_id, about_relation, client)
 
 
-def _action(entity: Entity) -> Action:
-    if entity.type not in _ACTIONS:
-        raise RequestError("action.name", "one of " + ", ".join(v.ACTIONS), entity.type)
-    p = entity.properties
-    if not p:
-        if entity.type == "disclose":
-            raise RequestError("action.properties.recipient", "the recipient (type, id, properties) of a disclosure",
-                               missing=True)
-        return Action(entity.type)
-    pp, rp, tp = "action.properties", "action.properties.recipient", "action.properties.transfer"
-    recipient = None
-    if p.get("recipient") is not None:
-        r = obj(p["recipient"], rp)
-        recipient = _party(text(r, "type", rp) or "", text(r, "id", rp) or "",
-                           obj(r.get("properties"), f"{rp}.properties", required=False), rp)
-    elif entity.type == "disclose":
-        raise RequestError(rp, "the recipient (type, id, properties) of a disclosure", missing=True)
-    transfer = obj(p.get("transfer"), tp, required=False)
-    reason = text(transfer, "reason", tp, required=False)
-    return Action(
-        name=entity.type,
-        setting=None if (s := text(p, "setting", pp, required=False)) is None else s if s in _SETTINGS else "other",
-        transfer_reason=None if reason is None else reason if reason in _TRANSFER_REASONS else "other",
-        new_school_known=flag(transfer, "new_school_known", tp),
-        recipient=recipient,
-        processing_activity_id=text(p, "processing_activity_id", pp, required=False),
-    )
+def read_context(context: Json) -> tuple[str | None, str | None, str | None]:
+    """(purpose, channel, authn_level): a channel outside the known set reads as ``other``."""
+    get = context.get
+    purpose = get("purpose")
+    if purpose is not None and not (type(purpose) is str and purpose in _PURPOSES):
+        purpose = choice(context, "purpose", "context", _PURPOSES)
+    channel = get("channel")
+    if channel is not None:
+        if not (type(channel) is str and 0 < len(channel) <= MAX_TEXT):
+            channel = text(context, "channel", "context", required=False)
+        channel = channel if channel in _CHANNELS else "other"
+    authn = get("authn_level")
+    if authn is not None and not (type(authn) is str and authn in _AUTHN_LEVELS):
+        authn = choice(context, "authn_level", "context", _AUTHN_LEVELS)
+    return purpose, channel, authn
 
 
-def _consents(context: Json, born: date) -> tuple[Permission, ...]:
-    found = []
+def _covers(scope: str, category: str | None, purpose: str | None) -> bool:
+    """Whether a consent or objection about ``scope`` concerns this request."""
+    if scope == "research":
+        return purpose == "research"
+    return scope == "dossier" or scope == category
+
+
+def read_consents(context: Json, born: date, now: datetime, acting: set[str], category: str | None,
+                  purpose: str | None) -> set[str]:
+    """Who gave a consent in force at ``now`` for one of ``acting``'s names, about this request."""
+    consenters = set()
     for path, item in items(context, "consents", "context", MAX_CONSENTS):
         given = instant(item, "given_at", path, required=True)
         assert given is not None
@@ -284,66 +234,46 @@ def _consents(context: Json, born: date) -> tuple[Permission, ...]:
         if given.date() <= born and given < start_of_day(born):
             raise RequestError(f"{path}.given_at", f"a moment on or after the client's birth ({born.isoformat()}): "
                                "a consent cannot predate the person", item["given_at"])
-        found.append(Permission(
-            by=text(item, "by", path) or "",
-            for_=text(item, "for", path) or "",
-            scope=choice(item, "scope", path, _SCOPES, required=True) or "",
-            given_at=given,
-            withdrawn_at=None if item.get("withdrawn_at") is None else instant(item, "withdrawn_at", path),
-        ))
-    return tuple(found)
+        by = text(item, "by", path) or ""
+        for_ = text(item, "for", path) or ""
+        scope = choice(item, "scope", path, _SCOPES, required=True) or ""
+        withdrawn = None if item.get("withdrawn_at") is None else instant(item, "withdrawn_at", path)
+        if (for_ in acting and _covers(scope, category, purpose) and given <= now
+                and (withdrawn is None or now < withdrawn)):
+            consenters.add(by)
+    return consenters
 
 
-def _objections(context: Json) -> tuple[Objection, ...]:
-    found = []
+def read_objections(context: Json, now: datetime, acting_type: str, acting: set[str], category: str | None,
+                    purpose: str | None) -> set[str]:
+    """Who made an objection in force at ``now`` against the party acting. One without ``for`` is aimed
+    at no one in particular (contract): against research use it counts for any research; otherwise it
+    counts against persons and organisations but never against a professional, so it cannot lock out
+    one named professional, let alone the whole team."""
+    objectors = set()
     for path, item in items(context, "objections", "context", MAX_OBJECTIONS):
-        found.append(Objection(
-            by=text(item, "by", path) or "",
-            for_=text(item, "for", path, required=False),
-            scope=choice(item, "scope", path, _SCOPES, required=True) or "",
-            given_at=instant(item, "given_at", path),
-        ))
+        by = text(item, "by", path) or ""
+        for_ = text(item, "for", path, required=False)
+        scope = choice(item, "scope", path, _SCOPES, required=True) or ""
+        given = instant(item, "given_at", path)
         text(item, "form", path, required=False)  # optional (e.g. schriftelijk); checked, not used
         instant(item, "withdrawn_at", path)  # not in the contract's objection: checked, ignored (docs/facts.md)
-    return tuple(found)
+        if given is not None and now < given:
+            continue
+        if scope == "research":
+            counts = purpose == "research" and (for_ is None or for_ in acting)
+        elif scope != "dossier" and scope != category:
+            counts = False
+        else:
+            counts = acting_type != "professional" if for_ is None else for_ in acting
+        if counts:
+            objectors.add(by)
+    return objectors
 
 
-def _attestations(context: Json) -> frozenset[str]:
+def read_attestations(context: Json) -> frozenset[str]:
     kinds = set()
     for path, item in items(context, "attestations", "context", MAX_ATTESTATIONS):
         kinds.add(choice(item, "kind", path, _ATTESTATIONS, required=True) or "")
         text(item, "by", path, required=False)  # recorded by the caller, not a fact: checked for shape only
     return frozenset(kinds)
-
-
-def parse_youth_care(envelope: Envelope) -> YouthCareRequest:
-    """Read the contract's vocabulary; raises RequestError naming the first offending field."""
-    s = envelope.subject
-    c = envelope.context
-    subject = _party(s.type, s.id, s.properties, "subject")
-    action = _action(envelope.action)
-    resource = _resource(envelope.resource)
-    today = envelope.today
-    if resource.client.birthdate > today:  # a negative age would satisfy "under 12"
-        raise RequestError("resource.properties.client.birthdate",
-                           "a date on or before the date of context.time", resource.client.birthdate.isoformat())
-    get = c.get
-    purpose = get("purpose")
-    if purpose is not None and not (type(purpose) is str and purpose in _PURPOSES):
-        purpose = choice(c, "purpose", "context", _PURPOSES)
-    channel = get("channel")
-    if channel is not None:
-        if not (type(channel) is str and 0 < len(channel) <= MAX_TEXT):
-            channel = text(c, "channel", "context", required=False)
-        channel = channel if channel in _CHANNELS else "other"
-    authn = get("authn_level")
-    if authn is not None and not (type(authn) is str and authn in _AUTHN_LEVELS):
-        authn = choice(c, "authn_level", "context", _AUTHN_LEVELS)
-    consents = get("consents")
-    consents = () if consents is None or consents == [] else _consents(c, resource.client.birthdate)
-    objections = get("objections")
-    objections = () if objections is None or objections == [] else _objections(c)
-    attestations = get("attestations")
-    attestations = _NO_STRINGS if attestations is None or attestations == [] else _attestations(c)
-    return YouthCareRequest(subject, action, resource, envelope.time, purpose, channel, authn, consents,
-                            objections, attestations, today)

@@ -342,7 +342,9 @@ class BundleStore:
         self.snapshot = snapshot  # the atomic switch: one attribute assignment
         self._forget_old()
         report.generation = snapshot.generation
-        self._announce(old, snapshot)
+        store_report.announce(self, old, snapshot)
+        for listener in self.listeners:
+            listener(snapshot)
         return report
 
     def _forget_old(self) -> None:
@@ -355,27 +357,6 @@ class BundleStore:
             for loaded in items[:-MAX_KNOWN_PER_NAME]:
                 if loaded.revision not in active:
                     del self.known[loaded.revision]
-
-    def _announce(self, old: Snapshot, new: Snapshot) -> None:
-        before = {x.revision: x for v in old.active.values() for x in v}
-        after = {x.revision: x for v in new.active.values() for x in v}
-        for rev, x in before.items():
-            if rev not in after:
-                metrics.bundle_retired(x.name, x.manifest.version, rev)
-                if not self._trusts(x):
-                    log.error("bundle %s (%s) deactivated: its signing key %r is no longer trusted",
-                              x.compiled.bundle.key, rev[:19], x.manifest.key_id)
-                    metrics.bundle_revoked(x.name, x.manifest.version)
-        for rev, x in after.items():
-            if rev not in before:
-                metrics.bundle_loaded(x.name, x.manifest.version, rev, True)
-                log.info("bundle active: %s (%s, %s)", x.compiled.bundle.key, rev[:19], x.file)
-        for name in self.required:
-            if name in old.active and name not in new.active:
-                log.error("not ready: %s", self.not_ready_reason())
-        for listener in self.listeners:
-            listener(new)
-
 
     # -------------------------------------------------------------------------------- admin (store_admin.py)
 

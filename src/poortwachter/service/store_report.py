@@ -1,4 +1,5 @@
-"""What the bundle store tells operators: readiness and why not, /readyz detail, /v1/bundles.
+"""What the bundle store tells operators: readiness and why not, /readyz detail, /v1/bundles, and the log
+lines and metrics of a swap (which bundles came, went or lost their key).
 
 Functions of the store (service/store.py delegates to them). With a bundle source (service/source.py) every
 answer also carries the source's status: source, digest of the set in force, last success, last error, age.
@@ -12,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..artifacts.artifact import SUFFIX
 from . import metrics
-from .store_model import Loaded, Refusal, Scan
+from .store_model import Loaded, Refusal, Scan, Snapshot
 
 if TYPE_CHECKING:
     from .store import BundleStore
 
-__all__ = ["describe", "health", "health_detail", "not_ready_reason", "note_refusals", "refused_artifacts", "source",
+__all__ = ["announce", "describe", "health", "health_detail", "not_ready_reason", "note_refusals", "refused_artifacts", "source",
            "summary"]
 
 log = logging.getLogger("poortwachter.store")
@@ -174,3 +175,24 @@ def _version_info(x: Loaded, active: bool, in_force: bool) -> dict[str, Any]:
     return {"version": m.version, "effective_from": m.effective_from, "revision": m.revision,
             "sha256": m.sha256, "key_id": m.key_id, "source_revision": m.source_revision,
             "file": x.file, "loaded_at": x.loaded_at.isoformat(), "active": active, "in_force": in_force}
+
+
+def announce(store: BundleStore, old: Snapshot, new: Snapshot) -> None:
+    """Log and count what a swap from ``old`` to ``new`` changed: retired, revoked and loaded bundles, and a
+    required bundle gone (the store is no longer ready)."""
+    before = {x.revision: x for v in old.active.values() for x in v}
+    after = {x.revision: x for v in new.active.values() for x in v}
+    for rev, x in before.items():
+        if rev not in after:
+            metrics.bundle_retired(x.name, x.manifest.version, rev)
+            if not store._trusts(x):
+                log.error("bundle %s (%s) deactivated: its signing key %r is no longer trusted",
+                          x.compiled.bundle.key, rev[:19], x.manifest.key_id)
+                metrics.bundle_revoked(x.name, x.manifest.version)
+    for rev, x in after.items():
+        if rev not in before:
+            metrics.bundle_loaded(x.name, x.manifest.version, rev, True)
+            log.info("bundle active: %s (%s, %s)", x.compiled.bundle.key, rev[:19], x.file)
+    for name in store.required:
+        if name in old.active and name not in new.active:
+            log.error("not ready: %s", not_ready_reason(store))

@@ -2,7 +2,9 @@
 in force at ``context.time`` (or a permitted ``name@version``).
 
 Several versions of one bundle sit side by side; the version in force at ``context.time`` is the one
-with the latest ``effective_from`` on or before that (Amsterdam) date.
+with the latest ``effective_from`` on or before that (Amsterdam) date. Which bundle a routed request gets
+is a pure function of (routing, dossier type, date), so a catalog remembers it per day: a decision then
+costs one lookup instead of routing, selecting and checking again.
 """
 
 from __future__ import annotations
@@ -16,12 +18,18 @@ from .policy.compile import CompiledBundle
 from .request import Envelope
 from .routing import Routing, bundle_name, check_governs, dossier_type_of
 
+MAX_REMEMBERED = 4096  # (routing, dossier type, date) choices a catalog remembers (then it starts afresh)
+
 
 @dataclass(frozen=True)
 class Catalog:
     """An immutable set of compiled bundles; the store swaps whole catalogs atomically."""
 
     versions: dict[str, tuple[CompiledBundle, ...]] = field(default_factory=dict)  # oldest first
+    #: (id(routing), dossier type, date) → (routing, the bundle chosen) for requests without context.bundle;
+    #: the entry holds its routing, so the id is not reused while it is remembered
+    routed: dict[tuple[int, str, date], tuple[Routing, CompiledBundle]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, bundles: Iterable[CompiledBundle]) -> Catalog:
@@ -54,6 +62,13 @@ class Catalog:
     def select_for(self, envelope: Envelope, routing: Routing) -> CompiledBundle:
         """The bundle that decides ``envelope``: the one routed to (core/routing.py), in the version in
         force at ``context.time`` unless a permitted pin names another. RequestError otherwise."""
+        dossier_type = envelope.resource.properties.get("dossier_type")
+        key = None
+        if type(dossier_type) is str and envelope.context.get("bundle") is None:
+            key = (id(routing), dossier_type, envelope.today)
+            known = self.routed.get(key)
+            if known is not None and known[0] is routing:
+                return known[1]
         name, version = bundle_name(envelope, routing)
         on = envelope.today
         try:
@@ -63,6 +78,10 @@ class Catalog:
                                envelope.context.get("bundle") or name) from None
         b = chosen.bundle
         check_governs(b.governs(dossier_type_of(envelope)), b.name, b.dossier_types, envelope, routing)
+        if key is not None:  # only a choice that passed every check is remembered
+            if len(self.routed) >= MAX_REMEMBERED:
+                self.routed.clear()
+            self.routed[key] = (routing, chosen)
         return chosen
 
     def _expected(self, name: str, version: str | None, on: date) -> str:

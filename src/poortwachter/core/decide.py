@@ -10,9 +10,8 @@ own ``context.time`` decides, within the routing's skew); nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .catalog import Catalog
 from .declared_facts import derive_custom
@@ -33,8 +32,10 @@ def derive_facts(bundle: CompiledBundle, envelope: Envelope) -> dict[str, FactVa
     return derive(envelope, bundle.bundle.consent_by_age, bundle.bundle.thresholds["client.age"])
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+# NamedTuples rather than frozen dataclasses, like the envelope: as immutable and typed, built in one step.
+
+
+class Prepared(NamedTuple):
     """A request ready to evaluate: what it says, the law that decides it and the facts that law sees."""
 
     envelope: Envelope
@@ -42,8 +43,7 @@ class Prepared:
     facts: dict[str, FactValue]
 
 
-@dataclass(frozen=True, slots=True)
-class Decided:
+class Decided(NamedTuple):
     """A verdict with what produced it, for explanations, logs and the cache."""
 
     envelope: Envelope

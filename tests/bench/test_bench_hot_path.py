@@ -2,8 +2,10 @@
 
 Two speed-ups of issue 8 keep a slow twin next to them: generated condition functions
 (``compile_condition``) next to the closure tree (``_closure``), and the per-vocabulary extractor
-plan (``derive_custom``) next to the generic ``_lookup``/``_typed`` walk. These tests compare each
-pair on random inputs, malformed ones included: same answer, or the same error.
+plan (``derive_custom``) next to the generic ``_lookup``/``_typed`` walk; and one of issue 15: a
+bucket share's rules tested in one generated function (``compile_share``) next to testing each
+rule's own function. These tests compare each pair on random inputs, malformed ones included: same
+answer, or the same error.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from bench.corpus import generate
 from poortwachter.artifacts.folder import load_folder
 from poortwachter.core.calendar import AMSTERDAM
 from poortwachter.core.declared_facts import _lookup, _typed, derive_custom
-from poortwachter.core.errors import RequestError
-from poortwachter.core.policy.compile import _closure, compile_condition
-from poortwachter.core.policy.model import All, AnyOf, Condition, Leaf, Not
+from poortwachter.core.errors import RequestError, Span
+from poortwachter.core.policy.compile import Bucket, CompiledRule, _closure, compile_condition, compile_share
+from poortwachter.core.policy.model import All, AnyOf, Condition, Leaf, Not, Rule
 from poortwachter.core.request import parse_envelope
+from poortwachter.core.verdict import Text
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=AMSTERDAM)
@@ -65,6 +68,27 @@ fact_sets = st.dictionaries(st.sampled_from(FACTS), VALUES)
 @given(conditions, fact_sets)
 def test_generated_condition_equals_closure_tree(cond: Condition, facts: dict[str, Any]) -> None:
     assert _outcome(lambda: compile_condition(cond)(facts)) == _outcome(lambda: _closure(cond)(facts))
+
+
+def _compiled(cond: Condition, effect: str, n: int) -> CompiledRule:
+    rule = Rule(f"{effect}-{n}", effect, None, None, cond, (), Text("r", "r"), (), (), Span("r.yaml"))  # type: ignore[arg-type]
+    return CompiledRule(rule, compile_condition(cond), (), ())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(conditions, max_size=4), st.lists(conditions, max_size=4), fact_sets)
+def test_a_share_in_one_function_equals_its_rules_one_by_one(deny: list[Condition], allow: list[Condition],
+                                                             facts: dict[str, Any]) -> None:
+    denies = tuple(_compiled(c, "deny", i) for i, c in enumerate(deny))
+    allows = tuple(_compiled(c, "allow", i) for i, c in enumerate(allow))
+
+    def one_by_one() -> tuple[list[CompiledRule], list[CompiledRule]]:
+        applied = [r for r in denies if r.test(facts)]
+        return applied, [] if applied else [r for r in allows if r.test(facts)]
+
+    expected = _outcome(one_by_one)
+    got = _outcome(lambda: compile_share(Bucket(denies, allows))(facts))
+    assert got == expected
 
 
 def _shipped_conditions() -> list[tuple[str, Condition]]:

@@ -158,8 +158,8 @@ class Bucket:
     split_fact: str | None = None
     split: dict[str, Bucket] | None = None
 
-    def candidates(self, facts: Facts) -> tuple[Rules, Rules]:
-        """The denies and allows to test for ``facts``: the deepest share that fits, else all of them."""
+    def share(self, facts: Facts) -> Bucket:
+        """The bucket of the rules to test for ``facts``: the deepest share that fits, else this one."""
         bucket = self
         while bucket.split is not None:
             value = facts.get(bucket.split_fact)  # type: ignore[arg-type]
@@ -167,7 +167,7 @@ class Bucket:
             if share is None:
                 break
             bucket = share
-        return bucket.denies, bucket.allows
+        return bucket
 
 
 EMPTY_BUCKET = Bucket((), ())
@@ -249,6 +249,35 @@ def _gate_leaves(rule: CompiledRule) -> list[Leaf]:
     return [c for c, _ in rule.parts if isinstance(c, Leaf) and c.op in ("equals", "in")]
 
 
+#: (denies, allows) of a share that apply to the facts; allows are not tested once a deny applies
+Applying = Callable[[Facts], tuple[list[CompiledRule], list[CompiledRule]]]
+
+
+def compile_share(share: Bucket) -> Applying:
+    """The share's rules tested in one generated function: the expressions of :func:`compile_condition`
+    one after another, so a decision makes one call instead of one per rule. It raises where a rule's
+    test raises (evaluate.py then tests rule by rule, recording which one failed). A share with a
+    condition that is not plain tests its rules' own functions in turn."""
+    denies, allows = share.denies, share.allows
+    try:
+        lines = ["def applying(f):", "    g = f.get", "    d = []"]
+        lines += [f"    if {_expression(r.rule.condition)}:\n        d.append(D{i})" for i, r in enumerate(denies)]
+        lines += ["    if d:", "        return d, []", "    a = []"]
+        lines += [f"    if {_expression(r.rule.condition)}:\n        a.append(A{i})" for i, r in enumerate(allows)]
+        lines.append("    return d, a")
+    except _NotPlain:
+        def applying(f: Facts) -> tuple[list[CompiledRule], list[CompiledRule]]:
+            found = [r for r in denies if r.test(f)]
+            return found, [] if found else [r for r in allows if r.test(f)]
+        return applying
+    namespace: dict[str, object] = {"__builtins__": {}}
+    namespace.update({f"D{i}": r for i, r in enumerate(denies)})
+    namespace.update({f"A{i}": r for i, r in enumerate(allows)})
+    exec("\n".join(lines), namespace)  # noqa: S102 - constants written with repr, see compile_condition
+    made: Applying = namespace["applying"]  # type: ignore[assignment]
+    return made
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledBundle:
     bundle: Bundle
@@ -257,6 +286,9 @@ class CompiledBundle:
     #: verdicts already given, by outcome (evaluate.py): a verdict is immutable and a function of which
     #: rules applied and what is missing, so equal outcomes share one (bounded; never part of equality)
     verdicts: dict[tuple[object, ...], Verdict] = field(default_factory=dict, repr=False, compare=False)
+    #: per share of a bucket (by id: every share lives as long as the bundle), its rules as one function,
+    #: made when a decision first needs it (most shares never decide anything)
+    applying: dict[int, Applying] = field(default_factory=dict, repr=False, compare=False)
 
     def bucket(self, action: str, category: str) -> Bucket:
         return self.index.get((action, category), EMPTY_BUCKET)

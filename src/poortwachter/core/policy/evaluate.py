@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..verdict import DEFAULT_DENY, EVALUATION_ERROR, Missing, Obligation, Reason, Text, Verdict
 from ..vocabulary import NONE, Vocabulary
-from .compile import CompiledBundle, CompiledRule
+from .compile import CompiledBundle, CompiledRule, compile_share
 from .model import describe
 from .values import Facts, FactValue
 
@@ -75,10 +75,17 @@ def evaluate(bundle: CompiledBundle, facts: Facts) -> Verdict:
     """The verdict of ``bundle`` on ``facts``."""
     action = facts.get("action.name")
     category = facts.get("resource.category", NONE)
-    candidate_denies, candidate_allows = bundle.bucket(str(action), str(category)).candidates(facts)
+    share = bundle.bucket(str(action), str(category)).share(facts)
+    candidate_allows = share.allows
+    applying = bundle.applying.get(id(share))
+    if applying is None:
+        applying = bundle.applying[id(share)] = compile_share(share)
     errors: list[str] = []
-    denies = _applying(candidate_denies, facts, errors)
-    allows = [] if denies else _applying(candidate_allows, facts, errors)
+    try:
+        denies, allows = applying(facts)
+    except Exception:  # noqa: BLE001 - a rule failed: test rule by rule to record which (totality)
+        denies = _applying(share.denies, facts, errors)
+        allows = [] if denies else _applying(candidate_allows, facts, errors)
     if errors:
         reason = Reason("evaluation-error", "deny", EVALUATION_ERROR, (), ())
         return Verdict(False, (reason, *map(_reason, denies)), (), (), bundle.ref, tuple(errors))

@@ -32,7 +32,8 @@ def derive_facts(bundle: CompiledBundle, envelope: Envelope) -> dict[str, FactVa
     return derive(envelope, bundle.bundle.consent_by_age, bundle.bundle.thresholds["client.age"])
 
 
-# NamedTuples rather than frozen dataclasses, like the envelope: as immutable and typed, built in one step.
+# NamedTuples rather than frozen dataclasses, like the envelope (core/request.py): as immutable and typed,
+# built in one step.
 
 
 class Prepared(NamedTuple):
@@ -58,7 +59,7 @@ def prepare(catalog: Catalog, data: Any, now: datetime, routing: Routing) -> Pre
     envelope = parse_envelope(data, now)
     check_clock(envelope, now, routing)
     bundle = catalog.select_for(envelope, routing)
-    return Prepared(envelope, bundle, derive_facts(bundle, envelope))
+    return tuple.__new__(Prepared, (envelope, bundle, derive_facts(bundle, envelope)))
 
 
 def decide(catalog: Catalog, data: Any, now: datetime, routing: Routing) -> Decided:

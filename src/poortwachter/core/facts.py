@@ -112,7 +112,8 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
         r_type = r_relation = r_discipline = r_team = r_kind = NONE
         r_gezag = r_treatment = r_is_client = r_in_care = r_verified = r_shielded = r_is_about = False
     else:
-        r_type, r_id, r_claimed, r_gezag, r_verified, r_discipline_, r_treatment, r_team_, r_kind_, r_in_care = recipient
+        (r_type, r_id, r_claimed, r_gezag, r_verified, r_discipline_, r_treatment, r_team_, r_kind_,
+         r_in_care) = recipient
         r_relation = ("derde" if r_claimed == "self" and r_id != client_id else r_claimed) or NONE
         r_discipline, r_team, r_kind = r_discipline_ or NONE, r_team_ or NONE, r_kind_ or NONE
         r_is_client = r_id == client_id

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Self
 
-from .calendar import as_aware, start_of_day
+from .calendar import AMSTERDAM, start_of_day
 from .errors import RequestError
 
 Json = Mapping[str, Any]
@@ -160,7 +160,7 @@ def instant(data: Json, key: str, path: str, *, required: bool = False) -> datet
             if shape in _DATE_TIME_SHAPES:
                 moment = datetime.fromisoformat(value)
                 if FIRST_YEAR <= moment.year <= LAST_YEAR:  # checked before any conversion can overflow
-                    return as_aware(moment)
+                    return moment if moment.tzinfo is not None else moment.replace(tzinfo=AMSTERDAM)  # as_aware
                 found = moment
             elif len(value) == 10 and value[4] == "-" and value[7] == "-":
                 found = date.fromisoformat(value)

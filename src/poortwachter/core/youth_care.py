@@ -215,16 +215,10 @@ def read_context(context: Json) -> tuple[str | None, str | None, str | None]:
     return purpose, channel, authn
 
 
-def _covers(scope: str, category: str | None, purpose: str | None) -> bool:
-    """Whether a consent or objection about ``scope`` concerns this request."""
-    if scope == "research":
-        return purpose == "research"
-    return scope == "dossier" or scope == category
-
-
 def read_consents(context: Json, born: date, now: datetime, acting: set[str], category: str | None,
                   purpose: str | None) -> set[str]:
-    """Who gave a consent in force at ``now`` for one of ``acting``'s names, about this request."""
+    """Who gave a consent in force at ``now`` for one of ``acting``'s names, about this request (research
+    use, the whole dossier or its category)."""
     consenters = set()
     for path, item in items(context, "consents", "context", MAX_CONSENTS):
         given = instant(item, "given_at", path, required=True)
@@ -234,12 +228,19 @@ def read_consents(context: Json, born: date, now: datetime, acting: set[str], ca
         if given.date() <= born and given < start_of_day(born):
             raise RequestError(f"{path}.given_at", f"a moment on or after the client's birth ({born.isoformat()}): "
                                "a consent cannot predate the person", item["given_at"])
-        by = text(item, "by", path) or ""
-        for_ = text(item, "for", path) or ""
-        scope = choice(item, "scope", path, _SCOPES, required=True) or ""
-        withdrawn = None if item.get("withdrawn_at") is None else instant(item, "withdrawn_at", path)
-        if (for_ in acting and _covers(scope, category, purpose) and given <= now
-                and (withdrawn is None or now < withdrawn)):
+        get = item.get
+        by = get("by")
+        if not (type(by) is str and 0 < len(by) <= MAX_TEXT):
+            by = text(item, "by", path) or ""
+        for_ = get("for")
+        if not (type(for_) is str and 0 < len(for_) <= MAX_TEXT):
+            for_ = text(item, "for", path) or ""
+        scope = get("scope")
+        if not (type(scope) is str and scope in _SCOPES):
+            scope = choice(item, "scope", path, _SCOPES, required=True) or ""
+        withdrawn = None if get("withdrawn_at") is None else instant(item, "withdrawn_at", path)
+        about_this = purpose == "research" if scope == "research" else scope == "dossier" or scope == category
+        if for_ in acting and about_this and given <= now and (withdrawn is None or now < withdrawn):
             consenters.add(by)
     return consenters
 

@@ -179,8 +179,11 @@ def read_resource(entity: Entity) -> Resource:
     author_kind = author.get("kind")
     if author_kind is not None and not (type(author_kind) is str and author_kind in _AUTHOR_KINDS):
         author_kind = choice(author, "kind", ap, _AUTHOR_KINDS)
-    shielded = _NO_STRINGS if get("shielded_from") is None else \
-        strings(p, "shielded_from", pp, MAX_SHIELDED_FROM, "ids")
+    shielded = get("shielded_from")
+    if shielded is None or shielded == []:  # as strings() reads them, without the call
+        shielded = _NO_STRINGS
+    else:
+        shielded = strings(p, "shielded_from", pp, MAX_SHIELDED_FROM, "ids")
     confidential = get("confidential_from_parents", False)
     if confidential is not True and confidential is not False:
         confidential = flag(p, "confidential_from_parents", pp)

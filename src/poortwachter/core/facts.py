@@ -47,10 +47,34 @@ def _band(age: int, thresholds: tuple[int, ...]) -> str:
 
 
 # fact names made once, not per request
+_PARTY_FIELDS = ("type", "relation", "gezag", "discipline", "treatment_relation", "team", "kind", "is_client")
+_RECIPIENT_KEYS = tuple(f"recipient.{x}" for x in _PARTY_FIELDS)
+_NO_RECIPIENT: dict[str, FactValue] = {
+    **dict(zip(_RECIPIENT_KEYS, (NONE, NONE, False, NONE, False, NONE, NONE, False))),
+    "recipient.in_care": False, "recipient.identity_verified": False, "recipient.shielded": False,
+    "recipient.is_about": False,
+}
 _MEASURE_KEYS = tuple((m, f"client.measure.{m}") for m in MEASURES)
 _NO_MEASURES: dict[str, FactValue] = dict.fromkeys((key for _, key in _MEASURE_KEYS), False)
 _ATTESTATION_KEYS = {k: f"attestation.{k}" for k in ATTESTATIONS}
 _AUTHOR_KIND = dict.fromkeys(THIRD_PARTY_AUTHORS, "derde")
+
+
+def _party_facts(keys: tuple[str, ...], party: Party, client_id: str) -> dict[str, FactValue]:
+    """The party's facts; a claimed ``self`` holds only for the client's own id, else it is ``derde``
+    (contract: a person claiming ``self`` for someone else's dossier is a third party)."""
+    type_, relation, gezag, discipline, treatment, team, kind, is_client = keys
+    ptype, pid, prelation, pgezag, _, pdiscipline, ptreatment, pteam, pkind, _ = party
+    return {
+        type_: ptype,
+        relation: ("derde" if prelation == "self" and pid != client_id else prelation) or NONE,
+        gezag: pgezag,
+        discipline: pdiscipline or NONE,
+        treatment: ptreatment,
+        team: pteam or NONE,
+        kind: pkind or NONE,
+        is_client: pid == client_id,
+    }
 
 
 def _roles(party: Party, client_id: str) -> set[str]:
@@ -108,18 +132,6 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
     deciders = band.wilsonbekwaam if band.wilsonbekwaam and unable else band.from_
     consent_valid = all(consent_self if p == "self" else consent_gezag for p in deciders)
     _, subject_id, relation, s_gezag, s_verified, discipline, treatment, team, kind, _ = subj
-    if recipient is None:
-        r_type = r_relation = r_discipline = r_team = r_kind = NONE
-        r_gezag = r_treatment = r_is_client = r_in_care = r_verified = r_shielded = r_is_about = False
-    else:
-        (r_type, r_id, r_claimed, r_gezag, r_verified, r_discipline_, r_treatment, r_team_, r_kind_,
-         r_in_care) = recipient
-        r_relation = ("derde" if r_claimed == "self" and r_id != client_id else r_claimed) or NONE
-        r_discipline, r_team, r_kind = r_discipline_ or NONE, r_team_ or NONE, r_kind_ or NONE
-        r_is_client = r_id == client_id
-        r_shielded = r_id in shielded
-        r_is_about = about_id is not None and r_id == about_id
-    # one dict display: the facts in the order they have always had (explanations list them sorted anyway)
     facts: dict[str, FactValue] = {
         "subject.type": subj[0],
         "subject.relation": ("derde" if relation == "self" and subject_id != client_id else relation) or NONE,
@@ -138,43 +150,40 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
         "action.setting": setting or NONE,
         "action.transfer_reason": transfer_reason or NONE,
         "action.new_school_known": new_school_known,
-        "recipient.type": r_type,
-        "recipient.relation": r_relation,
-        "recipient.gezag": r_gezag,
-        "recipient.discipline": r_discipline,
-        "recipient.treatment_relation": r_treatment,
-        "recipient.team": r_team,
-        "recipient.kind": r_kind,
-        "recipient.is_client": r_is_client,
-        "recipient.in_care": r_in_care,
-        "recipient.identity_verified": r_verified,
-        "recipient.shielded": r_shielded,
-        "recipient.is_about": r_is_about,
-        "resource.type": rtype,
-        "resource.dossier_type": dossier_type,
-        "resource.category": category or NONE,
-        "resource.author_kind": NONE if author_kind is None else _AUTHOR_KIND.get(author_kind, author_kind),
-        "resource.confidential_from_parents": confidential,
-        "resource.about_other": about_id is not None and about_id != client_id,
-        "resource.about_relation": NONE if about_relation is None else "derde"
-        if about_relation == "self" and about_id != client_id else about_relation,
-        "resource.years_since_last_change": -1 if last_change is None else _years_since(last_change, today),
-        "resource.years_since_treatment_end": -1 if treatment_end is None else _years_since(treatment_end, today),
-        "resource.years_since_created": -1 if created is None else _years_since(created, today),
-        "client.age": age,
-        "client.deceased": deceased or (died is not None and died <= today),
-        "client.wilsonbekwaam": unable,
-        "context.purpose": purpose or NONE,
-        "context.channel": channel or NONE,
-        "context.authn_level": authn or NONE,
-        "consent.self": consent_self,
-        "consent.gezag": consent_gezag,
-        "consent.all_gezag": consent_all_gezag,
-        "consent.valid": consent_valid,
-        "consent.about": consent_about,
-        "objection.self": objection_self,
-        "objection.gezag": objection_gezag,
     }
+    if recipient is None:
+        facts.update(_NO_RECIPIENT)
+    else:
+        facts.update(_party_facts(_RECIPIENT_KEYS, recipient, client_id))
+        recipient_id = recipient[1]
+        facts["recipient.in_care"] = recipient[9]
+        facts["recipient.identity_verified"] = recipient[4]
+        facts["recipient.shielded"] = recipient_id in shielded
+        facts["recipient.is_about"] = about_id is not None and recipient_id == about_id
+    facts["resource.type"] = rtype
+    facts["resource.dossier_type"] = dossier_type
+    facts["resource.category"] = category or NONE
+    facts["resource.author_kind"] = NONE if author_kind is None else _AUTHOR_KIND.get(author_kind, author_kind)
+    facts["resource.confidential_from_parents"] = confidential
+    facts["resource.about_other"] = about_id is not None and about_id != client_id
+    facts["resource.about_relation"] = NONE if about_relation is None else "derde" \
+        if about_relation == "self" and about_id != client_id else about_relation
+    facts["resource.years_since_last_change"] = -1 if last_change is None else _years_since(last_change, today)
+    facts["resource.years_since_treatment_end"] = -1 if treatment_end is None else _years_since(treatment_end, today)
+    facts["resource.years_since_created"] = -1 if created is None else _years_since(created, today)
+    facts["client.age"] = age
+    facts["client.deceased"] = deceased or (died is not None and died <= today)
+    facts["client.wilsonbekwaam"] = unable
+    facts["context.purpose"] = purpose or NONE
+    facts["context.channel"] = channel or NONE
+    facts["context.authn_level"] = authn or NONE
+    facts["consent.self"] = consent_self
+    facts["consent.gezag"] = consent_gezag
+    facts["consent.all_gezag"] = consent_all_gezag
+    facts["consent.valid"] = consent_valid
+    facts["consent.about"] = consent_about
+    facts["objection.self"] = objection_self
+    facts["objection.gezag"] = objection_gezag
     if measures:
         for m, key in _MEASURE_KEYS:
             facts[key] = m in measures

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..core.policy.model import Bundle, Rule, describe
 from ..core.policy.values import FactValue
 from ..core.verdict import Verdict
-from .explore import SKIP, Program, Region, State, explore, guarded, merge, settle_kind, sort_regions
+from .explore import SKIP, Locator, Program, Region, State, explore, guarded, merge, settle_kind, sort_regions
 from .hulls import compact, count
 from .literals import TRUE, Cond
 from .space import Space
@@ -223,11 +224,12 @@ class Diff:
         self.rule_changes = rule_changes(old, new)
 
     def change_at(self, facts: Mapping[str, FactValue]) -> Change | None:
-        point = self.space.locate(facts)
-        for r in self.regions:
-            if self.space.contains(r.masks, point):
-                return r.key  # type: ignore[no-any-return]
-        return None
+        found = self._locator.find(facts)
+        return None if found is None else found.key
+
+    @cached_property
+    def _locator(self) -> Locator:
+        return Locator(self.space, self.regions)
 
     def counts(self) -> dict[str, int]:
         found = {"loss": 0, "gain": 0, "rules": 0, "obligations": 0}

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..core.policy.model import Bundle, Rule
 from ..core.policy.values import FactValue
 from .explore import (
     DEFAULT_DENY,
+    Locator,
     Outcome,
     Program,
     Region,
     State,
     explore,
-    find,
     guarded,
     merge,
     outcomes_settle,
@@ -145,7 +146,11 @@ class FlatTable:
         self.regions = sort_regions(merge((Region(r.masks, r.key[0]) for r in leaves), self.space))
 
     def verdict(self, facts: Mapping[str, FactValue]) -> Outcome:
-        found = find(self.space, self.regions, facts)
+        found = self._locator.find(facts)
         if found is None:
             raise KeyError("no region holds these facts (a combination no request can produce)")
         return found.key  # type: ignore[no-any-return]
+
+    @cached_property
+    def _locator(self) -> Locator:
+        return Locator(self.space, self.regions)

@@ -32,6 +32,12 @@ PAIRS = [
     ("policies/nl-jeugdhulp", "policies/duo-plus-diemen"),
 ]
 _diffs: dict[tuple[str, str], tuple[Diff, CompiledBundle, CompiledBundle]] = {}
+"""A pair's diff, built once per process: nl-jeugdhulp → duo-plus-* take ~15 s each."""
+
+
+def _on_one_worker(pairs: list[tuple[str, str]]) -> list[object]:
+    """Both tests of a pair on one xdist worker, so its diff is built once, not once per worker."""
+    return [pytest.param(old, new, marks=pytest.mark.xdist_group(f"diff {old} {new}")) for old, new in pairs]
 
 
 def _pair(old: str, new: str) -> tuple[Diff, CompiledBundle, CompiledBundle]:
@@ -42,16 +48,19 @@ def _pair(old: str, new: str) -> tuple[Diff, CompiledBundle, CompiledBundle]:
     return _diffs[(old, new)]
 
 
-@pytest.mark.parametrize(("old", "new"), PAIRS)
+@pytest.mark.parametrize(("old", "new"), _on_one_worker(PAIRS))
 def test_diff_equals_evaluating_both_on_random_facts(old: str, new: str) -> None:
     diff, a, b = _pair(old, new)
+    # built once: a strategy made inside the test is made (and its label hashed, every one of
+    # tens of thousands of regions) again for each example
+    facts_of_a, changed = fact_values(a.bundle), st.sampled_from(diff.regions)
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data())
     def check(data: st.DataObject) -> None:
-        facts = data.draw(fact_values(a.bundle))
+        facts = data.draw(facts_of_a)
         if diff.regions and data.draw(st.booleans()):  # half the time: a point inside a changed region
-            region = data.draw(st.sampled_from(diff.regions))
+            region = data.draw(changed)
             facts = with_consent({**facts, **diff.space.sample(region.masks)}, a.bundle)
         expected = change_of(evaluate(a, facts), evaluate(b, with_consent(facts, b.bundle)))
         assert diff.change_at(facts) == expected
@@ -59,7 +68,7 @@ def test_diff_equals_evaluating_both_on_random_facts(old: str, new: str) -> None
     check()
 
 
-@pytest.mark.parametrize(("old", "new"), [p for p in PAIRS if not p[0].startswith("policies/authzen")])
+@pytest.mark.parametrize(("old", "new"), _on_one_worker([p for p in PAIRS if not p[0].startswith("policies/authzen")]))
 def test_diff_equals_evaluating_both_on_random_requests(old: str, new: str) -> None:
     diff, a, b = _pair(old, new)
 

@@ -24,13 +24,23 @@ def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), strategy)
 
 
+# Every strategy that does not depend on an earlier draw is built once, here: a strategy built
+# inside a composite is built, validated and cached again for every example, which cost more than
+# the rest of a property test (tests/core/test_properties.py: ~2.5x the time per example).
+
+
 @st.composite
 def instants(draw: st.DrawFn, lo: date = date(2019, 1, 1), hi: date = date(2031, 12, 31)) -> datetime:
     day = draw(st.dates(lo, hi))
-    seconds = draw(st.integers(0, 86_399))
+    seconds = draw(_SECONDS_OF_DAY)
     local = datetime(day.year, day.month, day.day) + timedelta(seconds=seconds)
-    zone = draw(st.sampled_from(ZONES))
+    zone = draw(_ZONE)
     return local if zone is None else local.replace(tzinfo=zone)
+
+
+_SECONDS_OF_DAY = st.integers(0, 86_399)
+_ZONE = st.sampled_from(ZONES)
+_INSTANT = instants()
 
 
 def iso(moment: datetime, as_date: bool = False) -> str:
@@ -41,87 +51,127 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: x for k, x in d.items() if x is not None}
 
 
+_ID = st.sampled_from(IDS)
+_SUBJECT_TYPE = st.sampled_from(v.SUBJECT_TYPES)
+_OPTIONAL_BOOL = optional(bools)
+_RELATION = optional(st.sampled_from(v.RELATIONS))
+_DISCIPLINE = optional(st.sampled_from(v.DISCIPLINES))
+_TEAM = optional(st.sampled_from((*v.TEAMS, "jgz-team-noord")))
+_ORGANISATION_KIND = optional(st.sampled_from(v.ORGANISATION_KINDS))
+
+
 @st.composite
 def parties(draw: st.DrawFn, kind: str | None = None) -> dict[str, Any]:
-    kind = kind or draw(st.sampled_from(v.SUBJECT_TYPES))
-    props: dict[str, Any] = {"identity_verified": draw(optional(bools))}
+    kind = kind or draw(_SUBJECT_TYPE)
+    props: dict[str, Any] = {"identity_verified": draw(_OPTIONAL_BOOL)}
     if kind == "person":
-        props |= {"relation": draw(optional(st.sampled_from(v.RELATIONS))), "gezag": draw(optional(bools))}
+        props |= {"relation": draw(_RELATION), "gezag": draw(_OPTIONAL_BOOL)}
     elif kind == "professional":
-        props |= {"discipline": draw(optional(st.sampled_from(v.DISCIPLINES))),
-                  "treatment_relation": draw(optional(bools)),
-                  "team": draw(optional(st.sampled_from((*v.TEAMS, "jgz-team-noord"))))}
+        props |= {"discipline": draw(_DISCIPLINE), "treatment_relation": draw(_OPTIONAL_BOOL), "team": draw(_TEAM)}
     else:
-        props |= {"kind": draw(optional(st.sampled_from(v.ORGANISATION_KINDS))), "in_care": draw(optional(bools))}
-    return {"type": kind, "id": draw(st.sampled_from(IDS)), "properties": _drop_none(props)}
+        props |= {"kind": draw(_ORGANISATION_KIND), "in_care": draw(_OPTIONAL_BOOL)}
+    return {"type": kind, "id": draw(_ID), "properties": _drop_none(props)}
+
+
+_PARTY = parties()
+_AROUND = st.integers(-400 * 86_400, 30 * 86_400)  # seconds from the request's time
+_FOR = st.sampled_from(IDS + ROLES)
+_SCOPE = st.sampled_from(SCOPES)
 
 
 @st.composite
-def permissions(draw: st.DrawFn, now: datetime, born: date, withdrawable: bool) -> dict[str, Any]:
+def _permission_draws(draw: st.DrawFn, withdrawable: bool) -> list[Any]:
+    """The choices of one consent or objection, before they meet the request's time and birthdate."""
+    choices: list[Any] = [draw(_AROUND), draw(_ID), draw(_FOR), draw(_SCOPE), draw(bools)]
+    if withdrawable:
+        choices.append(draw(_AROUND) if draw(bools) else None)
+    else:
+        choices.extend(draw(bools) for _ in ("for", "given_at"))
+    return choices
+
+
+def permission(choices: list[Any], now: datetime, born: date, withdrawable: bool) -> dict[str, Any]:
     """A consent (withdrawable) or an objection (its `for` and `given_at` optional), never before birth."""
-    around = st.builds(lambda d: now + timedelta(seconds=d), st.integers(-400 * 86_400, 30 * 86_400))
-    given = max(draw(around), datetime.combine(born + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo))
-    item = {"by": draw(st.sampled_from(IDS)), "for": draw(st.sampled_from(IDS + ROLES)),
-            "scope": draw(st.sampled_from(SCOPES)), "given_at": iso(given, draw(bools))}
-    if withdrawable and draw(bools):
-        item["withdrawn_at"] = iso(draw(around))
-    if not withdrawable:
-        for optional_field in ("for", "given_at"):
-            if draw(bools):
+    given = max(now + timedelta(seconds=choices[0]),
+                datetime.combine(born + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo))
+    item = {"by": choices[1], "for": choices[2], "scope": choices[3], "given_at": iso(given, choices[4])}
+    if withdrawable:
+        if choices[5] is not None:
+            item["withdrawn_at"] = iso(now + timedelta(seconds=choices[5]))
+    else:
+        for optional_field, dropped in zip(("for", "given_at"), choices[5:]):
+            if dropped:
                 del item[optional_field]
     return item
+
+
+_CONSENTS = st.lists(_permission_draws(True), max_size=4)
+_OBJECTIONS = st.lists(_permission_draws(False), max_size=2)
+_ACTION = st.sampled_from(v.ACTIONS)
+_ONE_IN_TEN = st.integers(0, 9)
+_SETTING = st.sampled_from((*v.SETTINGS, "huisbezoek"))
+_TRANSFER_REASON = optional(st.sampled_from(v.TRANSFER_REASONS))
+_RESOURCE_TYPE = st.sampled_from(v.RESOURCE_TYPES)
+_CATEGORY = st.sampled_from(v.CATEGORIES)
+_OPTIONAL_CATEGORY = optional(_CATEGORY)
+_MEASURES = optional(st.lists(st.sampled_from(v.MEASURES), unique=True))
+_SOME_IDS = optional(st.lists(_ID, unique=True, max_size=3))
+_DOSSIER_TYPE = st.sampled_from(v.DOSSIER_TYPES)
+_AUTHOR = optional(st.fixed_dictionaries({"id": _ID}, optional={"kind": st.sampled_from(v.AUTHOR_KINDS)}))
+_DAY = optional(st.dates(date(1990, 1, 1), date(2031, 1, 1)).map(date.isoformat))
+_ABOUT = optional(st.fixed_dictionaries({"id": _ID}, optional={"relation": st.sampled_from(v.RELATIONS)}))
+_PURPOSE = optional(st.sampled_from(v.PURPOSES))
+_CHANNEL = optional(st.sampled_from((*v.CHANNELS, "app")))
+_AUTHN_LEVEL = optional(st.sampled_from(v.AUTHN_LEVELS))
+_ATTESTATIONS = st.lists(st.fixed_dictionaries({"kind": st.sampled_from(v.ATTESTATIONS)}, optional={"by": _ID}),
+                         max_size=3)
 
 
 @st.composite
 def requests(draw: st.DrawFn) -> dict[str, Any]:
     """A request the youth-care vocabulary accepts (every field valid; optional ones present or not)."""
-    now = draw(instants())
+    now = draw(_INSTANT)
     today = now.date()  # at most a day off the Amsterdam date: keep the birthdate a day earlier
     birth = draw(st.dates(date(1990, 1, 1), today - timedelta(days=1)))
-    action = draw(st.sampled_from(v.ACTIONS))
+    action = draw(_ACTION)
     action_props: dict[str, Any] = {}
-    if action == "disclose" or draw(st.integers(0, 9)) == 0:
-        action_props["recipient"] = draw(parties())
+    if action == "disclose" or draw(_ONE_IN_TEN) == 0:
+        action_props["recipient"] = draw(_PARTY)
     if draw(bools):
-        action_props["setting"] = draw(st.sampled_from((*v.SETTINGS, "huisbezoek")))
+        action_props["setting"] = draw(_SETTING)
     if draw(bools):
-        action_props["transfer"] = _drop_none({"reason": draw(optional(st.sampled_from(v.TRANSFER_REASONS))),
-                                               "new_school_known": draw(optional(bools))})
-    resource_type = draw(st.sampled_from(v.RESOURCE_TYPES))
-    category = draw(st.sampled_from(v.CATEGORIES)) if resource_type == "dossier_item" else draw(
-        optional(st.sampled_from(v.CATEGORIES)))
+        action_props["transfer"] = _drop_none({"reason": draw(_TRANSFER_REASON), "new_school_known": draw(_OPTIONAL_BOOL)})
+    resource_type = draw(_RESOURCE_TYPE)
+    category = draw(_CATEGORY) if resource_type == "dossier_item" else draw(_OPTIONAL_CATEGORY)
     client = _drop_none({
-        "id": "c-1", "birthdate": birth.isoformat(), "deceased": draw(optional(bools)),
+        "id": "c-1", "birthdate": birth.isoformat(), "deceased": draw(_OPTIONAL_BOOL),
         "date_of_death": draw(optional(st.dates(birth, date(2032, 1, 1)).map(date.isoformat))),
-        "wilsonbekwaam": draw(optional(bools)),
-        "measures": draw(optional(st.lists(st.sampled_from(v.MEASURES), unique=True))),
-        "gezaghebbenden": draw(optional(st.lists(st.sampled_from(IDS), unique=True, max_size=3))),
+        "wilsonbekwaam": draw(_OPTIONAL_BOOL),
+        "measures": draw(_MEASURES),
+        "gezaghebbenden": draw(_SOME_IDS),
     })
     props = _drop_none({
-        "dossier_type": draw(st.sampled_from(v.DOSSIER_TYPES)),
+        "dossier_type": draw(_DOSSIER_TYPE),
         "category": category,
         "client": client,
-        "author": draw(optional(st.fixed_dictionaries({"id": st.sampled_from(IDS)},
-                                                      optional={"kind": st.sampled_from(v.AUTHOR_KINDS)}))),
-        "shielded_from": draw(optional(st.lists(st.sampled_from(IDS), unique=True, max_size=3))),
-        "confidential_from_parents": draw(optional(bools)),
-        "last_change": draw(optional(st.dates(date(1990, 1, 1), date(2031, 1, 1)).map(date.isoformat))),
-        "treatment_end": draw(optional(st.dates(date(1990, 1, 1), date(2031, 1, 1)).map(date.isoformat))),
-        "about": draw(optional(st.fixed_dictionaries({"id": st.sampled_from(IDS)},
-                                                     optional={"relation": st.sampled_from(v.RELATIONS)}))),
+        "author": draw(_AUTHOR),
+        "shielded_from": draw(_SOME_IDS),
+        "confidential_from_parents": draw(_OPTIONAL_BOOL),
+        "last_change": draw(_DAY),
+        "treatment_end": draw(_DAY),
+        "about": draw(_ABOUT),
     })
     context = _drop_none({
         "time": iso(now),
-        "purpose": draw(optional(st.sampled_from(v.PURPOSES))),
-        "channel": draw(optional(st.sampled_from((*v.CHANNELS, "app")))),
-        "authn_level": draw(optional(st.sampled_from(v.AUTHN_LEVELS))),
-        "consents": draw(st.lists(permissions(now, birth, True), max_size=4)),
-        "objections": draw(st.lists(permissions(now, birth, False), max_size=2)),
-        "attestations": draw(st.lists(st.fixed_dictionaries({"kind": st.sampled_from(v.ATTESTATIONS)},
-                                                            optional={"by": st.sampled_from(IDS)}), max_size=3)),
+        "purpose": draw(_PURPOSE),
+        "channel": draw(_CHANNEL),
+        "authn_level": draw(_AUTHN_LEVEL),
+        "consents": [permission(c, now, birth, True) for c in draw(_CONSENTS)],
+        "objections": [permission(c, now, birth, False) for c in draw(_OBJECTIONS)],
+        "attestations": draw(_ATTESTATIONS),
     })
     return {
-        "subject": draw(parties()),
+        "subject": draw(_PARTY),
         "action": {"name": action, **({"properties": action_props} if action_props else {})},
         "resource": {"type": resource_type, "id": "d-1/x", "properties": props},
         "context": context,

@@ -52,7 +52,20 @@ def with_consent(facts: dict[str, FactValue], bundle: Bundle) -> dict[str, FactV
 
 
 def fact_values(bundle: Bundle) -> st.SearchStrategy[dict[str, FactValue]]:
-    """Every fact of the bundle's vocabulary, drawn from its domain (attestations may be absent)."""
+    """Every fact of the bundle's vocabulary, drawn from its domain (attestations may be absent).
+
+    Built once per bundle object (a test may ask for it in every example)."""
+    found = _FACT_VALUES.get(id(bundle))
+    if found is None:
+        found = _FACT_VALUES[id(bundle)] = (bundle, _fact_values(bundle))
+    return found[1]
+
+
+_FACT_VALUES: dict[int, tuple[Bundle, st.SearchStrategy[dict[str, FactValue]]]] = {}
+"""id → (the bundle, kept so its id stays its own; its strategy)."""
+
+
+def _fact_values(bundle: Bundle) -> st.SearchStrategy[dict[str, FactValue]]:
     parts: dict[str, st.SearchStrategy[Any]] = {}
     for name, spec in bundle.vocabulary.facts.items():
         if spec.kind == "bool":
@@ -79,78 +92,118 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: x for k, x in d.items() if x is not None}
 
 
+# Strategies are built once, here: one built inside a composite is built, validated and cached
+# again for every example (that cost more than the checks of the diff's property tests).
+_ID = st.sampled_from(IDS)
+_OPTIONAL_BOOL = _opt(bools)
+_SUBJECT_TYPE = st.sampled_from(v.SUBJECT_TYPES)
+_RELATION = _opt(st.sampled_from(v.RELATIONS))
+_DISCIPLINE = _opt(st.sampled_from(v.DISCIPLINES))
+_TEAM = _opt(st.sampled_from(v.TEAMS))
+_ORGANISATION_KIND = _opt(st.sampled_from(v.ORGANISATION_KINDS))
+
+
 @st.composite
 def parties(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(v.SUBJECT_TYPES))
+    kind = draw(_SUBJECT_TYPE)
     props = _clean({
-        "identity_verified": draw(_opt(bools)),
-        "relation": draw(_opt(st.sampled_from(v.RELATIONS))) if kind == "person" else None,
-        "gezag": draw(_opt(bools)) if kind == "person" else None,
-        "discipline": draw(_opt(st.sampled_from(v.DISCIPLINES))) if kind == "professional" else None,
-        "treatment_relation": draw(_opt(bools)) if kind == "professional" else None,
-        "team": draw(_opt(st.sampled_from(v.TEAMS))) if kind == "professional" else None,
-        "kind": draw(_opt(st.sampled_from(v.ORGANISATION_KINDS))) if kind == "organisation" else None,
-        "in_care": draw(_opt(bools)),
+        "identity_verified": draw(_OPTIONAL_BOOL),
+        "relation": draw(_RELATION) if kind == "person" else None,
+        "gezag": draw(_OPTIONAL_BOOL) if kind == "person" else None,
+        "discipline": draw(_DISCIPLINE) if kind == "professional" else None,
+        "treatment_relation": draw(_OPTIONAL_BOOL) if kind == "professional" else None,
+        "team": draw(_TEAM) if kind == "professional" else None,
+        "kind": draw(_ORGANISATION_KIND) if kind == "organisation" else None,
+        "in_care": draw(_OPTIONAL_BOOL),
     })
-    return {"type": kind, "id": draw(st.sampled_from(IDS)), "properties": props}
+    return {"type": kind, "id": draw(_ID), "properties": props}
+
+
+_PARTY = parties()
+_AGE_YEARS = st.sampled_from((0, 3, 4, 11, 12, 15, 16, 17, 18, 25, 60))
+_AGE_DAYS = st.integers(1, 360)
+_ACTION = st.sampled_from(v.ACTIONS)
+_ONE_IN_SIX = st.integers(0, 5)
+_SETTING = st.sampled_from(v.SETTINGS)
+_TRANSFER_REASON = _opt(st.sampled_from(v.TRANSFER_REASONS))
+_RESOURCE_TYPE = st.sampled_from(v.RESOURCE_TYPES)
+_CATEGORY = st.sampled_from(v.CATEGORIES)
+_OPTIONAL_CATEGORY = _opt(_CATEGORY)
+_YEARS = _opt(st.integers(0, 30).map(lambda n: date(2026 - n, 3, 1).isoformat()))
+_ITEM_SCOPE, _NOT_BEFORE_BIRTH = "(the item's category)", "(2025-01-01, or the birthdate if later)"
+
+
+def _permissions(withdraw: bool, max_size: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Consents or objections; the scope and date that depend on the request are placeholders."""
+    return st.lists(st.fixed_dictionaries(
+        {"by": _ID, "for": st.sampled_from(IDS + v.RELATIONS + v.ORGANISATION_KINDS),
+         "scope": st.sampled_from((_ITEM_SCOPE, "dossier", "research")),
+         "given_at": st.sampled_from((_NOT_BEFORE_BIRTH, "2027-01-01"))},
+        optional={"withdrawn_at": st.sampled_from(("2026-01-01", "2027-01-01"))} if withdraw else {}),
+        max_size=max_size)
+
+
+_CONSENTS, _OBJECTIONS = _permissions(True, 3), _permissions(False, 2)
+_DOSSIER_TYPE = st.sampled_from(v.DOSSIER_TYPES)
+_MEASURES = _opt(st.lists(st.sampled_from(v.MEASURES), unique=True))
+_GEZAGHEBBENDEN = _opt(st.lists(_ID, unique=True, max_size=3))
+_AUTHOR = _opt(st.fixed_dictionaries({"id": _ID}, optional={"kind": st.sampled_from(v.AUTHOR_KINDS)}))
+_SHIELDED_FROM = _opt(st.lists(_ID, unique=True, max_size=2))
+_ABOUT = _opt(st.fixed_dictionaries({"id": _ID}, optional={"relation": st.sampled_from(v.RELATIONS)}))
+_PURPOSE = _opt(st.sampled_from(v.PURPOSES))
+_CHANNEL = _opt(st.sampled_from(v.CHANNELS))
+_AUTHN_LEVEL = _opt(st.sampled_from(v.AUTHN_LEVELS))
+_ATTESTATIONS = st.lists(st.fixed_dictionaries({"kind": st.sampled_from(v.ATTESTATIONS)}), max_size=3)
 
 
 @st.composite
 def requests(draw: st.DrawFn) -> dict[str, Any]:
     """A valid youth-care request (ages around the thresholds, consents, attestations …)."""
     now = datetime(2026, 6, 15, 12, 0, tzinfo=AMSTERDAM)
-    age_days = draw(st.sampled_from((0, 3, 4, 11, 12, 15, 16, 17, 18, 25, 60))) * 365 + draw(st.integers(1, 360))
+    age_days = draw(_AGE_YEARS) * 365 + draw(_AGE_DAYS)
     birth = now.date() - timedelta(days=age_days)
-    action = draw(st.sampled_from(v.ACTIONS))
+    action = draw(_ACTION)
     action_props: dict[str, Any] = {}
-    if action == "disclose" or draw(st.integers(0, 5)) == 0:
-        action_props["recipient"] = draw(parties())
+    if action == "disclose" or draw(_ONE_IN_SIX) == 0:
+        action_props["recipient"] = draw(_PARTY)
     if draw(bools):
-        action_props["setting"] = draw(st.sampled_from(v.SETTINGS))
+        action_props["setting"] = draw(_SETTING)
     if draw(bools):
-        action_props["transfer"] = _clean({"reason": draw(_opt(st.sampled_from(v.TRANSFER_REASONS))),
-                                           "new_school_known": draw(_opt(bools))})
-    rtype = draw(st.sampled_from(v.RESOURCE_TYPES))
-    category = draw(st.sampled_from(v.CATEGORIES)) if rtype == "dossier_item" else draw(
-        _opt(st.sampled_from(v.CATEGORIES)))
-    years = st.integers(0, 30).map(lambda n: date(2026 - n, 3, 1).isoformat())
+        action_props["transfer"] = _clean({"reason": draw(_TRANSFER_REASON), "new_school_known": draw(_OPTIONAL_BOOL)})
+    rtype = draw(_RESOURCE_TYPE)
+    category = draw(_CATEGORY) if rtype == "dossier_item" else draw(_OPTIONAL_CATEGORY)
+    placeholders = {_ITEM_SCOPE: category or "dossier", _NOT_BEFORE_BIRTH: max("2025-01-01", birth.isoformat())}
 
-    def perm(withdraw: bool) -> st.SearchStrategy[dict[str, Any]]:
-        return st.fixed_dictionaries(
-            {"by": st.sampled_from(IDS), "for": st.sampled_from(IDS + v.RELATIONS + v.ORGANISATION_KINDS),
-             "scope": st.sampled_from((category or "dossier", "dossier", "research")),
-             "given_at": st.sampled_from((max("2025-01-01", birth.isoformat()), "2027-01-01"))},  # not before birth
-            optional={"withdrawn_at": st.sampled_from(("2026-01-01", "2027-01-01"))} if withdraw else {})
+    def filled(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: placeholders.get(x, x) for k, x in p.items()} for p in permissions]
 
     props = _clean({
-        "dossier_type": draw(st.sampled_from(v.DOSSIER_TYPES)),
+        "dossier_type": draw(_DOSSIER_TYPE),
         "category": category,
         "client": _clean({
-            "id": "c-1", "birthdate": birth.isoformat(), "deceased": draw(_opt(bools)),
-            "wilsonbekwaam": draw(_opt(bools)),
-            "measures": draw(_opt(st.lists(st.sampled_from(v.MEASURES), unique=True))),
-            "gezaghebbenden": draw(_opt(st.lists(st.sampled_from(IDS), unique=True, max_size=3))),
+            "id": "c-1", "birthdate": birth.isoformat(), "deceased": draw(_OPTIONAL_BOOL),
+            "wilsonbekwaam": draw(_OPTIONAL_BOOL),
+            "measures": draw(_MEASURES),
+            "gezaghebbenden": draw(_GEZAGHEBBENDEN),
         }),
-        "author": draw(_opt(st.fixed_dictionaries({"id": st.sampled_from(IDS)},
-                                                  optional={"kind": st.sampled_from(v.AUTHOR_KINDS)}))),
-        "shielded_from": draw(_opt(st.lists(st.sampled_from(IDS), unique=True, max_size=2))),
-        "confidential_from_parents": draw(_opt(bools)),
-        "last_change": draw(_opt(years)),
-        "treatment_end": draw(_opt(years)),
-        "about": draw(_opt(st.fixed_dictionaries({"id": st.sampled_from(IDS)},
-                                                 optional={"relation": st.sampled_from(v.RELATIONS)}))),
+        "author": draw(_AUTHOR),
+        "shielded_from": draw(_SHIELDED_FROM),
+        "confidential_from_parents": draw(_OPTIONAL_BOOL),
+        "last_change": draw(_YEARS),
+        "treatment_end": draw(_YEARS),
+        "about": draw(_ABOUT),
     })
     context = _clean({
         "time": now.isoformat(),
-        "purpose": draw(_opt(st.sampled_from(v.PURPOSES))),
-        "channel": draw(_opt(st.sampled_from(v.CHANNELS))),
-        "authn_level": draw(_opt(st.sampled_from(v.AUTHN_LEVELS))),
-        "consents": draw(st.lists(perm(True), max_size=3)),
-        "objections": draw(st.lists(perm(False), max_size=2)),
-        "attestations": draw(st.lists(st.fixed_dictionaries({"kind": st.sampled_from(v.ATTESTATIONS)}), max_size=3)),
+        "purpose": draw(_PURPOSE),
+        "channel": draw(_CHANNEL),
+        "authn_level": draw(_AUTHN_LEVEL),
+        "consents": filled(draw(_CONSENTS)),
+        "objections": filled(draw(_OBJECTIONS)),
+        "attestations": draw(_ATTESTATIONS),
     })
     return {
-        "subject": draw(parties()),
+        "subject": draw(_PARTY),
         "action": {"name": action, **({"properties": action_props} if action_props else {})},
         "resource": {"type": rtype, "id": "d-1/x", "properties": props},
         "context": context,

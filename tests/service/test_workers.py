@@ -81,6 +81,9 @@ def _ready(port: int) -> bool:
 # ------------------------------------------------------------------ issue 17: one set in every worker, always
 
 WORKERS = 3
+ROUND_PAUSE = 0.1
+"""Seconds between sampling rounds while waiting: back-to-back rounds kept the CPU busy that a restarting
+worker needs to import and compile (2 cores: the waiting made the wait longer)."""
 
 
 def _serve(bundle_dir: Path, tmp_path: Path, workers: int) -> tuple[subprocess.Popen[Any], int]:
@@ -123,6 +126,7 @@ def _converge(port: int, revision: str, workers: int, after: set[str] | None = N
     while time.monotonic() - start < timeout:
         if _all_on(port, revision, workers, after, strict):
             return time.monotonic() - start
+        time.sleep(ROUND_PAUSE)
     raise AssertionError(f"workers did not converge on {revision[:19]} within {timeout} s: {_by_worker(port)}")
 
 

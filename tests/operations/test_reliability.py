@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import free_port, status, wait_until
+from support import TLS, free_port, status, wait_until
 
 from poortwachter.logbook import query as q
 
@@ -155,12 +155,12 @@ def test_metrics_add_up_across_worker_processes(tmp_path: Path, mini_bundles: Pa
     with server(tmp_path, mini_bundles, 2, {"POORTWACHTER_METRICS_ADDRESS": exporter}) as (proc, base):
         n = 0
         for i in range(200):  # a fresh connection each time, so the kernel spreads them over the workers
-            r = httpx.post(base + "/access/v1/evaluation", json=request(i), timeout=10)
+            r = httpx.post(base + "/access/v1/evaluation", json=request(i), timeout=10, verify=TLS)
             assert r.status_code == 200
             n += 1
         text = ""
         for url in (base + "/metrics",) * 3 + (f"http://{exporter}/metrics",):  # any worker, then the parent
-            text = httpx.get(url, timeout=10).text
+            text = httpx.get(url, timeout=10, verify=TLS).text
             total = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                         if line.startswith("poortwachter_decisions_total{"))
             assert total == n

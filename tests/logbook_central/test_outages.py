@@ -17,7 +17,7 @@ import httpx
 from faults.conftest import Load, wait_answers
 from journal_util import write_journal
 from proxy import Proxy
-from support import LOG_KEY, logged_ids, serve, wait_until
+from support import LOG_KEY, TLS, logged_ids, serve, wait_until
 
 from poortwachter.logbook.central.db import Target, connect
 from poortwachter.logbook.central.verify import rebuild
@@ -106,13 +106,13 @@ def test_kill_9_of_the_shipper_and_the_service_under_load(tmp_path: Path, svc_bu
 
 
 def _readyz(base: str) -> tuple[int, dict[str, Any]]:
-    r = httpx.get(base + "/readyz", timeout=5)
+    r = httpx.get(base + "/readyz", timeout=5, verify=TLS)
     return r.status_code, r.json()
 
 
 def _metric(base: str, name: str) -> float:
     total = 0.0
-    for line in httpx.get(base + "/metrics", timeout=5).text.splitlines():
+    for line in httpx.get(base + "/metrics", timeout=5, verify=TLS).text.splitlines():
         if line.startswith(name + " ") or line.startswith(name + "{"):
             total += float(line.rsplit(" ", 1)[1])
     return total

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import httpx
-from support import TLS, free_port, status, wait_until
+from support import free_port, status, wait_until
 
 from poortwachter.artifacts.embedded import key_dir
 
@@ -41,7 +41,7 @@ class Load:
     def _run(self) -> None:
         while not self.stop.is_set():
             try:
-                r = httpx.post(self.url, json=yc_request(), headers={"Connection": "close"}, timeout=10, verify=TLS)
+                r = httpx.post(self.url, json=yc_request(), headers={"Connection": "close"}, timeout=10)
                 body = r.json() if r.status_code == 200 else {}
                 ctx = body.get("context", {})
                 self.answers.append((time.monotonic(), r.status_code, ctx.get("decision_id", "-").split("-")[0],

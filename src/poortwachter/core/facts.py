@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from .calendar import whole_years
 from .errors import RequestError
 from .policy.values import ConsentBand, FactValue
 from .request import Envelope
@@ -85,10 +86,7 @@ def _roles(party: Party, client_id: str) -> set[str]:
 
 
 def _years_since(start: date | None, today: date) -> int:
-    if start is None:
-        return -1
-    years = today.year - start.year - ((today.month, today.day) < (start.month, start.day))  # whole_years
-    return years if years > 0 else 0
+    return -1 if start is None else max(whole_years(start, today), 0)
 
 
 def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thresholds: tuple[int, ...]) \
@@ -109,22 +107,23 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
     context = envelope.context
     purpose, channel, authn = read_context(context)
     get = context.get
-    consents, objections, attestations = get("consents"), get("objections"), get("attestations")
+    consents, objections = get("consents"), get("objections")
+    has_consents, has_objections = consents is not None and consents != [], objections is not None and objections != []
     consent_self = consent_gezag = consent_all_gezag = consent_about = objection_self = objection_gezag = False
-    if not (consents is None or consents == []) or not (objections is None or objections == []):
+    if has_consents or has_objections:
         acting = recipient if name == "disclose" and recipient else subj
         names = _roles(acting, client_id)
-        if not (consents is None or consents == []):
+        if has_consents:
             consenters = read_consents(context, born, envelope.time, names, category, purpose)
             consent_self = client_id in consenters
             consent_gezag = not consenters.isdisjoint(gezag)
             consent_all_gezag = bool(gezag) and gezag <= consenters
             consent_about = about_id is not None and about_id in consenters
-        if not (objections is None or objections == []):
+        if has_objections:
             objectors = read_objections(context, envelope.time, acting[0], names, category, purpose)
             objection_self = client_id in objectors
             objection_gezag = not objectors.isdisjoint(gezag)
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))  # calendar.whole_years
+    age = whole_years(born, today)
     for band in consent_by_age:
         if band.below is None or age < band.below:
             break
@@ -189,7 +188,8 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
             facts[key] = m in measures
     else:
         facts.update(_NO_MEASURES)
-    if not (attestations is None or attestations == []):
+    attestations = get("attestations")
+    if attestations is not None and attestations != []:
         for a in read_attestations(context):
             facts[_ATTESTATION_KEYS.get(a) or f"attestation.{a}"] = True
     facts["client.age_band"] = age_band(age, age_thresholds)

@@ -24,6 +24,7 @@ from typing import Any
 
 import uvicorn
 
+from . import supervisor
 from .settings import SETTINGS_ENV, Settings, SettingsError, load_settings
 
 __all__ = ["check_exposure", "loopback", "resolve", "serve"]
@@ -91,6 +92,7 @@ def serve(args: argparse.Namespace) -> int:
         metrics.start_exporter(exporter)  # workers > 1: this parent reads every worker's samples
     from .transport import ProblemHttpToolsProtocol
 
+    supervisor.install()  # a worker that dies mid health check is replaced at once, not after 30 s
     try:
         uvicorn.run("poortwachter.service.app:create_app_from_env", factory=True, host=settings.host,
                     port=settings.port, workers=settings.workers, loop="uvloop", http=ProblemHttpToolsProtocol,

@@ -329,7 +329,7 @@ def test_serve_removes_the_state_folder_it_made(monkeypatch: pytest.MonkeyPatch)
     import json
 
     from poortwachter.service import main
-    from poortwachter.service import metrics as main_metrics
+    from poortwachter.service import metrics_export as main_metrics
     from poortwachter.service.settings import SETTINGS_ENV
 
     seen: list[Path] = []

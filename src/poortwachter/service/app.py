@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..artifacts.keys import load_keyring
 from ..core.routing import Routing
-from . import admin, authzen, heap, log_ship, metrics, native, tracing, trust
+from . import admin, authzen, heap, log_ship, metrics, metrics_export, native, tracing, trust
 from .cache import DecisionCache
 from .decider import Decider, Ids
 from .decision_log import (
@@ -197,7 +197,7 @@ def _health_routes(app: FastAPI) -> None:
             ready["log_shipping"] = shipping.report()
         return json_response(ready)
 
-    app.add_api_route("/metrics", metrics.metrics_endpoint, methods=["GET"], tags=["Operations"], operation_id="getMetrics",
+    app.add_api_route("/metrics", metrics_export.metrics_endpoint, methods=["GET"], tags=["Operations"], operation_id="getMetrics",
                       summary="Prometheus metrics", response_model=None,
                       responses={200: {"description": "Prometheus text exposition.",
                                        "content": {"text/plain": {"schema": {"type": "string"}}}}})
@@ -291,7 +291,7 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
                 traces.close()
             if shipping is not None:  # after the log's last records: they ship in the shipper's last round
                 await asyncio.to_thread(shipping.stop)
-            metrics.worker_stopped()
+            metrics_export.worker_stopped()
 
     app = FastAPI(title="Poortwachter", version=_version(), description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": "AuthZEN", "description": "OpenID AuthZEN Authorization API 1.0"},

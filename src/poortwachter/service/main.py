@@ -84,12 +84,12 @@ def serve(args: argparse.Namespace) -> int:
     print(f"poortwachter: serving on http://{settings.host}:{settings.port} "
           f"(bundles {settings.bundles}, dossier types {settings.dossier_type_bundles}, workers {settings.workers})",
           file=sys.stderr)
-    from . import metrics
+    from . import metrics_export
 
-    multiproc = metrics.prepare_multiprocess(settings.workers)  # before the workers import prometheus_client
+    multiproc = metrics_export.prepare_multiprocess(settings.workers)  # before the workers import prometheus_client
     exporter = settings.metrics_address
     if exporter:  # /metrics only, e.g. on the pod IP beside a loopback-only decision API
-        metrics.start_exporter(exporter)  # workers > 1: this parent reads every worker's samples
+        metrics_export.start_exporter(exporter)  # workers > 1: this parent reads every worker's samples
     from .transport import ProblemHttpToolsProtocol
 
     supervisor.install()  # a worker that dies mid health check is replaced at once, not after 30 s
@@ -99,7 +99,7 @@ def serve(args: argparse.Namespace) -> int:
                     log_level=settings.log_level, access_log=settings.access_log, proxy_headers=False,
                     server_header=False, timeout_graceful_shutdown=20, **_healthcheck())
     finally:
-        metrics.cleanup_multiprocess(multiproc)
+        metrics_export.cleanup_multiprocess(multiproc)
         _remove(made)
     return 0
 

@@ -39,39 +39,20 @@ takes at most ``MAX_LABEL_VALUES`` distinct values and at most 120 characters; t
 ``other``. No label ever holds an id of a person, client, request or decision.
 
 Several worker processes (``poortwachter serve --workers N``): ``serve`` calls
-:func:`prepare_multiprocess` before the workers start, which points ``PROMETHEUS_MULTIPROC_DIR`` at a
+:func:`.metrics_export.prepare_multiprocess` before the workers start, which points ``PROMETHEUS_MULTIPROC_DIR`` at a
 fresh folder; each worker then writes its samples there and ``/metrics`` (in any worker) aggregates all
 of them: counters and histograms are summed, gauges take the mode noted at their definition.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-from starlette.requests import Request
-from starlette.responses import Response
+from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import Scope
 
-log = logging.getLogger("poortwachter.metrics")
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MAX_LABEL_VALUES = 200  # per label: a bundle set of a few hundred rules stays exact
 MAX_LABEL_CHARS = 120
 
@@ -320,86 +301,3 @@ def shadow_result(bundle: str, version: str, result: str, count: int = 1) -> Non
         if len(_shadow_children) < MAX_LABEL_VALUES:
             _shadow_children[key] = child
     child.inc(count)
-
-
-# ---------------------------------------------------------------------------------------------
-# exposition, single process or multiprocess
-
-
-def multiprocess_dir() -> str | None:
-    return os.environ.get(MULTIPROC_ENV) or None
-
-
-def registry() -> CollectorRegistry:
-    """The registry to expose: this process's, or every worker's from the multiprocess folder."""
-    folder = multiprocess_dir()
-    if folder is None:
-        return REGISTRY
-    reg = CollectorRegistry()
-    multiprocess.MultiProcessCollector(reg, path=folder)  # type: ignore[no-untyped-call]
-    return reg
-
-
-def exposition() -> bytes:
-    return generate_latest(registry())
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    """GET /metrics: Prometheus text exposition (all workers' samples in multiprocess mode).
-
-    The decision log's health gauge is brought up to date first, so a scrape tells the truth now, not
-    as of the watchdog's last tick."""
-    service = getattr(request.app.state, "service", None)
-    decision_log = getattr(service, "decision_log", None)
-    if decision_log is not None:
-        decision_log.health()
-    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
-
-
-def prepare_multiprocess(workers: int, base: Path | None = None) -> str | None:
-    """Before starting ``workers`` > 1 uvicorn workers: a fresh, empty multiprocess folder in the env.
-
-    Must run before the workers import prometheus_client (they inherit the environment). An operator-set
-    ``PROMETHEUS_MULTIPROC_DIR`` is honoured but emptied (stale files of a previous run would add up).
-    """
-    if workers <= 1:
-        return None
-    folder = os.environ.get(MULTIPROC_ENV)
-    if folder:
-        path = Path(folder)
-        if path.is_dir():
-            for child in path.glob("*.db"):
-                child.unlink()
-        else:
-            path.mkdir(parents=True, exist_ok=True)
-    else:
-        path = Path(tempfile.mkdtemp(prefix="poortwachter-metrics-", dir=base))
-        os.environ[MULTIPROC_ENV] = str(path)
-    log.info("metrics: multiprocess mode, %d workers, samples in %s", workers, path)
-    return str(path)
-
-
-def cleanup_multiprocess(folder: str | None) -> None:
-    """After the workers have stopped (the folder was made by :func:`prepare_multiprocess`)."""
-    if folder and Path(folder).name.startswith("poortwachter-metrics-"):
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def worker_stopped() -> None:
-    """In a worker's shutdown: its live gauges no longer count (livemin/livemax/livesum modes)."""
-    if multiprocess_dir():
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
-
-
-def start_exporter(address: str) -> None:
-    """Serve only /metrics on ``host:port`` (e.g. 0.0.0.0:9464 beside a loopback-only sidecar).
-
-    Run it in one process only: the ``serve`` parent when there are workers (it reads their folder),
-    or the single worker.
-    """
-    from prometheus_client import start_http_server
-
-    host, _, port = address.rpartition(":")
-    # an empty host means every interface: the scraper sits outside the pod (deploy/k8s NetworkPolicy)
-    start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=registry())  # noqa: S104
-    log.info("metrics exporter on %s", address)

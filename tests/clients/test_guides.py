@@ -13,9 +13,13 @@ import io
 import subprocess
 from typing import Any
 
+import pytest
 import support
 
 from .conftest import GUIDE_URL, GUIDES, JavaBuild, examples, need_tool
+
+# the Java guide compiles against the same build as test_java_client: on the same worker
+pytestmark = pytest.mark.xdist_group("java")
 
 
 def test_every_python_example_prints_what_the_guide_shows(server: support.Server) -> None:

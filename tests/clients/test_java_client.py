@@ -15,6 +15,9 @@ import support
 
 from .conftest import JavaBuild, Stub, need_tool
 
+# one worker builds the Java client (javac, ~5 s) and runs its check; split, both workers built it
+pytestmark = pytest.mark.xdist_group("java")
+
 
 def _fields(line: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in line.split()[1:])

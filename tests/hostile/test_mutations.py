@@ -28,6 +28,9 @@ from support import logged_ids
 
 from .conftest import EXAMPLES, Baseline, Hostile, check, count
 
+# the module's baselines (every suite scenario sent once, ~5 s) are built on one worker, not on both
+pytestmark = pytest.mark.xdist_group("hostile-mutations")
+
 PER_FAMILY = EXAMPLES or 80
 FUZZ = settings(max_examples=PER_FAMILY, deadline=None, derandomize=not EXAMPLES, database=None,
                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))

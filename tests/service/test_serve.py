@@ -22,6 +22,9 @@ from poortwachter.artifacts import embedded
 
 from .conftest import ROOT, stop_server
 
+# one real `poortwachter serve` for the module's tests, started on one worker, not on both
+pytestmark = pytest.mark.xdist_group("serve-embedded")
+
 DOC = ROOT / "docs" / "service.md"
 PYTHON_BIN = Path(sys.executable).parent  # the environment running the tests
 

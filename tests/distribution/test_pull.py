@@ -129,10 +129,11 @@ def test_tampered_and_wrongly_signed_artifacts_are_refused_and_the_last_good_set
         publish(v4, to=ref)
         assert wait_until(lambda: app.decide()[0] is False, timeout=10)
         after = app.decide()
+    blob = _blob_file(registry, "sha256:" + __import__("hashlib").sha256(v4.read_bytes()).hexdigest())
+    raw = blob.read_bytes()
+    blob.write_bytes(raw.replace(b'"Niets."', b'"Alles."'))
+    # changed before the fresh service starts: its startup waits for the first poll, which must not get the set
     with serve_source(ref, keys=[prod_keys.folder], state_dir=tmp_path / "fresh-state") as fresh:
-        blob = _blob_file(registry, "sha256:" + __import__("hashlib").sha256(v4.read_bytes()).hexdigest())
-        raw = blob.read_bytes()
-        blob.write_bytes(raw.replace(b'"Niets."', b'"Alles."'))
         assert wait_until(lambda: fresh.source()["last_error_cause"] == "digest", timeout=10), fresh.source()
         assert not fresh.ready()  # nothing was ever good here: nothing is served
         assert "do not match their listed digest" in fresh.client.get("/readyz").json()["detail"]

@@ -3,8 +3,9 @@
 ``create_app(settings)`` is what tests use and leaves the process as it is; ``create_app_from_env`` is
 the factory uvicorn calls in each worker process of ``poortwachter serve`` (settings arrive as JSON in
 the environment), and only it tunes the process (:func:`tune_process`). The
-lifespan loads the bundles before the first request, starts the hot-reload watcher and closes the
-decision log on shutdown (flushing queued events).
+lifespan loads the bundles before the first request (with a bundle source and nothing cached yet: waits
+for the first set, service/source.py), starts the hot-reload watcher and closes the decision log on
+shutdown (flushing queued events).
 """
 
 from __future__ import annotations
@@ -265,17 +266,21 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        report = await asyncio.to_thread(svc.store.reload)
-        if not svc.store.ready:
-            log.error("not ready: %s", svc.store.not_ready_reason())
-        for file, why in report.refused.items():
-            log.error("refused %s: %s", file, why)
+        await asyncio.to_thread(svc.store.reload)
         shipping = log_ship.start(svc.decision_log.sink)  # None unless decision_log_ship is set
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch(svc.store, svc.store.folder, settings.state_dir, settings.reload,
                                             settings.poll_interval, stop))
         poller = asyncio.create_task(svc.poller.run(stop)) if svc.poller is not None else None
         try:
+            if svc.poller is not None and not svc.store.snapshot.active:
+                # a first start with a bundle source: no connection is accepted before this worker has the set
+                # (its siblings share the socket; a worker without one answered "no bundles loaded")
+                await svc.poller.first_set(stop)
+            if not svc.store.ready:
+                log.error("not ready: %s", svc.store.not_ready_reason())
+            for file, why in svc.store.refused.items():  # as of the last reload
+                log.error("refused %s: %s", file, why)
             yield
         finally:
             stop.set()

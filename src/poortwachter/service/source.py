@@ -14,6 +14,13 @@ one revision set (service/siblings.py). A poll:
 4. only then writes the set and swaps ``current`` (one rename), and reloads: this worker at once, the
    others through the reload stamp in the state folder.
 
+A worker never serves without a set while one is coming: on a first start (nothing cached in
+``state_dir/source``) the app's startup waits in :meth:`Poller.first_set` (the worker accepts no connection
+meanwhile) until this worker has loaded the set the lead installs, a poll since the worker started has
+failed (the source cannot give one now: the worker serves, not ready, and /readyz says why; the lead
+polls on, and every worker loads the set when it comes), or
+``FIRST_SET_TIMEOUTS`` × ``bundle_source_timeout`` have passed.
+
 Any failure leaves the set in force as it is, is recorded in ``status.json`` (``/v1/bundles``, ``/readyz``,
 ``poortwachter_bundle_source_errors_total{cause}``) and is retried after an exponential backoff with
 jitter. Every request has a timeout (``bundle_source_timeout``). A source pinned by digest is fetched once.
@@ -39,7 +46,7 @@ from ..artifacts.remote.client import Credentials, Pulled, Remote, RemoteError
 from ..core.errors import PoortwachterError
 from ..core.policy.compile import CompiledBundle
 from . import metrics
-from .source_state import SourceState, Status, semver
+from .source_state import CURRENT, SourceState, Status, semver
 from .store import BundleStore
 
 __all__ = ["PASSWORD_ENV", "USERNAME_ENV", "Poller", "SetNotActivated", "check_set", "credentials_from_env", "next_delay"]
@@ -48,6 +55,8 @@ log = logging.getLogger("poortwachter.source")
 
 USERNAME_ENV = "POORTWACHTER_BUNDLE_SOURCE_USERNAME"
 PASSWORD_ENV = "POORTWACHTER_BUNDLE_SOURCE_PASSWORD"  # noqa: S105 - a secret: read from the environment, never a setting
+FIRST_SET_TIMEOUTS = 3  # a first start waits at most this many bundle_source_timeout for its first set
+FIRST_SET_TICK = 0.05  # seconds between looks while it waits
 
 
 class SetNotActivated(PoortwachterError):
@@ -115,6 +124,7 @@ class Poller:
         self.interval, self.timeout, self.max_backoff = interval, timeout, max_backoff
         self.credentials = credentials
         self.clock = clock
+        self.created = clock()  # about when this worker started (a sibling's poll failing since then counts)
         store.source_status = self.status  # /v1/bundles and /readyz show it
 
     def status(self) -> Status:
@@ -170,6 +180,33 @@ class Poller:
         self.state.write_status(status)
         metrics.source_failed(cause)
         return status
+
+    async def first_set(self, stop: asyncio.Event, limit: float | None = None) -> bool:
+        """Before this worker serves, with nothing loaded (a first start): wait for the first set (see the module
+        docstring). Runs beside :meth:`run` (the lead pulls there); a follower loads ``current`` as soon as the
+        lead swaps it, without waiting for its watcher. True once this worker's store has a set."""
+        started = self.created
+        deadline = time.monotonic() + (FIRST_SET_TIMEOUTS * self.timeout if limit is None else limit)
+        current = self.state.folder / CURRENT
+        tried: str | None = None
+        while not self.store.snapshot.active:
+            if stop.is_set() or time.monotonic() >= deadline:
+                log.error("bundle source %s: no set loaded %.0f s after start; serving, not ready",
+                          self.location.text, self.clock() - started)
+                return False
+            failed_at = self.state.read_status().last_error_at
+            if failed_at is not None and failed_at >= started:
+                return False  # the source cannot give a set now: serve, not ready (the poll logged why)
+            try:
+                target: str | None = os.readlink(current)
+            except OSError:
+                target = None
+            if target is not None and target != tried:  # the lead installed a set: load it here, now
+                tried = target
+                await to_thread.run_sync(self.store.reload)
+                continue
+            await _pause(stop, FIRST_SET_TICK)
+        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: poll while this worker leads, else wait for the lead to come free. Never raises."""

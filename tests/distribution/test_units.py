@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -18,8 +19,9 @@ from poortwachter.artifacts.remote.layout import INDEX_TYPE, MAX_LAYERS, Blob, r
 from poortwachter.cli import main
 from poortwachter.service.source import SetNotActivated, check_set, next_delay
 from poortwachter.service.source_state import SourceState, source_folder
+from poortwachter.service.store import BundleStore
 
-from .conftest import Keys, artifact
+from .conftest import DENY_ALL, Keys, artifact
 
 
 @pytest.mark.parametrize(("text", "why"), [
@@ -156,3 +158,32 @@ def test_the_bearer_token_challenge_is_answered_and_credentials_stay_on_https() 
         plain.pull(None, lambda _: None)
     assert all("authorization" not in r.headers for r in seen if r.url.host == "auth.example.nl")
     plain.close()
+
+
+def test_a_reload_reads_one_set_whole_while_current_is_swapped(tmp_path: Path, prod_keys: Keys) -> None:
+    """A worker's scan lists ``current`` and reads its files: a swap in between (the lead installing the next
+    set) must not make it read the files of another set than it listed (a spurious 'No such file' refusal
+    during every roll-out, logged and counted as a refused bundle)."""
+    state_dir = tmp_path / "state"
+    state = SourceState(state_dir, "oci://127.0.0.1:5000/pw/b:prod")
+    v1 = artifact(tmp_path, "2026.1.0", prod_keys.private, prod_keys.key_id)
+    v2 = artifact(tmp_path, "2026.2.0", prod_keys.private, prod_keys.key_id, rules=DENY_ALL)
+    state.install("sha256:" + "1" * 64, {v1.name: v1.read_bytes()})
+    store = BundleStore(source_folder(state_dir), load_keyring(prod_keys.folder), state_dir)
+    assert store.reload().changed == ["svc-jgz"]
+
+    class SwapAfterListing(type(store.folder)):  # type: ignore[misc]
+        def glob(self, pattern: str, **kw: Any) -> Any:
+            listed = list(super().glob(pattern, **kw))
+            state.install("sha256:" + "2" * 64, {v2.name: v2.read_bytes()})  # the lead, between list and read
+            return iter(listed)
+
+    plain = store.folder
+    store.folder = SwapAfterListing(plain)
+    report = store.reload()
+    store.folder = plain
+    assert report.refused == {}, report.refused
+    assert [x.manifest.version for x in store.snapshot.active["svc-jgz"]] == ["2026.1.0"]  # the set it listed
+    store.reload()  # the swap's own reload
+    assert [x.manifest.version for x in store.snapshot.active["svc-jgz"]] == ["2026.2.0"]
+    assert store.refused == {}

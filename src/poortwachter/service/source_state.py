@@ -2,7 +2,8 @@
 
 - ``sets/<hex>/``: each pulled set that verified, its artifacts named ``<name>-<version>.bundle.json``;
 - ``current``: a symlink to the set in force, swapped by one atomic rename: the bundle store loads
-  ``current`` like any bundle folder, so every worker sees either the old set or the new one, whole;
+  ``current`` like any bundle folder, resolving it once per scan, so every worker sees either the old set
+  or the new one, whole;
 - ``seen.json``: every ``name → version → revision`` ever activated from the source (the high-water mark
   that refuses a replayed older artifact, and a changed artifact under a known version);
 - ``status.json``: source, digest, last success, last error (the poller writes, every worker reads);

@@ -191,10 +191,13 @@ class BundleStore:
         seen: dict[str, str] = {}
         now = self._now()
         try:
-            paths = sorted(self.folder.glob(f"*{SUFFIX}"))
-            if not self.folder.is_dir():
+            # resolved once: a folder that is a symlink (source/current) swapped mid-scan is read as the one set
+            # it was when listed, not its list with the next set's files
+            folder = self.folder.resolve()
+            paths = sorted(folder.glob(f"*{SUFFIX}"))
+            if not folder.is_dir():
                 raise FileNotFoundError(f"no such folder: {self.folder}")
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
             scan.refused[str(self.folder)] = f"cannot list the bundle folder: {exc}"
             scan.listed = False
             paths = []

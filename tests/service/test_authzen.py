@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,6 +60,29 @@ def test_unknown_bundle_is_a_400_naming_context_bundle(harness: Harness) -> None
     assert problem["errors"][0]["field"] == "context.bundle"
     assert problem["errors"][0]["expected"].startswith("one of the bundles loaded (")
     assert problem["detail"].endswith(", got 'nope'")
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/access/v1/evaluation", yc_request()),
+    ("/access/v1/evaluations", {"evaluations": [yc_request(), yc_request(gezag=False)]}),
+    ("/v1/decisions", yc_request()),
+])
+def test_with_no_bundle_loaded_a_decision_is_503_not_the_callers_fault(
+        make_harness: Any, tmp_path: Path, path: str, body: Any) -> None:
+    """A worker that has no bundle (starting, or every file refused) cannot decide: a retryable 503 that says
+    so, never a 400 telling the caller its bundle name is wrong (a worker started before its first set
+    answered ``expected one of the bundles loaded (none), got 'svc-jgz'``; tests/distribution/test_start.py)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with make_harness(bundles=empty) as h:
+        r = h.post(path, body)
+        ready = h.client.get("/readyz")
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["retry-after"] == "1"
+    problem = r.json()
+    assert problem["type"].endswith("/no-bundle-loaded") and "no policy bundle is loaded" in problem["detail"]
+    assert ready.status_code == 503
 
 
 @pytest.mark.parametrize("mutate, field", [

@@ -90,14 +90,15 @@ def test_workers_receive_the_resolved_settings_as_json() -> None:
 
 
 def test_the_service_reads_the_environment_in_settings_only() -> None:
-    """One place for configuration: no other service module looks up POORTWACHTER_* variables (metrics.py
-    reads prometheus_client's own folder variable, main.py hands the resolved settings to the workers)."""
+    """One place for configuration: no other service module looks up POORTWACHTER_* variables
+    (metrics_export.py reads prometheus_client's own folder variable, main.py hands the resolved settings
+    to the workers)."""
     import re
 
     service = Path(__file__).resolve().parents[2] / "src" / "poortwachter" / "service"
     readers = {p.name for p in service.glob("*.py")
                if re.search(r"os\.environ\.get|os\.getenv|environ\[[^\]]+\](?!\s*=)", p.read_text())}
-    assert readers <= {"settings.py", "metrics.py"}, readers
+    assert readers <= {"settings.py", "metrics_export.py"}, readers
 
 
 def test_the_decision_log_takes_its_knobs_from_the_settings(tmp_path: Path) -> None:

@@ -231,12 +231,6 @@ def test_readiness_needs_every_routed_bundle(make_harness: Any, tmp_path: Path) 
         assert h.client.get("/readyz").json()["status"] == "ready"
 
 
-def test_not_ready_service_answers_requests_without_a_bundle_as_400_not_500(make_harness: Any, tmp_path: Path) -> None:
-    with make_harness(bundles=tmp_path / "empty") as h:
-        r = h.post("/access/v1/evaluation", yc_request())
-        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "context.bundle"
-
-
 @pytest.mark.parametrize("path", ["/v1/bundles/reload", "/v1/bundles/svc-jgz/rollback", "/v1/bundles/svc-jgz/activate"])
 def test_admin_calls_need_the_admin_token(harness: Harness, path: str) -> None:
     assert harness.client.post(path).status_code == 401
@@ -387,7 +381,7 @@ def test_removing_the_only_key_fails_closed_and_readiness_says_why(make_harness:
         assert r.status_code == 503
         assert "svc-jgz" in r.json()["detail"] and "dev-signing" in r.json()["detail"]
         r = h.post("/access/v1/evaluation", yc_request())
-        assert r.status_code == 400  # no bundle decides: never an allow
+        assert r.status_code == 503 and r.json()["type"].endswith("/no-bundle-loaded")  # never an allow
 
 
 def test_the_watcher_notices_a_removed_key(make_harness: Any, tmp_path: Path) -> None:

@@ -151,10 +151,10 @@ class InternalError(Problem):
 
 
 class Unavailable(Problem):
-    """503: the decision could not be recorded in the decision log, so it was not given (retryable;
-    ``retry_after`` says when)."""
+    """503: nothing was decided (retryable; ``retry_after`` says when): the decision could not be recorded in
+    the decision log, or the worker has no policy bundle loaded yet."""
 
-    kinds = ("decision-log-unavailable",)
+    kinds = ("decision-log-unavailable", "no-bundle-loaded")
 
 
 PROBLEM_CLASSES: tuple[type[Problem], ...] = (

@@ -44,7 +44,7 @@ from ..logbook.record import DecisionEvent, Item, Subject
 from . import metrics
 from .cache import DecisionCache, key_of
 from .decision_log import DecisionLog
-from .problems import item_error
+from .problems import Problem, item_error
 from .shadow import ShadowRunner
 from .store import BundleStore
 
@@ -143,8 +143,16 @@ class Decider:
 
     def catalog(self) -> Catalog:
         """The bundles in force now: a call that decides several requests takes this once and keeps it,
-        so a batch, filter or search is decided by one revision even if the store swaps meanwhile."""
-        return self.store.snapshot.catalog
+        so a batch, filter or search is decided by one revision even if the store swaps meanwhile.
+        A 503 problem while no bundle is loaded at all: the worker cannot decide, and it is not the caller's
+        mistake (a 400 would tell them their bundle name is wrong)."""
+        catalog = self.store.snapshot.catalog
+        if not catalog.versions:
+            metrics.observe_error("no-bundle-loaded")
+            raise Problem(503, "no-bundle-loaded", "no policy bundle is loaded in this worker yet (starting, or "
+                          "every bundle file was refused: /readyz says which); nothing was decided, retry",
+                          headers={"Retry-After": "1"})
+        return catalog
 
     def bundle_for(self, data: Any, catalog: Catalog) -> CompiledBundle:
         """The bundle that would decide ``data`` (its action is not looked at): for the searches that
@@ -155,8 +163,9 @@ class Decider:
     def decide(self, data: Any, call: Call, catalog: Catalog | None = None) -> Answer:
         """The answer to one request; RequestError when it is malformed or refused."""
         started = perf_counter()
+        catalog = catalog if catalog is not None else self.catalog()
         try:
-            p = self._prepare(catalog or self.store.snapshot.catalog, data, call)
+            p = self._prepare(catalog, data, call)
             key = key_of(p.bundle.ref.revision, p.facts)
             entry = self.cache.get(key)
             if entry is None:
@@ -189,8 +198,9 @@ class Decider:
         """/v1/decisions: the answer with derived facts and every rule's trace (no cache: the slow path).
         With ``call.history`` the request may ask about another time or a pinned version."""
         started = perf_counter()
+        catalog = self.catalog()
         try:
-            p = self._prepare(self.store.snapshot.catalog, data, call)
+            p = self._prepare(catalog, data, call)
             explanation = explain(p.bundle, p.facts)
         except RequestError:
             raise

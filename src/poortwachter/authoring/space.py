@@ -21,9 +21,10 @@ analysis can leave out combinations no request can produce (constraints.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
+from operator import itemgetter
 from typing import Any
 
 from ..core.policy.model import Bundle, Leaf, leaves
@@ -205,6 +206,11 @@ class Space:
         self.full: tuple[int, ...] = tuple(d.full for d in self.dims)
         self.constraints = self._constraints()
         self._feasible_cache: dict[tuple[int, tuple[int, ...]], bool] = {}
+        involved = sorted({i for _, inside in self.constraints for i in inside})
+        self._involved: Callable[[Sequence[int]], Any] = itemgetter(*involved) if involved else (lambda m: ())
+        self._feasible_by_masks: dict[Any, bool] = {}
+        """Whether a region is feasible depends only on the masks of the facts in a constraint: a
+        large diff asks for 100 000 regions and a few hundred combinations of those masks."""
 
     def _dim(self, spec: FactSpec, found: list[Leaf]) -> Dim:
         if spec.kind == "bool":
@@ -268,6 +274,15 @@ class Space:
 
     def feasible(self, masks: Sequence[int]) -> bool:
         """False only if no request can produce any combination in the region."""
+        if not self.constraints:
+            return True
+        key = self._involved(masks)  # the masks of the facts a constraint links (one C call)
+        ok = self._feasible_by_masks.get(key)
+        if ok is None:
+            ok = self._feasible_by_masks[key] = self._feasible(masks)
+        return ok
+
+    def _feasible(self, masks: Sequence[int]) -> bool:
         for n, (c, inside) in enumerate(self.constraints):
             part = tuple(masks[i] for i in inside)
             if part == tuple(self.full[i] for i in inside):

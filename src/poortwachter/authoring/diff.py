@@ -26,7 +26,7 @@ from typing import Any
 from ..core.policy.model import Bundle, Rule, describe
 from ..core.policy.values import FactValue
 from ..core.verdict import Verdict
-from .explore import SKIP, Locator, Program, Region, State, explore, guarded, merge, settle_kind, sort_regions
+from .explore import SKIP, Locator, Program, Region, State, explore, merge, settle_kind, sort_regions
 from .hulls import compact, count
 from .literals import TRUE, Cond
 from .space import Space
@@ -215,9 +215,9 @@ class Diff:
         self.old, self.new = old, new
         self.space = Space((old, new))
         self.programs = (Program(old, self.space), Program(new, self.space))
-        settle = guarded(_PairSettle(*self.programs), max_leaves,
-                         f"diff {old.key} → {new.key}: the versions differ in too many places to list")
-        self.leaves = explore(self.space, self.programs, settle)
+        self.leaves = explore(self.space, self.programs, _PairSettle(*self.programs), share=True,
+                              max_leaves=max_leaves,
+                              what=f"diff {old.key} → {new.key}: the versions differ in too many places to list")
         merged = compact(merge(self.leaves, self.space))
         order = {"loss": 0, "gain": 1, "rules": 2, "obligations": 3}
         self.regions: list[Region] = sorted(sort_regions(merged), key=lambda r: order[r.key.kind])

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
+from itertools import chain, compress, filterfalse
+from operator import not_, or_
+from struct import Struct
 from typing import Any
 
 from ..core.errors import PoortwachterError
@@ -417,58 +421,110 @@ def merge(regions: Iterable[Region], space: Space) -> list[Region]:
     pairwise distinct on d when d was last looked at, and the regions made since are distinct on
     d from each other and from those (the merged regions of a large diff come out in seconds,
     not minutes, and identical to the plain fixpoint).
+
+    The loops over all regions run in C (struct, map, zip, dict and set operations); Python only
+    touches the regions a pass merges. ``dict(zip(rests, regions))`` holds each group at its first
+    region's place with its last region as value, so the regions that are no group's last are the
+    ones folded into it.
     """
-    offsets: list[int] = []
-    off = 0
-    for dim in space.dims:
-        offsets.append(off)
-        off += dim.size
+    full = space.full
+    layout = _Packing(space)
     ids: dict[Any, int] = {}
     keys: list[Any] = []
-    current: dict[int, None] = {}  # the packed regions, in order (a dict: membership is one lookup)
-    varying: set[int] = set()
+    current: list[int] = []  # the packed regions, in order
     for r in regions:
         k = ids.setdefault(r.key, len(ids))
         if k == len(keys):
             keys.append(r.key)
-        packed = k << off
-        for i, m in enumerate(r.masks):
-            packed |= m << offsets[i]
-            if m != space.full[i]:
-                varying.add(i)
-        current[packed] = None
+        current.append(layout.pack(r.masks) | k << layout.bits)
+    off, offsets = layout.bits, layout.offsets
+    facts = layout.pack(full)
+    moved = reduce(or_, map(facts.__xor__, current), 0)
+    varying = [i for i, o in enumerate(offsets) if moved >> o & full[i]]
     everything = (1 << (off + len(keys).bit_length())) - 1
     made: list[list[int]] = []  # the regions each merging pass made
+    gone: set[int] = set()  # the regions merged into others (a region is never made twice)
     seen: dict[int, set[int]] = {}  # fact → every region's rest (all but the fact) when last looked at
     looked: dict[int, int] = {}  # fact → len(made) then
     merged = True
     while merged:
         merged = False
-        for d in sorted(varying):
-            rest = everything ^ (space.full[d] << offsets[d])
+        for d in varying:
+            rest = everything ^ (full[d] << offsets[d])
             if d in seen:
-                fresh = [p & rest for batch in made[looked[d]:] for p in batch if p in current]
-                fresh_rests = set(fresh)
+                fresh = set(filterfalse(gone.__contains__, chain.from_iterable(made[looked[d]:])))
+                fresh_rests = set(map(rest.__and__, fresh))
                 if len(fresh_rests) == len(fresh) and seen[d].isdisjoint(fresh_rests):
                     seen[d] |= fresh_rests
                     looked[d] = len(made)
                     continue
-            groups: dict[int, int] = {}
-            for p in current:
-                g = p & rest
-                groups[g] = groups.get(g, 0) | p
+            groups = dict(zip(map(rest.__and__, current), current))  # rest → its group's last region
             if len(groups) < len(current):
-                made.append([p for p in groups.values() if p not in current])
-                current = dict.fromkeys(groups.values())
+                lasts = set(map(id, groups.values()))
+                folded: dict[int, int] = {}
+                for p in compress(current, map(not_, map(lasts.__contains__, map(id, current)))):
+                    g = p & rest
+                    folded[g] = folded.get(g, 0) | p
+                    gone.add(p)
+                batch = []
+                for g, p in folded.items():
+                    last = groups[g]
+                    gone.add(last)
+                    groups[g] = union = last | p
+                    batch.append(union)
+                made.append(batch)
+                current = list(groups.values())
                 merged = True
             seen[d] = set(groups)
             looked[d] = len(made)
-    return [Region(tuple((p >> offsets[i]) & space.full[i] for i in range(len(offsets))), keys[p >> off])
-            for p in current]
+    return [Region(layout.unpack(p), keys[p >> off]) for p in current]
+
+
+class _Packing:
+    """Where each fact's mask sits in a packed region: whole bytes each when every fact has at
+    most 64 values (packed and unpacked by one ``struct`` call), else bit after bit."""
+
+    def __init__(self, space: Space) -> None:
+        self.full = space.full
+        self.offsets: list[int] = []
+        sizes = [d.size for d in space.dims]
+        if max(sizes) <= 64:
+            codes = ["B" if n <= 8 else "H" if n <= 16 else "I" if n <= 32 else "Q" for n in sizes]
+            self.struct: Struct | None = Struct("<" + "".join(codes))
+            widths = [Struct(c).size * 8 for c in codes]
+        else:
+            self.struct, widths = None, sizes
+        self.bits = 0
+        for w in widths:
+            self.offsets.append(self.bits)
+            self.bits += w
+        self.facts = (1 << self.bits) - 1
+
+    def pack(self, masks: Sequence[int]) -> int:
+        if self.struct is not None:
+            return int.from_bytes(self.struct.pack(*masks), "little")
+        packed = 0
+        for m, o in zip(masks, self.offsets):
+            packed |= m << o
+        return packed
+
+    def unpack(self, packed: int) -> tuple[int, ...]:
+        if self.struct is not None:
+            return self.struct.unpack((packed & self.facts).to_bytes(self.bits // 8, "little"))
+        return tuple(packed >> o & f for o, f in zip(self.offsets, self.full))
+
+
+class _MaskOrder(dict[int, tuple[int, int]]):
+    """A mask's place in the order of regions: its lowest value first, then the wider mask."""
+
+    def __missing__(self, m: int) -> tuple[int, int]:
+        found = self[m] = ((m & -m).bit_length(), -m.bit_count())
+        return found
 
 
 def sort_regions(regions: Iterable[Region]) -> list[Region]:
-    return sorted(regions, key=lambda r: tuple(((m & -m).bit_length(), -m.bit_count()) for m in r.masks))
+    order = _MaskOrder()  # a large diff's regions share a few hundred masks
+    return sorted(regions, key=lambda r: tuple(map(order.__getitem__, r.masks)))
 
 
 class Locator:

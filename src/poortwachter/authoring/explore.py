@@ -444,7 +444,7 @@ def merge(regions: Iterable[Region], space: Space) -> list[Region]:
     everything = (1 << (off + len(keys).bit_length())) - 1
     made: list[list[int]] = []  # the regions each merging pass made
     gone: set[int] = set()  # the regions merged into others (a region is never made twice)
-    seen: dict[int, set[int]] = {}  # fact → every region's rest (all but the fact) when last looked at
+    seen: dict[int, dict[int, int]] = {}  # fact → every region's rest (all but the fact) when last looked at
     looked: dict[int, int] = {}  # fact → len(made) then
     merged = True
     while merged:
@@ -454,8 +454,8 @@ def merge(regions: Iterable[Region], space: Space) -> list[Region]:
             if d in seen:
                 fresh = set(filterfalse(gone.__contains__, chain.from_iterable(made[looked[d]:])))
                 fresh_rests = set(map(rest.__and__, fresh))
-                if len(fresh_rests) == len(fresh) and seen[d].isdisjoint(fresh_rests):
-                    seen[d] |= fresh_rests
+                if len(fresh_rests) == len(fresh) and seen[d].keys().isdisjoint(fresh_rests):
+                    seen[d].update(dict.fromkeys(fresh_rests, 0))
                     looked[d] = len(made)
                     continue
             groups = dict(zip(map(rest.__and__, current), current))  # rest → its group's last region
@@ -475,7 +475,7 @@ def merge(regions: Iterable[Region], space: Space) -> list[Region]:
                 made.append(batch)
                 current = list(groups.values())
                 merged = True
-            seen[d] = set(groups)
+            seen[d] = groups  # its keys: not copied into a set
             looked[d] = len(made)
     return [Region(layout.unpack(p), keys[p >> off]) for p in current]
 

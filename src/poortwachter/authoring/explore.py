@@ -10,7 +10,8 @@ nothing merges. The result covers every combination exactly once (combinations n
 produce, see :class:`.constraints.Constraint`, are left out) — no sampling.
 
 The same engine analyses two bundles at once (a leaf is reached when both verdicts are settled),
-which is what :mod:`.diff` uses.
+which is what :mod:`.diff` uses. A large diff meets the same rules in play at many nodes; with
+``share=True`` the work that follows from them alone is done once (the leaves are still every one).
 """
 
 from __future__ import annotations

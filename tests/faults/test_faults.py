@@ -223,10 +223,17 @@ def test_admin_changes_under_load_one_revision_per_answer_and_workers_converge(
                     r = post(server.base, "/v1/bundles/svc-jgz/rollback", {}, token=ADMIN_TOKEN)
                 assert r.status_code == 200, r.text
                 changed = time.monotonic()
-                ok = wait_until(lambda: (s := _worker_revisions(server)) and len(s) == 2
-                                and len(set(s.values())) == 1 and not set(s.values()) & before, CONVERGE, ROUND_PAUSE)
+                last: dict[str, str] = {}
+
+                def converged() -> bool:
+                    last.clear()
+                    last.update(_worker_revisions(server))
+                    return len(last) == 2 and len(set(last.values())) == 1 and not set(last.values()) & before
+
+                ok = wait_until(converged, CONVERGE, ROUND_PAUSE)
                 times.append(time.monotonic() - changed)
-                assert ok, f"workers did not converge on a new revision within {CONVERGE} s after change {i}"
+                assert ok, (f"workers did not converge on a new revision within {CONVERGE} s after change {i} "
+                            f"({r.json()}): before {before}, last sample {last}\n{server.text()[-3000:]}")
         server.kill_all()
         _no_loss(load, server.log_dir, f"admin changes under load (reload {reload})",
                  f"; {len(times)} changes, revisions seen {len(load.revisions)}, convergence "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,35 @@ async def reload_in_thread(store: BundleStore) -> None:
                  report.changed, sorted(report.refused), report.kept)
 
 
+Fingerprint = frozenset[tuple[str, int, int, int]]
+
+
+def fingerprint(folders: list[Path], archive: Path | None, source: Path | None) -> Fingerprint:
+    """What ``reload: poll`` compares on every tick: (path, inode, modification time in ns, size) of each watched
+    file, a symlink by its target (a swapped ``..data`` or ``source/current`` is a new target). The polling
+    watcher underneath compares modification times in whole seconds, so a file replaced twice within one
+    second looked unchanged to a worker that had polled in between: an admin roll-back reached one worker
+    of two, the other kept the old revision until the next full reload (tests/service/test_reload_watch.py)."""
+    entries: set[tuple[str, int, int, int]] = set()
+    keep = relevant(archive, source)
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            here = Path(root)
+            if source is not None and here == source:  # only the swap of current matters there
+                dirs[:], files = [], [CURRENT] if (here / CURRENT).is_symlink() else []
+            dirs[:] = [d for d in dirs if not (archive is not None and here / d == archive)]
+            for name in (*files, *(d for d in dirs if (here / d).is_symlink())):
+                path = here / name
+                if here != source and not keep(Change.modified, str(path)):
+                    continue
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                entries.add((str(path), st.st_ino, st.st_mtime_ns, st.st_size))
+    return frozenset(entries)
+
+
 def _identity(path: Path) -> tuple[int, int] | None:
     """(device, inode) of a folder, None when it is not there: a changed identity needs a new watch."""
     try:
@@ -84,6 +114,7 @@ async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | N
         await _pause(stop, RETRY_SECONDS)
         return
     last_reload = time.monotonic()
+    polled = fingerprint(present, archive, source) if mode == "poll" else frozenset()
     established = False
     async for changes in awatch(*present, watch_filter=relevant(archive, source), debounce=debounce_ms, stop_event=stop,
                                 force_polling=mode == "poll", poll_delay_ms=int(poll_interval * 1000),
@@ -96,6 +127,10 @@ async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | N
             if not missing:
                 store.watch_status(True)
             changes = changes or {(Change.modified, str(bundles))}
+        if mode == "poll":  # every tick, whatever the polling watcher saw (see fingerprint)
+            now = fingerprint(present, archive, source)
+            if now != polled:
+                polled, changes = now, changes or {(Change.modified, str(bundles))}
         if changes or time.monotonic() - last_reload >= resync_seconds:
             last_reload = time.monotonic()
             try:

@@ -8,8 +8,6 @@ space finite for tables and diffs.
 
 from __future__ import annotations
 
-from datetime import date
-
 from .calendar import whole_years
 from .errors import RequestError
 from .policy.values import ConsentBand, FactValue
@@ -47,35 +45,33 @@ def _band(age: int, thresholds: tuple[int, ...]) -> str:
     return f"{lower}+"
 
 
-# fact names made once, not per request
-_PARTY_FIELDS = ("type", "relation", "gezag", "discipline", "treatment_relation", "team", "kind", "is_client")
-_RECIPIENT_KEYS = tuple(f"recipient.{x}" for x in _PARTY_FIELDS)
-_NO_RECIPIENT: dict[str, FactValue] = {
-    **dict(zip(_RECIPIENT_KEYS, (NONE, NONE, False, NONE, False, NONE, NONE, False))),
-    "recipient.in_care": False, "recipient.identity_verified": False, "recipient.shielded": False,
-    "recipient.is_about": False,
+# Every request's facts start as a copy of this template, in the order the facts are listed: the values a
+# request without the field has. A copy of a sixty-entry dict costs about what ten stores do, and storing
+# into a key it already holds keeps the order, so derive stores only what differs from the template
+# (then the attestations that were sent, then the age band, in that order, as they always came).
+_TEMPLATE: dict[str, FactValue] = {
+    "subject.type": NONE, "subject.relation": NONE, "subject.gezag": False, "subject.discipline": NONE,
+    "subject.treatment_relation": False, "subject.team": NONE, "subject.kind": NONE, "subject.is_client": False,
+    "subject.is_gezaghebbende": False, "subject.identity_verified": False, "subject.is_author": False,
+    "subject.shielded": False, "subject.is_about": False,
+    "action.name": NONE, "action.setting": NONE, "action.transfer_reason": NONE, "action.new_school_known": False,
+    "recipient.type": NONE, "recipient.relation": NONE, "recipient.gezag": False, "recipient.discipline": NONE,
+    "recipient.treatment_relation": False, "recipient.team": NONE, "recipient.kind": NONE,
+    "recipient.is_client": False, "recipient.in_care": False, "recipient.identity_verified": False,
+    "recipient.shielded": False, "recipient.is_about": False,
+    "resource.type": NONE, "resource.dossier_type": NONE, "resource.category": NONE, "resource.author_kind": NONE,
+    "resource.confidential_from_parents": False, "resource.about_other": False, "resource.about_relation": NONE,
+    "resource.years_since_last_change": -1, "resource.years_since_treatment_end": -1,
+    "resource.years_since_created": -1,
+    "client.age": 0, "client.deceased": False, "client.wilsonbekwaam": False,
+    "context.purpose": NONE, "context.channel": NONE, "context.authn_level": NONE,
+    "consent.self": False, "consent.gezag": False, "consent.all_gezag": False, "consent.valid": False,
+    "consent.about": False, "objection.self": False, "objection.gezag": False,
+    **{f"client.measure.{m}": False for m in MEASURES},
 }
 _MEASURE_KEYS = tuple((m, f"client.measure.{m}") for m in MEASURES)
-_NO_MEASURES: dict[str, FactValue] = dict.fromkeys((key for _, key in _MEASURE_KEYS), False)
 _ATTESTATION_KEYS = {k: f"attestation.{k}" for k in ATTESTATIONS}
 _AUTHOR_KIND = dict.fromkeys(THIRD_PARTY_AUTHORS, "derde")
-
-
-def _party_facts(keys: tuple[str, ...], party: Party, client_id: str) -> dict[str, FactValue]:
-    """The party's facts; a claimed ``self`` holds only for the client's own id, else it is ``derde``
-    (contract: a person claiming ``self`` for someone else's dossier is a third party)."""
-    type_, relation, gezag, discipline, treatment, team, kind, is_client = keys
-    ptype, pid, prelation, pgezag, _, pdiscipline, ptreatment, pteam, pkind, _ = party
-    return {
-        type_: ptype,
-        relation: ("derde" if prelation == "self" and pid != client_id else prelation) or NONE,
-        gezag: pgezag,
-        discipline: pdiscipline or NONE,
-        treatment: ptreatment,
-        team: pteam or NONE,
-        kind: pkind or NONE,
-        is_client: pid == client_id,
-    }
 
 
 def _roles(party: Party, client_id: str) -> set[str]:
@@ -83,10 +79,6 @@ def _roles(party: Party, client_id: str) -> set[str]:
     ptype, pid, relation, _, _, discipline, _, _, kind, _ = party
     relation = "derde" if relation == "self" and pid != client_id else relation
     return {x for x in (pid, relation, discipline, kind, ptype) if x}
-
-
-def _years_since(start: date | None, today: date) -> int:
-    return -1 if start is None else max(whole_years(start, today), 0)
 
 
 def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thresholds: tuple[int, ...]) \
@@ -109,85 +101,132 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
     get = context.get
     consents, objections = get("consents"), get("objections")
     has_consents, has_objections = consents is not None and consents != [], objections is not None and objections != []
-    consent_self = consent_gezag = consent_all_gezag = consent_about = objection_self = objection_gezag = False
+    consent_self = consent_gezag = False
+    facts = _TEMPLATE.copy()
     if has_consents or has_objections:
         acting = recipient if name == "disclose" and recipient else subj
         names = _roles(acting, client_id)
         if has_consents:
             consenters = read_consents(context, born, envelope.time, names, category, purpose)
-            consent_self = client_id in consenters
-            consent_gezag = not consenters.isdisjoint(gezag)
-            consent_all_gezag = bool(gezag) and gezag <= consenters
-            consent_about = about_id is not None and about_id in consenters
+            if consenters:
+                if client_id in consenters:
+                    facts["consent.self"] = consent_self = True
+                if not consenters.isdisjoint(gezag):
+                    facts["consent.gezag"] = consent_gezag = True
+                    if gezag <= consenters:
+                        facts["consent.all_gezag"] = True
+                if about_id is not None and about_id in consenters:
+                    facts["consent.about"] = True
         if has_objections:
             objectors = read_objections(context, envelope.time, acting[0], names, category, purpose)
-            objection_self = client_id in objectors
-            objection_gezag = not objectors.isdisjoint(gezag)
-    age = whole_years(born, today)
+            if objectors:
+                if client_id in objectors:
+                    facts["objection.self"] = True
+                if not objectors.isdisjoint(gezag):
+                    facts["objection.gezag"] = True
+    # whole_years (core/calendar.py), inline
+    age = today.year - born.year
+    if (today.month, today.day) < (born.month, born.day):
+        age -= 1
     for band in consent_by_age:
         if band.below is None or age < band.below:
             break
     # a wilsonbekwame client cannot consent himself: his band's `wilsonbekwaam` parties decide instead
     deciders = band.wilsonbekwaam if band.wilsonbekwaam and unable else band.from_
-    consent_valid = all(consent_self if p == "self" else consent_gezag for p in deciders)
-    _, subject_id, relation, s_gezag, s_verified, discipline, treatment, team, kind, _ = subj
-    facts: dict[str, FactValue] = {
-        "subject.type": subj[0],
-        "subject.relation": ("derde" if relation == "self" and subject_id != client_id else relation) or NONE,
-        "subject.gezag": s_gezag,
-        "subject.discipline": discipline or NONE,
-        "subject.treatment_relation": treatment,
-        "subject.team": team or NONE,
-        "subject.kind": kind or NONE,
-        "subject.is_client": subject_id == client_id,
-        "subject.is_gezaghebbende": subject_id in gezag,
-        "subject.identity_verified": s_verified,
-        "subject.is_author": author_id is not None and subject_id == author_id,
-        "subject.shielded": subject_id in shielded,
-        "subject.is_about": about_id is not None and subject_id == about_id,
-        "action.name": name,
-        "action.setting": setting or NONE,
-        "action.transfer_reason": transfer_reason or NONE,
-        "action.new_school_known": new_school_known,
-    }
-    if recipient is None:
-        facts.update(_NO_RECIPIENT)
-    else:
-        facts.update(_party_facts(_RECIPIENT_KEYS, recipient, client_id))
-        recipient_id = recipient[1]
-        facts["recipient.in_care"] = recipient[9]
-        facts["recipient.identity_verified"] = recipient[4]
-        facts["recipient.shielded"] = recipient_id in shielded
-        facts["recipient.is_about"] = about_id is not None and recipient_id == about_id
+    if all(consent_self if p == "self" else consent_gezag for p in deciders):
+        facts["consent.valid"] = True
+    ptype, subject_id, relation, s_gezag, s_verified, discipline, treatment, team, kind, _ = subj
+    facts["subject.type"] = ptype
+    if relation is not None:
+        facts["subject.relation"] = "derde" if relation == "self" and subject_id != client_id else relation
+    if s_gezag:
+        facts["subject.gezag"] = True
+    if discipline is not None:
+        facts["subject.discipline"] = discipline
+    if treatment:
+        facts["subject.treatment_relation"] = True
+    if team is not None:
+        facts["subject.team"] = team
+    if kind is not None:
+        facts["subject.kind"] = kind
+    if subject_id == client_id:
+        facts["subject.is_client"] = True
+    if gezag and subject_id in gezag:
+        facts["subject.is_gezaghebbende"] = True
+    if s_verified:
+        facts["subject.identity_verified"] = True
+    if author_id is not None and subject_id == author_id:
+        facts["subject.is_author"] = True
+    if shielded and subject_id in shielded:
+        facts["subject.shielded"] = True
+    if about_id is not None and subject_id == about_id:
+        facts["subject.is_about"] = True
+    facts["action.name"] = name
+    if setting is not None:
+        facts["action.setting"] = setting
+    if transfer_reason is not None:
+        facts["action.transfer_reason"] = transfer_reason
+    if new_school_known:
+        facts["action.new_school_known"] = True
+    if recipient is not None:
+        rtype_, recipient_id, rrelation, r_gezag, r_verified, rdiscipline, rtreatment, rteam, rkind, in_care = recipient
+        facts["recipient.type"] = rtype_
+        if rrelation is not None:
+            facts["recipient.relation"] = "derde" if rrelation == "self" and recipient_id != client_id else rrelation
+        if r_gezag:
+            facts["recipient.gezag"] = True
+        if rdiscipline is not None:
+            facts["recipient.discipline"] = rdiscipline
+        if rtreatment:
+            facts["recipient.treatment_relation"] = True
+        if rteam is not None:
+            facts["recipient.team"] = rteam
+        if rkind is not None:
+            facts["recipient.kind"] = rkind
+        if recipient_id == client_id:
+            facts["recipient.is_client"] = True
+        if in_care:
+            facts["recipient.in_care"] = True
+        if r_verified:
+            facts["recipient.identity_verified"] = True
+        if shielded and recipient_id in shielded:
+            facts["recipient.shielded"] = True
+        if about_id is not None and recipient_id == about_id:
+            facts["recipient.is_about"] = True
     facts["resource.type"] = rtype
     facts["resource.dossier_type"] = dossier_type
-    facts["resource.category"] = category or NONE
-    facts["resource.author_kind"] = NONE if author_kind is None else _AUTHOR_KIND.get(author_kind, author_kind)
-    facts["resource.confidential_from_parents"] = confidential
-    facts["resource.about_other"] = about_id is not None and about_id != client_id
-    facts["resource.about_relation"] = NONE if about_relation is None else "derde" \
-        if about_relation == "self" and about_id != client_id else about_relation
-    facts["resource.years_since_last_change"] = -1 if last_change is None else _years_since(last_change, today)
-    facts["resource.years_since_treatment_end"] = -1 if treatment_end is None else _years_since(treatment_end, today)
-    facts["resource.years_since_created"] = -1 if created is None else _years_since(created, today)
+    if category is not None:
+        facts["resource.category"] = category
+    if author_kind is not None:
+        facts["resource.author_kind"] = _AUTHOR_KIND.get(author_kind, author_kind)
+    if confidential:
+        facts["resource.confidential_from_parents"] = True
+    if about_id is not None and about_id != client_id:
+        facts["resource.about_other"] = True
+    if about_relation is not None:
+        facts["resource.about_relation"] = "derde" if about_relation == "self" and about_id != client_id \
+            else about_relation
+    if last_change is not None:
+        facts["resource.years_since_last_change"] = max(whole_years(last_change, today), 0)
+    if treatment_end is not None:
+        facts["resource.years_since_treatment_end"] = max(whole_years(treatment_end, today), 0)
+    if created is not None:
+        facts["resource.years_since_created"] = max(whole_years(created, today), 0)
     facts["client.age"] = age
-    facts["client.deceased"] = deceased or (died is not None and died <= today)
-    facts["client.wilsonbekwaam"] = unable
-    facts["context.purpose"] = purpose or NONE
-    facts["context.channel"] = channel or NONE
-    facts["context.authn_level"] = authn or NONE
-    facts["consent.self"] = consent_self
-    facts["consent.gezag"] = consent_gezag
-    facts["consent.all_gezag"] = consent_all_gezag
-    facts["consent.valid"] = consent_valid
-    facts["consent.about"] = consent_about
-    facts["objection.self"] = objection_self
-    facts["objection.gezag"] = objection_gezag
+    if deceased or (died is not None and died <= today):
+        facts["client.deceased"] = True
+    if unable:
+        facts["client.wilsonbekwaam"] = True
+    if purpose is not None:
+        facts["context.purpose"] = purpose
+    if channel is not None:
+        facts["context.channel"] = channel
+    if authn is not None:
+        facts["context.authn_level"] = authn
     if measures:
         for m, key in _MEASURE_KEYS:
-            facts[key] = m in measures
-    else:
-        facts.update(_NO_MEASURES)
+            if m in measures:
+                facts[key] = True
     attestations = get("attestations")
     if attestations is not None and attestations != []:
         for a in read_attestations(context):

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from .calendar import as_aware, local_date
-from .readers import MAX_TEXT, Json, instant, obj, text
+from .readers import _EMPTY, MAX_TEXT, Json, instant, obj, text
 
 # NamedTuples rather than frozen dataclasses: as immutable and typed, built in one step (a frozen
 # dataclass sets each field through object.__setattr__); every decision builds four of them, with
@@ -69,5 +69,26 @@ def parse_envelope(data: Any, now: datetime) -> Envelope:
     if type(context) is not dict:
         context = obj(context, "context", required=False)
     when = instant(context, "time", "context") or as_aware(now)
-    return tuple.__new__(Envelope, (_entity(body, "subject", "type", True), _entity(body, "action", "name", False),
-                                    _entity(body, "resource", "type", True), context, when, local_date(when)))
+    # each entity's valid case inline (the exact JSON types, the lengths); anything else goes to _entity,
+    # which reads the entity again and words the error
+    part = body.get("subject")
+    if type(part) is dict and type(ident := part.get("id")) is str and 0 < len(ident) <= MAX_TEXT \
+            and type(kind := part.get("type")) is str and 0 < len(kind) <= MAX_TEXT \
+            and (type(props := part.get("properties")) is dict or props is None):
+        subject = tuple.__new__(Entity, (kind, ident, _EMPTY if props is None else props))
+    else:
+        subject = _entity(body, "subject", "type", True)
+    part = body.get("action")
+    if type(part) is dict and type(kind := part.get("name")) is str and 0 < len(kind) <= MAX_TEXT \
+            and (type(props := part.get("properties")) is dict or props is None):
+        action = tuple.__new__(Entity, (kind, "", _EMPTY if props is None else props))
+    else:
+        action = _entity(body, "action", "name", False)
+    part = body.get("resource")
+    if type(part) is dict and type(ident := part.get("id")) is str and 0 < len(ident) <= MAX_TEXT \
+            and type(kind := part.get("type")) is str and 0 < len(kind) <= MAX_TEXT \
+            and (type(props := part.get("properties")) is dict or props is None):
+        resource = tuple.__new__(Entity, (kind, ident, _EMPTY if props is None else props))
+    else:
+        resource = _entity(body, "resource", "type", True)
+    return tuple.__new__(Envelope, (subject, action, resource, context, when, local_date(when)))

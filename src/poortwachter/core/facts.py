@@ -77,8 +77,10 @@ _AUTHOR_KIND = dict.fromkeys(THIRD_PARTY_AUTHORS, "derde")
 def _roles(party: Party, client_id: str) -> set[str]:
     """Ids and role names a consent's ``for`` may use to name this party (its relation as checked)."""
     ptype, pid, relation, _, _, discipline, _, _, kind, _ = party
-    relation = "derde" if relation == "self" and pid != client_id else relation
-    return {x for x in (pid, relation, discipline, kind, ptype) if x}
+    names = {pid, "derde" if relation == "self" and pid != client_id else relation, discipline, kind, ptype}
+    names.discard(None)  # (the id and type are never empty: the readers refuse that)
+    names.discard("")
+    return names  # type: ignore[return-value]
 
 
 def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thresholds: tuple[int, ...]) \
@@ -133,7 +135,8 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
             break
     # a wilsonbekwame client cannot consent himself: his band's `wilsonbekwaam` parties decide instead
     deciders = band.wilsonbekwaam if band.wilsonbekwaam and unable else band.from_
-    if all(consent_self if p == "self" else consent_gezag for p in deciders):
+    # valid when every decider consented: "self" by the client's consent, any other by the gezag's
+    if (consent_self or "self" not in deciders) and (consent_gezag or deciders.count("self") == len(deciders)):
         facts["consent.valid"] = True
     ptype, subject_id, relation, s_gezag, s_verified, discipline, treatment, team, kind, _ = subj
     facts["subject.type"] = ptype
@@ -231,5 +234,7 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
     if attestations is not None and attestations != []:
         for a in read_attestations(context):
             facts[_ATTESTATION_KEYS.get(a) or f"attestation.{a}"] = True
-    facts["client.age_band"] = age_band(age, age_thresholds)
+    labels = _BAND_LABELS.get(age_thresholds)  # age_band, inline
+    facts["client.age_band"] = labels[age] if labels is not None and 0 <= age < len(labels) \
+        else age_band(age, age_thresholds)
     return facts

@@ -16,6 +16,8 @@ from . import vocabulary as v
 from .calendar import start_of_day
 from .errors import RequestError
 from .readers import (
+    FIRST_YEAR,
+    LAST_YEAR,
     MAX_ATTESTATIONS,
     MAX_CONSENTS,
     MAX_GEZAGHEBBENDEN,
@@ -137,8 +139,18 @@ def _client(props: Json) -> Client:
     measures = _NO_STRINGS if measures is None else strings(data, "measures", cp, MAX_MEASURES, "measures")
     if not measures <= _MEASURES:
         raise RequestError(f"{cp}.measures", "measures from " + ", ".join(v.MEASURES), min(measures - _MEASURES))
-    birthdate = day(data, "birthdate", cp, required=True)
-    assert birthdate is not None
+    raw = get("birthdate")  # day()'s valid case inline: YYYY-MM-DD in the years the core takes
+    birthdate: date | None = None
+    if type(raw) is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+        try:
+            birthdate = date.fromisoformat(raw)
+        except ValueError:
+            pass
+        if birthdate is not None and not FIRST_YEAR <= birthdate.year <= LAST_YEAR:
+            birthdate = None
+    if birthdate is None:
+        birthdate = day(data, "birthdate", cp, required=True)
+        assert birthdate is not None
     ident = get("id")
     if not (type(ident) is str and 0 < len(ident) <= MAX_TEXT):
         ident = text(data, "id", cp) or ""
@@ -149,8 +161,14 @@ def _client(props: Json) -> Client:
     unable = get("wilsonbekwaam", False)
     if unable is not True and unable is not False:
         unable = flag(data, "wilsonbekwaam", cp)
-    holders = _NO_STRINGS if get("gezaghebbenden") is None else \
-        strings(data, "gezaghebbenden", cp, MAX_GEZAGHEBBENDEN, "ids")
+    raw = get("gezaghebbenden")  # strings()'s valid case inline for one or two ids
+    if raw is None:
+        holders = _NO_STRINGS
+    elif type(raw) is list and 0 < len(raw) <= 2 and type(h := raw[0]) is str and len(h) <= MAX_TEXT \
+            and (len(raw) == 1 or (type(h := raw[1]) is str and len(h) <= MAX_TEXT)):
+        holders = frozenset(raw)
+    else:
+        holders = strings(data, "gezaghebbenden", cp, MAX_GEZAGHEBBENDEN, "ids")
     return ident, birthdate, deceased, died, unable, measures, holders
 
 

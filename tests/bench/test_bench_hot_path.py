@@ -26,8 +26,16 @@ from poortwachter.artifacts.folder import load_folder
 from poortwachter.core.calendar import AMSTERDAM
 from poortwachter.core.declared_facts import _lookup, _typed, derive_custom
 from poortwachter.core.errors import RequestError, Span
-from poortwachter.core.policy.compile import Bucket, CompiledRule, _closure, compile_condition, compile_share
-from poortwachter.core.policy.model import All, AnyOf, Condition, Leaf, Not, Rule
+from poortwachter.core.policy.compile import (
+    Bucket,
+    CompiledRule,
+    _closure,
+    compile_condition,
+    compile_share,
+    compile_wanted,
+)
+from poortwachter.core.policy.evaluate import _wanted
+from poortwachter.core.policy.model import All, AnyOf, Condition, Leaf, Not, Rule, conjuncts
 from poortwachter.core.request import parse_envelope
 from poortwachter.core.verdict import Text
 
@@ -89,6 +97,52 @@ def test_a_share_in_one_function_equals_its_rules_one_by_one(deny: list[Conditio
     expected = _outcome(one_by_one)
     got = _outcome(lambda: compile_share(Bucket(denies, allows))(facts))
     assert got == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(conditions, max_size=4), fact_sets, st.data())
+def test_generated_wanted_equals_walking_the_parts(allow: list[Condition], facts: dict[str, Any],
+                                                   data: st.DataObject) -> None:
+    """A default deny's wanted facts (compile_wanted) as evaluate._wanted finds them: same pairs, same order,
+    or the same error."""
+    allows = []
+    for i, cond in enumerate(allow):
+        parts = conjuncts(cond)
+        wants = tuple(tuple(data.draw(st.lists(st.sampled_from(FACTS), max_size=2))) for _ in parts)
+        rule = Rule(f"allow-{i}", "allow", None, None, cond, (), Text("r", "r"), (), (), Span("r.yaml"))  # type: ignore[arg-type]
+        allows.append(CompiledRule(rule, compile_condition(cond), (), tuple((c, compile_condition(c)) for c in parts),
+                                   wants))
+    made = compile_wanted(tuple(allows))
+    assert made is not None
+    assert _outcome(lambda: made(facts)) == _outcome(lambda: _wanted(facts, tuple(allows)))
+
+
+def test_generated_wanted_of_shipped_bundles_equals_walking_the_parts() -> None:
+    """Every share of every shipped bundle, on the facts of corpus requests and of mutated ones."""
+    from bench.core_bench import corpus
+    from poortwachter.core.decide import derive_facts
+
+    rng = random.Random(5)
+    for compiled in _shipped_bundles():
+        if not compiled.bundle.vocabulary.youth_care:
+            continue
+        facts = []
+        for request in corpus(150, 4):
+            try:
+                facts.append(derive_facts(compiled, parse_envelope(request, NOW)))
+            except RequestError:
+                continue
+        shares = {id(s): s for b in compiled.index.values() for s in _shares(b)}
+        for share in shares.values():
+            made = compile_wanted(share.allows)
+            assert made is not None
+            for f in facts:
+                f = {k: (rng.choice([True, False, 0, 12, "none"]) if rng.random() < 0.05 else v) for k, v in f.items()}
+                assert _outcome(lambda: made(f)) == _outcome(lambda: _wanted(f, share.allows))
+
+
+def _shares(bucket: Bucket) -> list[Bucket]:
+    return [bucket, *(s for sub in (bucket.split or {}).values() for s in _shares(sub))]
 
 
 def _shipped_conditions() -> list[tuple[str, Condition]]:

@@ -278,6 +278,39 @@ def compile_share(share: Bucket) -> Applying:
     return made
 
 
+Wanted = Callable[[Facts], tuple[tuple[str, str], ...]]
+
+
+def compile_wanted(allows: Rules) -> Wanted | None:
+    """``evaluate._wanted`` over ``allows`` as one generated function, for a default deny: each allow's
+    parts tested in the same order with the same expressions (so it raises where that does), a part
+    that does not hold ending the allow unless obtainable facts could make it hold. An allow none of
+    whose parts wants a fact and none can raise adds nothing and is left out. None when a condition is
+    not plain (evaluate then walks the parts itself)."""
+    lines = ["def wanted(f):", "    g = f.get", "    found = []"]
+    namespace: dict[str, object] = {"__builtins__": {}, "tuple": tuple}
+    try:
+        for i, allow in enumerate(allows):
+            if not any(allow.wants) and all(_cannot_raise(cond) for cond, _ in allow.parts):
+                continue
+            lines += ["    while True:", "        w = []"]
+            for j, ((cond, _), got) in enumerate(zip(allow.parts, allow.wants)):
+                lines.append(f"        if not {_expression(cond)}:")
+                if got:
+                    namespace[f"W{i}_{j}"] = got
+                    lines.append(f"            w += W{i}_{j}")
+                else:
+                    lines.append("            break")
+            namespace[f"R{i}"] = allow.rule.id
+            lines += ["        for x in w:", f"            found.append((x, R{i}))", "        break"]
+    except _NotPlain:
+        return None
+    lines.append("    return tuple(found)")
+    exec("\n".join(lines), namespace)  # noqa: S102 - constants written with repr, see compile_condition
+    made: Wanted = namespace["wanted"]  # type: ignore[assignment]
+    return made
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledBundle:
     bundle: Bundle
@@ -289,6 +322,8 @@ class CompiledBundle:
     #: per share of a bucket (by id: every share lives as long as the bundle), its rules as one function,
     #: made when a decision first needs it (most shares never decide anything)
     applying: dict[int, Applying] = field(default_factory=dict, repr=False, compare=False)
+    #: per share, likewise, the obtainable facts a default deny names (compile_wanted; None: not plain)
+    wanted: dict[int, Wanted | None] = field(default_factory=dict, repr=False, compare=False)
 
     def bucket(self, action: str, category: str) -> Bucket:
         return self.index.get((action, category), EMPTY_BUCKET)

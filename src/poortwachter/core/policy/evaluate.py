@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..verdict import DEFAULT_DENY, EVALUATION_ERROR, Missing, Obligation, Reason, Text, Verdict
 from ..vocabulary import NONE, Vocabulary
-from .compile import CompiledBundle, CompiledRule, compile_share
+from .compile import CompiledBundle, CompiledRule, compile_share, compile_wanted
 from .model import describe
 from .values import Facts, FactValue
 
@@ -94,7 +94,12 @@ def evaluate(bundle: CompiledBundle, facts: Facts) -> Verdict:
     elif allows:
         key = ("allow", *map(id, allows))
     else:
-        wanted = _wanted(facts, candidate_allows)
+        ident = id(share)
+        if ident in bundle.wanted:
+            made = bundle.wanted[ident]
+        else:
+            made = bundle.wanted[ident] = compile_wanted(candidate_allows)
+        wanted = _wanted(facts, candidate_allows) if made is None else made(facts)
         key = ("default", *wanted)
     known = bundle.verdicts.get(key)
     if known is not None:

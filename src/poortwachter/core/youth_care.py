@@ -184,9 +184,9 @@ def read_resource(entity: Entity) -> Resource:
     author = get("author")
     if type(author) is not dict:
         author = obj(author, ap, required=False)
-    about = get("about")
-    if type(about) is not dict:
-        about = obj(about, bp, required=False)
+    about = get("about")  # mostly absent: then no object to read (obj would give an empty one)
+    if about is not None and type(about) is not dict:
+        about = obj(about, bp)
     dossier_type = get("dossier_type")
     if not (type(dossier_type) is str and dossier_type in _DOSSIER_TYPES):
         dossier_type = choice(p, "dossier_type", pp, _DOSSIER_TYPES, required=True) or ""
@@ -209,12 +209,15 @@ def read_resource(entity: Entity) -> Resource:
     treatment_end = None if get("treatment_end") is None else day(p, "treatment_end", pp)
     created = (None if get("written_at") is None else day(p, "written_at", pp)) or \
         (None if get("created_at") is None else day(p, "created_at", pp))
-    about_id = about.get("id")
-    if about_id is not None and not (type(about_id) is str and 0 < len(about_id) <= MAX_TEXT):
-        about_id = text(about, "id", bp, required=False)
-    about_relation = about.get("relation")
-    if about_relation is not None and not (type(about_relation) is str and about_relation in _RELATIONS):
-        about_relation = choice(about, "relation", bp, _RELATIONS)
+    if about is None:
+        about_id = about_relation = None
+    else:
+        about_id = about.get("id")
+        if about_id is not None and not (type(about_id) is str and 0 < len(about_id) <= MAX_TEXT):
+            about_id = text(about, "id", bp, required=False)
+        about_relation = about.get("relation")
+        if about_relation is not None and not (type(about_relation) is str and about_relation in _RELATIONS):
+            about_relation = choice(about, "relation", bp, _RELATIONS)
     return (entity.type, dossier_type, category, author_id, author_kind, shielded, confidential, last_change,
             treatment_end, created, about_id, about_relation, client)
 

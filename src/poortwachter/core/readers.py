@@ -145,6 +145,21 @@ def day(data: Json, key: str, path: str, *, required: bool = False) -> date | No
     raise RequestError(f"{path}.{key}", _DATE_EXPECTED, value)
 
 
+def moment(value: object) -> datetime | None:
+    """:func:`instant`'s common valid case without a path: an aware datetime for a date-time of the
+    contract's extended form in the years the core takes, None for anything else (a bare date too),
+    which the caller then reads with :func:`instant` to have it read or worded as an error."""
+    if type(value) is str:
+        try:
+            if value.encode().translate(_TO_SHAPE) in _DATE_TIME_SHAPES:
+                found = datetime.fromisoformat(value)
+                if FIRST_YEAR <= found.year <= LAST_YEAR:
+                    return found if found.tzinfo is not None else found.replace(tzinfo=AMSTERDAM)
+        except ValueError:
+            pass
+    return None
+
+
 def instant(data: Json, key: str, path: str, *, required: bool = False) -> datetime | None:
     """An ISO 8601 date-time of the extended form (offset optional: Amsterdam time) or a bare date (its
     midnight in Amsterdam)."""

@@ -32,6 +32,7 @@ from .readers import (
     flag,
     instant,
     items,
+    moment,
     obj,
     strings,
     text,
@@ -243,6 +244,9 @@ def read_consents(context: Json, born: date, now: datetime, acting: set[str], ca
                   purpose: str | None) -> set[str]:
     """Who gave a consent in force at ``now`` for one of ``acting``'s names, about this request (research
     use, the whole dossier or its category)."""
+    found = _valid_consents(context.get("consents"), born, now, acting, category, purpose)
+    if found is not None:
+        return found
     consenters = set()
     for path, item in items(context, "consents", "context", MAX_CONSENTS):
         given = instant(item, "given_at", path, required=True)
@@ -269,20 +273,53 @@ def read_consents(context: Json, born: date, now: datetime, acting: set[str], ca
     return consenters
 
 
+def _valid_consents(consents: object, born: date, now: datetime, acting: set[str], category: str | None,
+                    purpose: str | None) -> set[str] | None:
+    """read_consents for a list whose every consent is valid in its common form (each field of the exact
+    JSON type, its moments date-times): no paths made, no reader called. None at the first thing that is
+    not so: read_consents then reads the list from the start, as before, and words any error."""
+    if type(consents) is not list or len(consents) > MAX_CONSENTS:
+        return None
+    consenters = set()
+    for item in consents:
+        if type(item) is not dict:
+            return None
+        get = item.get
+        given = moment(get("given_at"))
+        if given is None or (given.date() <= born and given < start_of_day(born)):
+            return None
+        by, for_, scope = get("by"), get("for"), get("scope")
+        if not (type(by) is str and 0 < len(by) <= MAX_TEXT and type(for_) is str and 0 < len(for_) <= MAX_TEXT
+                and type(scope) is str and scope in _SCOPES):
+            return None
+        withdrawn = get("withdrawn_at")
+        if withdrawn is not None and (withdrawn := moment(withdrawn)) is None:
+            return None
+        about_this = purpose == "research" if scope == "research" else scope == "dossier" or scope == category
+        if for_ in acting and about_this and given <= now and (withdrawn is None or now < withdrawn):
+            consenters.add(by)
+    return consenters
+
+
 def read_objections(context: Json, now: datetime, acting_type: str, acting: set[str], category: str | None,
                     purpose: str | None) -> set[str]:
     """Who made an objection in force at ``now`` against the party acting. One without ``for`` is aimed
     at no one in particular (contract): against research use it counts for any research; otherwise it
     counts against persons and organisations but never against a professional, so it cannot lock out
     one named professional, let alone the whole team."""
+    read = _valid_objections(context.get("objections"))
+    if read is None:  # something not in the common valid form: read each field, wording any error
+        read = []
+        for path, item in items(context, "objections", "context", MAX_OBJECTIONS):
+            by = text(item, "by", path) or ""
+            for_ = text(item, "for", path, required=False)
+            scope = choice(item, "scope", path, _SCOPES, required=True) or ""
+            given = instant(item, "given_at", path)
+            text(item, "form", path, required=False)  # optional (e.g. schriftelijk); checked, not used
+            instant(item, "withdrawn_at", path)  # not in the contract's objection: checked, ignored (docs/facts.md)
+            read.append((by, for_, scope, given))
     objectors = set()
-    for path, item in items(context, "objections", "context", MAX_OBJECTIONS):
-        by = text(item, "by", path) or ""
-        for_ = text(item, "for", path, required=False)
-        scope = choice(item, "scope", path, _SCOPES, required=True) or ""
-        given = instant(item, "given_at", path)
-        text(item, "form", path, required=False)  # optional (e.g. schriftelijk); checked, not used
-        instant(item, "withdrawn_at", path)  # not in the contract's objection: checked, ignored (docs/facts.md)
+    for by, for_, scope, given in read:
         if given is not None and now < given:
             continue
         if scope == "research":
@@ -296,7 +333,40 @@ def read_objections(context: Json, now: datetime, acting_type: str, acting: set[
     return objectors
 
 
+def _valid_objections(objections: object) -> list[tuple[str, str | None, str, datetime | None]] | None:
+    """(by, for, scope, given_at) of each objection when all are in the common valid form (exact JSON
+    types, moments as date-times); None otherwise (read_objections then reads them field by field)."""
+    if type(objections) is not list or len(objections) > MAX_OBJECTIONS:
+        return None
+    read = []
+    for item in objections:
+        if type(item) is not dict:
+            return None
+        get = item.get
+        by, for_, scope, given, form, withdrawn = (get("by"), get("for"), get("scope"), get("given_at"), get("form"),
+                                                   get("withdrawn_at"))
+        if not (type(by) is str and 0 < len(by) <= MAX_TEXT and type(scope) is str and scope in _SCOPES
+                and (for_ is None or (type(for_) is str and 0 < len(for_) <= MAX_TEXT))
+                and (form is None or (type(form) is str and 0 < len(form) <= MAX_TEXT))):
+            return None
+        if (given is not None and (given := moment(given)) is None) or \
+                (withdrawn is not None and moment(withdrawn) is None):
+            return None
+        read.append((by, for_, scope, given))
+    return read
+
+
 def read_attestations(context: Json) -> frozenset[str]:
+    attestations = context.get("attestations")  # the common valid case without paths or readers
+    if type(attestations) is list and len(attestations) <= MAX_ATTESTATIONS:
+        kinds = set()
+        for item in attestations:
+            if type(item) is not dict or type(kind := item.get("kind")) is not str or kind not in _ATTESTATIONS \
+                    or not ((by := item.get("by")) is None or (type(by) is str and 0 < len(by) <= MAX_TEXT)):
+                break
+            kinds.add(kind)
+        else:
+            return frozenset(kinds)
     kinds = set()
     for path, item in items(context, "attestations", "context", MAX_ATTESTATIONS):
         kinds.add(choice(item, "kind", path, _ATTESTATIONS, required=True) or "")

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from .calendar import as_aware, local_date
-from .readers import _EMPTY, MAX_TEXT, Json, instant, obj, text
+from .readers import _EMPTY, MAX_TEXT, Json, instant, moment, obj, text
 
 # NamedTuples rather than frozen dataclasses: as immutable and typed, built in one step (a frozen
 # dataclass sets each field through object.__setattr__); every decision builds four of them, with
@@ -68,7 +68,7 @@ def parse_envelope(data: Any, now: datetime) -> Envelope:
     context = body.get("context")
     if type(context) is not dict:
         context = obj(context, "context", required=False)
-    when = instant(context, "time", "context") or as_aware(now)
+    when = moment(context.get("time")) or instant(context, "time", "context") or as_aware(now)
     # each entity's valid case inline (the exact JSON types, the lengths); anything else goes to _entity,
     # which reads the entity again and words the error
     part = body.get("subject")

@@ -115,17 +115,28 @@ def read_action(entity: Entity) -> Action:
         return name, None, None, False, None
     pp, rp, tp = "action.properties", "action.properties.recipient", "action.properties.transfer"
     recipient = None
-    if p.get("recipient") is not None:
-        r = obj(p["recipient"], rp)
-        recipient = read_party(text(r, "type", rp) or "", text(r, "id", rp) or "",
-                               obj(r.get("properties"), f"{rp}.properties", required=False), rp)
+    r = p.get("recipient")
+    if r is not None:
+        if type(r) is dict and type(rtype := r.get("type")) is str and 0 < len(rtype) <= MAX_TEXT \
+                and type(rid := r.get("id")) is str and 0 < len(rid) <= MAX_TEXT \
+                and type(rprops := r.get("properties")) is dict:  # the valid case inline
+            recipient = read_party(rtype, rid, rprops, rp)
+        else:
+            r = obj(r, rp)
+            recipient = read_party(text(r, "type", rp) or "", text(r, "id", rp) or "",
+                                   obj(r.get("properties"), f"{rp}.properties", required=False), rp)
     elif name == "disclose":
         raise RequestError(rp, "the recipient (type, id, properties) of a disclosure", missing=True)
-    transfer = obj(p.get("transfer"), tp, required=False)
-    reason = text(transfer, "reason", tp, required=False)
-    setting = text(p, "setting", pp, required=False)
-    new_school_known = flag(transfer, "new_school_known", tp)
-    text(p, "processing_activity_id", pp, required=False)  # recorded by the caller, not a fact: checked only
+    transfer, setting, activity = p.get("transfer"), p.get("setting"), p.get("processing_activity_id")
+    if transfer is None and (setting is None or (type(setting) is str and 0 < len(setting) <= MAX_TEXT)) \
+            and (activity is None or (type(activity) is str and 0 < len(activity) <= MAX_TEXT)):
+        reason, new_school_known = None, False  # the common case, no reader called
+    else:
+        transfer = obj(transfer, tp, required=False)
+        reason = text(transfer, "reason", tp, required=False)
+        setting = text(p, "setting", pp, required=False)
+        new_school_known = flag(transfer, "new_school_known", tp)
+        text(p, "processing_activity_id", pp, required=False)  # recorded by the caller, not a fact: checked only
     return (name, None if setting is None else setting if setting in _SETTINGS else "other",
             None if reason is None else reason if reason in _TRANSFER_REASONS else "other", new_school_known, recipient)
 

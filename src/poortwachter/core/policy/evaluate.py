@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..verdict import DEFAULT_DENY, EVALUATION_ERROR, Missing, Obligation, Reason, Text, Verdict
 from ..vocabulary import NONE, Vocabulary
-from .compile import CompiledBundle, CompiledRule, compile_share, compile_wanted
+from .compile import EMPTY_BUCKET, CompiledBundle, CompiledRule, compile_share, compile_wanted
 from .model import describe
 from .values import Facts, FactValue
 
@@ -75,7 +75,15 @@ def evaluate(bundle: CompiledBundle, facts: Facts) -> Verdict:
     """The verdict of ``bundle`` on ``facts``."""
     action = facts.get("action.name")
     category = facts.get("resource.category", NONE)
-    share = bundle.bucket(str(action), str(category)).share(facts)
+    # bundle.bucket(str(action), str(category)).share(facts), without the two calls
+    share = bundle.index.get((action if type(action) is str else str(action),
+                              category if type(category) is str else str(category)), EMPTY_BUCKET)
+    while share.split is not None:
+        value = facts.get(share.split_fact)  # type: ignore[arg-type]
+        deeper = share.split.get(value) if type(value) is str else None
+        if deeper is None:
+            break
+        share = deeper
     candidate_allows = share.allows
     applying = bundle.applying.get(id(share))
     if applying is None:
@@ -90,9 +98,9 @@ def evaluate(bundle: CompiledBundle, facts: Facts) -> Verdict:
         reason = Reason("evaluation-error", "deny", EVALUATION_ERROR, (), ())
         return Verdict(False, (reason, *map(_reason, denies)), (), (), bundle.ref, tuple(errors))
     if denies:
-        key: tuple[object, ...] = ("deny", *map(id, denies))
+        key: tuple[object, ...] = ("deny", id(denies[0])) if len(denies) == 1 else ("deny", *map(id, denies))
     elif allows:
-        key = ("allow", *map(id, allows))
+        key = ("allow", id(allows[0])) if len(allows) == 1 else ("allow", *map(id, allows))
     else:
         ident = id(share)
         if ident in bundle.wanted:

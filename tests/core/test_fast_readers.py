@@ -22,7 +22,7 @@ from poortwachter.core import vocabulary as v
 from poortwachter.core import youth_care
 from poortwachter.core.calendar import AMSTERDAM
 from poortwachter.core.errors import RequestError
-from poortwachter.core.readers import instant, moment
+from poortwachter.core.readers import day, instant, moment, plain_day
 
 IDS = ("c-1", "p-1", "prof-1", "ouder", "professional", "")
 SCOPES = ("dossier", "research", "groei", v.CATEGORIES[0], "nope")
@@ -124,3 +124,14 @@ def test_moment_is_instants_common_case(value: Any) -> None:
         assert found.tzinfo is not None
     else:  # what moment leaves to instant: an error, an absent value, or a bare date (its midnight)
         assert read[0] == "error" or value is None or (type(value) is str and len(value) == 10), (value, read)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(_moments(), st.dates().map(lambda d: d.isoformat()), st.text(max_size=12), st.sampled_from(JUNK)))
+def test_plain_day_is_days_common_case(value: Any) -> None:
+    found = plain_day(value)
+    read = _outcome(lambda: day({"d": value}, "d", "p"))
+    if found is not None:
+        assert read == ("value", found)
+    else:  # what plain_day leaves to day: an error, an absent value, or a date-time (its date as written)
+        assert read[0] == "error" or value is None or (type(value) is str and len(value) > 10), (value, read)

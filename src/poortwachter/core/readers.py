@@ -145,6 +145,19 @@ def day(data: Json, key: str, path: str, *, required: bool = False) -> date | No
     raise RequestError(f"{path}.{key}", _DATE_EXPECTED, value)
 
 
+def plain_day(value: object) -> date | None:
+    """:func:`day`'s common valid case without a path: the date of a YYYY-MM-DD in the years the core
+    takes, None for anything else (which the caller then reads with :func:`day`)."""
+    if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            found = date.fromisoformat(value)
+        except ValueError:
+            return None
+        if FIRST_YEAR <= found.year <= LAST_YEAR:
+            return found
+    return None
+
+
 def moment(value: object) -> datetime | None:
     """:func:`instant`'s common valid case without a path: an aware datetime for a date-time of the
     contract's extended form in the years the core takes, None for anything else (a bare date too),

@@ -16,8 +16,6 @@ from . import vocabulary as v
 from .calendar import start_of_day
 from .errors import RequestError
 from .readers import (
-    FIRST_YEAR,
-    LAST_YEAR,
     MAX_ATTESTATIONS,
     MAX_CONSENTS,
     MAX_GEZAGHEBBENDEN,
@@ -34,6 +32,7 @@ from .readers import (
     items,
     moment,
     obj,
+    plain_day,
     strings,
     text,
 )
@@ -151,15 +150,7 @@ def _client(props: Json) -> Client:
     measures = _NO_STRINGS if measures is None else strings(data, "measures", cp, MAX_MEASURES, "measures")
     if not measures <= _MEASURES:
         raise RequestError(f"{cp}.measures", "measures from " + ", ".join(v.MEASURES), min(measures - _MEASURES))
-    raw = get("birthdate")  # day()'s valid case inline: YYYY-MM-DD in the years the core takes
-    birthdate: date | None = None
-    if type(raw) is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
-        try:
-            birthdate = date.fromisoformat(raw)
-        except ValueError:
-            pass
-        if birthdate is not None and not FIRST_YEAR <= birthdate.year <= LAST_YEAR:
-            birthdate = None
+    birthdate = plain_day(get("birthdate"))  # day()'s valid case; day() reads anything else
     if birthdate is None:
         birthdate = day(data, "birthdate", cp, required=True)
         assert birthdate is not None
@@ -209,15 +200,18 @@ def read_resource(entity: Entity) -> Resource:
     author_kind = author.get("kind")
     if author_kind is not None and not (type(author_kind) is str and author_kind in _AUTHOR_KINDS):
         author_kind = choice(author, "kind", ap, _AUTHOR_KINDS)
-    shielded = get("shielded_from")
-    if shielded is None or shielded == []:  # as strings() reads them, without the call
+    raw = get("shielded_from")
+    if raw is None or raw == []:  # as strings() reads them, without the call; one or two ids likewise
         shielded = _NO_STRINGS
+    elif type(raw) is list and len(raw) <= 2 and type(h := raw[0]) is str and len(h) <= MAX_TEXT \
+            and (len(raw) == 1 or (type(h := raw[1]) is str and len(h) <= MAX_TEXT)):
+        shielded = frozenset(raw)
     else:
         shielded = strings(p, "shielded_from", pp, MAX_SHIELDED_FROM, "ids")
     confidential = get("confidential_from_parents", False)
     if confidential is not True and confidential is not False:
         confidential = flag(p, "confidential_from_parents", pp)
-    last_change = None if get("last_change") is None else day(p, "last_change", pp)
+    last_change = None if (raw := get("last_change")) is None else plain_day(raw) or day(p, "last_change", pp)
     treatment_end = None if get("treatment_end") is None else day(p, "treatment_end", pp)
     created = (None if get("written_at") is None else day(p, "written_at", pp)) or \
         (None if get("created_at") is None else day(p, "created_at", pp))

@@ -28,7 +28,7 @@ def test_every_public_error_class_is_under_the_root() -> None:
     assert {"poortwachter.service.settings.SettingsError", "poortwachter.service.store_model.StoreConflict",
             "poortwachter.logbook.terms.LogUnavailable", "poortwachter.artifacts.artifact.ArtifactError",
             "poortwachter.logbook.pseudonym.PseudonymKeyError", "poortwachter.cli.common.Usage",
-            "poortwachter.authoring.explore.TooLarge",
+            "poortwachter.authoring.programs.TooLarge",
             "poortwachter.artifacts.remote.client.RemoteError", "poortwachter.service.source.SetNotActivated"} <= set(found)
     # the client is a leaf for the EPD's code: it imports nothing of Poortwachter, so its root is ClientError
     outside = sorted(n for n, cls in found.items()

@@ -26,9 +26,11 @@ from typing import Any
 from ..core.policy.model import Bundle, Rule, describe
 from ..core.policy.values import FactValue
 from ..core.verdict import Verdict
-from .explore import SKIP, Locator, Program, Region, State, explore, merge, settle_kind, sort_regions
+from .explore import explore
 from .hulls import compact, count
 from .literals import TRUE, Cond
+from .programs import SKIP, Program, Region, State, settle_kind
+from .regions import Locator, merge, sort_regions
 from .space import Space
 
 # ---------------------------------------------------------------------------------------------

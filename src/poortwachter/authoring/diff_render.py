@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .diff import Change, Diff
-from .explore import Region
 from .hulls import hull
+from .programs import Region
 from .space import Space
 from .table_render import region_json
 from .words import WHO, join_words, what_words, who_words

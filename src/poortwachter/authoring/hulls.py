@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .explore import Region
+from .programs import Region
 
 
 def count(masks: Sequence[int]) -> int:

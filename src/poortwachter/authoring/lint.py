@@ -41,8 +41,9 @@ from typing import Any
 
 from ..core.policy.manifest import LAW_AGE_THRESHOLDS
 from ..core.policy.model import Bundle, Rule, leaves
-from .explore import SKIP, Program, State, explore
+from .explore import explore
 from .literals import FALSE, TRUE, Cond
+from .programs import SKIP, Program, State
 from .sources import Registry, find_registry, load_registry, missing_places, parse_citation, text_of
 from .space import Space
 from .table import Table

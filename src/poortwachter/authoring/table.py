@@ -15,20 +15,10 @@ from typing import Any
 
 from ..core.policy.model import Bundle, Rule
 from ..core.policy.values import FactValue
-from .explore import (
-    DEFAULT_DENY,
-    Locator,
-    Outcome,
-    Program,
-    Region,
-    State,
-    explore,
-    guarded,
-    merge,
-    outcomes_settle,
-    sort_regions,
-)
+from .explore import explore
 from .literals import TRUE, Cond, holds, mentions
+from .programs import DEFAULT_DENY, Outcome, Program, Region, State, guarded, outcomes_settle
+from .regions import Locator, merge, sort_regions
 from .space import Space
 
 BY = ("action.name", "resource.category", "subject.type", "subject.relation", "subject.gezag", "client.age")

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .constraints import _ACTION
-from .explore import Outcome
 from .literals import cond_json, cond_words
+from .programs import Outcome
 from .space import Dim, Space
 from .table import Entry, FlatTable, Table
 

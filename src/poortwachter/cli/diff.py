@@ -30,7 +30,7 @@ def arguments(cp: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..authoring import diff_render as d
     from ..authoring.diff import Diff
-    from ..authoring.explore import TooLarge
+    from ..authoring.programs import TooLarge
 
     old, new = resolve(args.old, args), resolve(args.new, args)
     try:

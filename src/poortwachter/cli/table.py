@@ -24,7 +24,7 @@ def arguments(cp: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..authoring import table as t
     from ..authoring import table_render as r
-    from ..authoring.explore import TooLarge
+    from ..authoring.programs import TooLarge
 
     bundle = resolve(args.bundle, args)
     if args.flat:

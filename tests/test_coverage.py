@@ -12,7 +12,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SLOW = ("tests/core/test_properties.py", "tests/core/test_routing_properties.py")  # hypothesis: minutes under coverage
+SLOW = ("tests/core/test_properties.py", "tests/core/test_routing_properties.py",  # hypothesis: minutes under coverage
+        "tests/core/test_fast_readers.py")  # thousands of examples: the fast paths they check are covered by the rest
 
 
 def test_the_core_tests_cover_the_core(tmp_path: Path) -> None:

@@ -36,6 +36,22 @@ def _narrow(pairs: list[tuple[int, Cond]], dim: int, mask: int) -> list[tuple[in
     return out
 
 
+def _start_states(space: Space, programs: Sequence[Program], masks: Sequence[int]) -> list[State]:
+    """Each program's rules under the starting masks, split into denies and allows (false ones left out)."""
+    states = []
+    for p in programs:
+        denies: list[tuple[int, Cond]] = []
+        allows: list[tuple[int, Cond]] = []
+        for i, rule, cond in p.items:
+            for d, m in enumerate(masks):
+                if m != space.full[d]:
+                    cond = restrict(cond, d, m)
+            if cond is not FALSE:
+                (denies if rule.effect == "deny" else allows).append((i, cond))
+        states.append(State(denies, allows))
+    return states
+
+
 def explore(space: Space, programs: Sequence[Program], settle: Settle, start: Sequence[int] | None = None,
             order: Sequence[str] = (), only: Iterable[str] | None = None, limit: int | None = None,
             share: bool = False, max_leaves: int | None = None,
@@ -59,17 +75,7 @@ def explore(space: Space, programs: Sequence[Program], settle: Settle, start: Se
     first = [space.index[f] for f in order if f in space.index]
     allowed = None if only is None else {space.index[f] for f in only if f in space.index}
     masks = list(start if start is not None else space.full)
-    states = []
-    for p in programs:
-        denies: list[tuple[int, Cond]] = []
-        allows: list[tuple[int, Cond]] = []
-        for i, rule, cond in p.items:
-            for d, m in enumerate(masks):
-                if m != space.full[d]:
-                    cond = restrict(cond, d, m)
-            if cond is not FALSE:
-                (denies if rule.effect == "deny" else allows).append((i, cond))
-        states.append(State(denies, allows))
+    states = _start_states(space, programs, masks)
     found: list[Region] = []
 
     def walk(masks: list[int], states: list[State]) -> None:
@@ -193,17 +199,7 @@ class _Shared:
                 what: str) -> list[Region]:
         space = self.space
         masks = list(start if start is not None else space.full)
-        states = []
-        for p in self.programs:
-            denies: list[tuple[int, Cond]] = []
-            allows: list[tuple[int, Cond]] = []
-            for i, rule, cond in p.items:
-                for d, m in enumerate(masks):
-                    if m != space.full[d]:
-                        cond = restrict(cond, d, m)
-                if cond is not FALSE:
-                    (denies if rule.effect == "deny" else allows).append((i, cond))
-            states.append(State(denies, allows))
+        states = _start_states(space, self.programs, masks)
         found: list[Region] = []
         settled = 0
 

@@ -52,6 +52,25 @@ def _start_states(space: Space, programs: Sequence[Program], masks: Sequence[int
     return states
 
 
+def _split_fact(relevant: Sequence[Cond], allowed: set[int] | None, first: Sequence[int]) -> tuple[int, list[int]]:
+    """The fact to split a node on (the first of ``first`` the conditions mention, else the one most of them
+    mention) and the masks they test it with, in order."""
+    lits: dict[int, set[int]] = {}
+    counts: dict[int, int] = {}
+    for c in relevant:
+        mine: dict[int, set[int]] = {}
+        collect(c, mine)
+        for d, ms in mine.items():
+            if allowed is not None and d not in allowed:
+                continue
+            lits.setdefault(d, set()).update(ms)
+            counts[d] = counts.get(d, 0) + 1
+    dim = next((d for d in first if d in lits), None)
+    if dim is None:
+        dim = min(lits, key=lambda d: (-counts[d], d))
+    return dim, sorted(lits[dim])
+
+
 def explore(space: Space, programs: Sequence[Program], settle: Settle, start: Sequence[int] | None = None,
             order: Sequence[str] = (), only: Iterable[str] | None = None, limit: int | None = None,
             share: bool = False, max_leaves: int | None = None,
@@ -86,21 +105,8 @@ def explore(space: Space, programs: Sequence[Program], settle: Settle, start: Se
                 if limit is not None and len(found) >= limit:
                     raise _Enough
             return
-        lits: dict[int, set[int]] = {}
-        counts: dict[int, int] = {}
-        for c in relevant:
-            mine: dict[int, set[int]] = {}
-            collect(c, mine)
-            for d, ms in mine.items():
-                if allowed is not None and d not in allowed:
-                    continue
-                lits.setdefault(d, set()).update(ms)
-                counts[d] = counts.get(d, 0) + 1
-        dim = next((d for d in first if d in lits), None)
-        if dim is None:
-            dim = min(lits, key=lambda d: (-counts[d], d))
+        dim, tests = _split_fact(relevant, allowed, first)
         classes: dict[tuple[bool, ...], int] = {}
-        tests = sorted(lits[dim])
         for v in space.dims[dim].members(masks[dim]):
             sig = tuple(bool(m >> v & 1) for m in tests)
             classes[sig] = classes.get(sig, 0) | 1 << v
@@ -180,20 +186,7 @@ class _Shared:
         node.relevant = relevant
         if not relevant:
             return
-        lits: dict[int, set[int]] = {}
-        counts: dict[int, int] = {}
-        for c in relevant:
-            mine: dict[int, set[int]] = {}
-            collect(c, mine)
-            for d, ms in mine.items():
-                if self.allowed is not None and d not in self.allowed:
-                    continue
-                lits.setdefault(d, set()).update(ms)
-                counts[d] = counts.get(d, 0) + 1
-        dim = next((d for d in self.first if d in lits), None)
-        if dim is None:
-            dim = min(lits, key=lambda d: (-counts[d], d))
-        node.dim, node.tests = dim, sorted(lits[dim])
+        node.dim, node.tests = _split_fact(relevant, self.allowed, self.first)
 
     def explore(self, start: Sequence[int] | None, limit: int | None, max_leaves: int | None,
                 what: str) -> list[Region]:

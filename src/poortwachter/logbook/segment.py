@@ -7,7 +7,8 @@ line before it; every batch ends in a signed checkpoint line (checkpoint.py), an
 file says whether it was ``rotated`` (naming its successor) or ``closed``. Beside each file,
 ``<file>.head`` holds a copy of the newest checkpoint line, rewritten in place after every group
 commit (synced at most ``sync_seconds`` apart and on close) in two alternating slots, so a torn write
-leaves the other slot intact.
+leaves the other slot intact. A new file is written under a hidden name and renamed once its start and
+its ``.head`` are durable, so a file never shows without its copy.
 
 :class:`Segments` is the writer thread's side of this (one instance, one thread, no locks);
 ``writer.py`` owns the queue, the waits and the health around it.
@@ -40,6 +41,16 @@ def head_path(log_file: Path) -> Path:
     """The checkpoint copy of a log file (also of its gzipped copy)."""
     name = log_file.name.removesuffix(".gz")
     return log_file.with_name(name + HEAD_SUFFIX)
+
+
+def unborn_path(log_file: Path) -> Path:
+    """Where a new file is written until its start is durable: hidden, and no log file's name."""
+    return log_file.with_name(f".{log_file.name}.new")
+
+
+def _slot(checkpoint_line: bytes) -> bytes:
+    """One ``.head`` slot holding a checkpoint line."""
+    return checkpoint_line.rstrip(b"\n").ljust(HEAD_SLOT - 1) + b"\n"
 
 
 def _is_log_file(name: str) -> bool:
@@ -234,14 +245,28 @@ class Segments:
     def records(self) -> int:
         return self.chain.records if self.chain else 0
 
-    def _create(self, now: float) -> tuple[int, Path]:
+    def _create(self, now: float) -> tuple[int, int, Path]:
+        """A new file's name reserved by creating its ``.head`` (exclusively), and the file itself opened
+        under a hidden name: it takes its real name only once its start is durable and its ``.head``
+        written (:meth:`open_new`), so a folder verified meanwhile never holds a file without its copy.
+        Returns the file's descriptor, the ``.head``'s and the real name."""
         stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%S%fZ")
         for n in range(1000):
             path = self.directory / f"{FILE_PREFIX}-{stamp}-p{os.getpid()}{f'-{n}' if n else ''}{FILE_SUFFIX}"
             try:
-                return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o640), path
+                head_fd = os.open(head_path(path), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
             except FileExistsError:
                 continue
+            if path.exists():  # a file of an earlier version, which wrote its .head after it
+                close_quietly(head_fd)
+                continue
+            try:
+                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
+                return os.open(unborn_path(path), flags, 0o640), head_fd, path
+            except OSError:
+                close_quietly(head_fd)
+                unlink_quietly(head_path(path))
+                raise
         raise OSError(f"cannot find a free file name in {self.directory}")  # pragma: no cover
 
     def open_new(self) -> float:
@@ -253,7 +278,7 @@ class Segments:
         old, old_chain = self.path, self.chain
         empty = old is not None and old_chain is not None and old_chain.records == 0
         now = self.clock()
-        fd, path = self._create(now)
+        fd, head_fd, path = self._create(now)
         ending: Chain | None = None
         final: bytes | None = None
         if empty or old is None or old_chain is None:
@@ -264,7 +289,6 @@ class Segments:
             ending = old_chain.copy()
             final = ending.checkpoint(self.signer, now, "rotated", path.name)
             link = (old.name, ending.head)
-        head_fd: int | None = None
         try:
             header = orjson.dumps({
                 "v": SCHEMA_VERSION, "event": "open", "time": utc_iso(int(now * 1e9)), "host": socket.gethostname(),
@@ -276,22 +300,23 @@ class Segments:
             checkpoint = new.checkpoint(self.signer, now)
             write_all(fd, header + checkpoint)
             os.fdatasync(fd)
-            head_fd = os.open(head_path(path), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
+            os.pwrite(head_fd, _slot(checkpoint), 0)
+            os.fdatasync(head_fd)
+            os.rename(unborn_path(path), path)
         except OSError:
             close_quietly(fd)
             close_quietly(head_fd)
-            unlink_quietly(path, head_path(path))
+            unlink_quietly(unborn_path(path), path, head_path(path))
             raise
         if final is not None and ending is not None:
             self._end(final, ending)
         else:
             self.close_file(None)
         self.fd, self.head_fd, self.path, self.chain = fd, head_fd, path, new
-        self.size, self.last_line, self.head_slot = len(header) + len(checkpoint), checkpoint, 0
+        self.size, self.last_line, self.head_slot = len(header) + len(checkpoint), checkpoint, 1
         self.link = link
         if empty and old is not None:
             unlink_quietly(old, head_path(old))
-        self.write_head(sync=True)
         fsync_dir(self.directory)
         self.opened += 1
         return now
@@ -311,7 +336,7 @@ class Segments:
         """Copy the newest checkpoint line into the next ``.head`` slot, in place."""
         if self.head_fd is None:
             return
-        os.pwrite(self.head_fd, self.last_line.rstrip(b"\n").ljust(HEAD_SLOT - 1) + b"\n", self.head_slot * HEAD_SLOT)
+        os.pwrite(self.head_fd, _slot(self.last_line), self.head_slot * HEAD_SLOT)
         self.head_slot ^= 1
         if sync:
             os.fdatasync(self.head_fd)

@@ -12,6 +12,8 @@ parsing, routing or fact derivation: it owns its value types (core/policy/values
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "poortwachter"
@@ -117,3 +119,14 @@ def test_the_language_check_sees_a_wrong_import() -> None:
     assert _imported_core_modules("from .values import FactValue\n", here) == {"policy"}
     assert _imported_core_modules("from poortwachter.core.request import Envelope\n", here) == {"request"}
     assert _imported_core_modules("import poortwachter.core.facts\n", here) == {"facts"}
+
+
+def test_only_the_commands_that_talk_to_the_central_store_import_its_driver() -> None:
+    """Every process of ``serve`` (parent and workers) and every CLI command imported psycopg although only a
+    service that ships its journal, or ``poortwachter log --dsn | migrate | ship | retention``, talks to the
+    store: ~0.1–0.2 s of start-up per process, paid at each worker (re)start too."""
+    code = ("import sys, poortwachter.cli, poortwachter.service.main, poortwachter.service.app; "
+            "print('psycopg' in sys.modules, 'poortwachter.logbook.central.ship' in sys.modules); "
+            "from poortwachter.logbook.central import Shipper; print('psycopg' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["False", "False", "True"], out.stdout + out.stderr

@@ -33,7 +33,7 @@ from ..artifacts.directory import load_directory
 from ..artifacts.keys import load_keyring
 from ..core.calendar import as_aware, start_of_day
 from . import query as q
-from .central import cli as central_cli
+from .central import options as central_options
 from .checkpoint import load_public_keys
 from .overview import Reasons, render_html
 from .pseudonym import Pseudonymiser, read_key
@@ -71,8 +71,8 @@ def add_arguments(cp: argparse.ArgumentParser) -> None:
     cp.add_argument("--log-public-key", type=Path, action="append", default=[],
                     help="with --verify: the log's Ed25519 public key (PEM, or a folder of *.pub; repeat for "
                          "keys used earlier): checkpoint signatures are checked too")
-    central_cli.add_query_options(cp)
-    central_cli.add_subcommands(cp)
+    central_options.add_query_options(cp)
+    central_options.add_subcommands(cp)
 
 
 def _when(value: str | None, flag: str) -> datetime | None:
@@ -123,6 +123,8 @@ def make_query(args: argparse.Namespace) -> q.Query:
 
 def _search(args: argparse.Namespace, query: q.Query) -> q.SearchReport:
     if args.dsn:  # the central store answers, with the same report
+        from .central import cli as central_cli  # psycopg is imported only by a command that talks to the store
+
         return central_cli.search_report(args, query)
     return q.search_report(folders(args), query)
 
@@ -191,10 +193,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "log_command", None):
-        return central_cli.run(args)
-    if args.dsn and args.verify:
-        return central_cli.verify(args)
+    if getattr(args, "log_command", None) or (args.dsn and args.verify):
+        from .central import cli as central_cli  # psycopg is imported only by a command that talks to the store
+
+        return central_cli.run(args) if getattr(args, "log_command", None) else central_cli.verify(args)
     if args.verify:
         return _verify(args)
     if args.format == "html" and not args.output:
@@ -209,3 +211,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     print(report.statement(), file=sys.stderr)
     return EXIT[report.outcome]
+

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..artifacts.keys import load_keyring
 from ..core.routing import Routing
-from . import admin, authzen, heap, log_ship, metrics, metrics_export, native, tracing, trust
+from . import admin, authzen, heap, metrics, metrics_export, native, tracing, trust
 from .cache import DecisionCache
 from .decider import Decider, Ids
 from .decision_log import (
@@ -40,6 +40,7 @@ from .decision_log import (
     DecisionLogUnavailable,
     DurableAnswers,
     open_decision_log,
+    start_shipping,
 )
 from .inventory import Inventory
 from .lean import LeanAuthZen, log_unavailable
@@ -193,9 +194,9 @@ def _health_routes(app: FastAPI) -> None:
         if apart is not None:
             return json_response({"status": "not ready", "detail": apart, "bundles": bundles}, 503)
         ready: dict[str, Any] = {"status": "ready", "detail": svc.store.health_detail(), "bundles": bundles}
-        shipping = log_ship.status(svc.decision_log.sink)
-        if shipping is not None:  # a store outage is reported here, not refused (until the journal limit)
-            ready["log_shipping"] = shipping.report()
+        shipper = svc.decision_log.shipper
+        if shipper is not None:  # a store outage is reported here, not refused (until the journal limit)
+            ready["log_shipping"] = shipper.status().report()
         return json_response(ready)
 
     app.add_api_route("/metrics", metrics_export.metrics_endpoint, methods=["GET"], tags=["Operations"], operation_id="getMetrics",
@@ -267,7 +268,7 @@ def create_app(settings: Settings | None = None, *, decision_log: DecisionLog | 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(svc.store.reload)
-        shipping = log_ship.start(svc.decision_log.sink)  # None unless decision_log_ship is set
+        shipping = start_shipping(svc.decision_log)  # None unless decision_log_ship is set
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch(svc.store, svc.store.folder, settings.state_dir, settings.reload,
                                             settings.poll_interval, stop))

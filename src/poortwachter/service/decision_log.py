@@ -30,14 +30,14 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..logbook import checkpoint, pseudonym
 from ..logbook.record import LogEvent
 from ..logbook.writer import Durability, LogHealth, LogUnavailable, LogWriter, WriterConfig
-from . import log_ship, metrics
+from . import metrics
 from .log_sinks import (
     DEFAULT_WAIT_TIMEOUT,
     JsonLinesOutput,
@@ -51,9 +51,13 @@ from .log_sinks import (
 )
 from .settings import Settings, SettingsError, decision_log_key, decision_log_signing_key
 
+if TYPE_CHECKING:  # the central store and its driver (psycopg) are imported only where the journal is shipped
+    from ..logbook.central.ship import Shipper
+    from .log_ship import Shipping
+
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "WRITER_SWITCH_INTERVAL", "DecisionLog", "DecisionLogUnavailable", "DurableAnswers",
            "JsonLinesOutput", "LogSink", "MemoryOutput", "NullOutput", "Output", "OutputSink", "WriterSink",
-           "open_decision_log"]
+           "open_decision_log", "start_shipping"]
 
 log = logging.getLogger("poortwachter.decision_log")
 
@@ -110,6 +114,11 @@ class DecisionLog:
     def writer(self) -> LogWriter | None:
         """The folder writer, when that is the sink."""
         return self.sink.writer if isinstance(self.sink, WriterSink) else None
+
+    @property
+    def shipper(self) -> Shipper | None:
+        """The shipper to the central store, when the journal is shipped (service/log_ship.py)."""
+        return self.sink.shipper if isinstance(self.sink, WriterSink) else None
 
     @property
     def discards(self) -> bool:
@@ -268,5 +277,16 @@ def open_decision_log(target: str, capacity: int, settings: Settings,
             log.warning("decision log: %s", made)
     metrics.decision_log_health(True)
     if settings.decision_log_ship:  # the journal is shipped to the central store (service/log_ship.py)
+        from . import log_ship  # the store's driver (psycopg) is imported only by a service that ships
+
         return DecisionLog(log_ship.shipping_sink(writer, folder, settings))
     return DecisionLog(WriterSink(writer))
+
+
+def start_shipping(log: DecisionLog) -> Shipping | None:
+    """Start this worker's shipper thread when the journal is shipped (the lifespan calls this); None otherwise."""
+    if log.shipper is None:
+        return None
+    from .log_ship import Shipping
+
+    return Shipping(log.shipper).start()

@@ -23,13 +23,13 @@ from pathlib import Path
 
 from ..logbook.central.db import Target
 from ..logbook.central.metrics import PrometheusObserver
-from ..logbook.central.ship import Shipper, ShipperConfig, ShipStatus
+from ..logbook.central.ship import Shipper, ShipperConfig
 from ..logbook.record import LogEvent
 from ..logbook.writer import LogHealth, LogUnavailable, LogWriter
 from .log_sinks import WriterSink
 from .settings import Settings
 
-__all__ = ["Shipping", "ShippingSink", "shipping_sink", "start", "status"]
+__all__ = ["Shipping", "ShippingSink", "shipping_sink"]
 
 log = logging.getLogger("poortwachter.log_ship")
 STOP_SECONDS = 10.0
@@ -37,6 +37,8 @@ STOP_SECONDS = 10.0
 
 class ShippingSink(WriterSink):
     """The folder writer, plus the shipper whose backlog may refuse decisions beyond the configured size."""
+
+    shipper: Shipper
 
     def __init__(self, writer: LogWriter, shipper: Shipper) -> None:
         super().__init__(writer)
@@ -93,12 +95,3 @@ class Shipping:
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.warning("decision log: the shipper did not stop within %.0f s; the journal keeps what is left", timeout)
-
-
-def start(sink: object) -> Shipping | None:
-    """Start shipping when the decision log's sink ships (the lifespan calls this); None otherwise."""
-    return Shipping(sink.shipper).start() if isinstance(sink, ShippingSink) else None
-
-
-def status(sink: object) -> ShipStatus | None:
-    return sink.shipper.status() if isinstance(sink, ShippingSink) else None

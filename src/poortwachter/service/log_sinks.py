@@ -21,12 +21,15 @@ import queue
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from ..logbook import pseudonym
 from ..logbook.record import LogEvent, encode
 from ..logbook.writer import LogHealth, LogTimeout, LogUnavailable, LogWriter
 from . import metrics
+
+if TYPE_CHECKING:  # the central store's shipper (and its driver, psycopg) only where the journal is shipped
+    from ..logbook.central.ship import Shipper
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "JsonLinesOutput", "LogSink", "MemoryOutput", "NullOutput", "Output",
            "OutputSink", "WriterSink", "pending_records"]
@@ -68,6 +71,8 @@ class WriterSink:
 
     durable = True
     watched = True
+    #: The shipper to the central store, when the journal is shipped (service/log_ship.py ``ShippingSink``).
+    shipper: Shipper | None = None
 
     def __init__(self, writer: LogWriter) -> None:
         self.writer = writer

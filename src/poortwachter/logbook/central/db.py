@@ -15,8 +15,8 @@ import psycopg
 from psycopg import sql
 
 from ...core.errors import PoortwachterError
+from .options import DEFAULT_SCHEMA
 
-DEFAULT_SCHEMA = "poortwachter"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 

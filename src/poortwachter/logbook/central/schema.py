@@ -38,9 +38,8 @@ import psycopg
 from psycopg import sql
 
 from .db import StoreError
+from .options import DEFAULT_KEEP_YEARS, MIN_KEEP_YEARS
 
-MIN_KEEP_YEARS = 5  # Besluit vaststelling bewaartermijn logging (toolkit-jgz-2026 §6.5.1, bijlage C)
-DEFAULT_KEEP_YEARS = 10  # the JGZ logboek (toolkit-jgz-2026 §6.5.1): complaints and tuchtrecht
 YEARS_AHEAD = 1  # partitions migrate keeps ready beyond the current year (the shipper makes any it meets)
 
 

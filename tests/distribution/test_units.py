@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +190,53 @@ def test_a_reload_reads_one_set_whole_while_current_is_swapped(tmp_path: Path, p
     store.reload()  # the swap's own reload
     assert [x.manifest.version for x in store.snapshot.active["svc-jgz"]] == ["2026.2.0"]
     assert store.refused == {}
+
+
+class _Drip:
+    """A source that answers one byte at a time, each well within the read timeout: the headers (``where`` =
+    "headers") or a large body ("body"). Every read is on time, so only a bound on the whole request stops it."""
+
+    def __init__(self, where: str) -> None:
+        self.where, self.stop = where, threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn:
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n"
+            dripped = head + b"X-Slow: " + b"a" * 10_000 if self.where == "headers" else head + b"\r\n"
+            if self.where == "body":
+                conn.sendall(dripped)
+                dripped = b"{" + b" " * 99_999
+            for i in range(len(dripped)):
+                if self.stop.wait(0.05):
+                    return
+                try:
+                    conn.sendall(dripped[i:i + 1])
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.close()
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_source_that_drips_its_answer_is_cut_off_after_the_timeout(where: str) -> None:
+    """Every request to the bundle source is bounded as a whole (``bundle_source_timeout``), not only each read:
+    a registry (or whatever answers in its place) that sends a byte every 50 ms kept the poller's thread for
+    hours, the fleet silently on its old set, and /readyz saying nothing."""
+    drip = _Drip(where)
+    remote = Remote(parse_location(f"http://127.0.0.1:{drip.port}/index.json"), timeout=1.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(RemoteError, match="longer than 1 s") as caught:
+            remote.pull(None, lambda digest: None)
+    finally:
+        remote.close()
+        drip.close()
+    assert time.monotonic() - started < 3, time.monotonic() - started
+    assert caught.value.cause == "network"

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import base64
 import re
+import socket
+import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -91,7 +95,8 @@ class RegistryAuth(httpx.Auth):
         elif scheme.lower() == "bearer" and params.get("realm"):
             realm = params["realm"]
             token_request = httpx.Request("GET", realm, params={k: v for k, v in params.items()
-                                                                if k in ("service", "scope")})
+                                                                if k in ("service", "scope")},
+                                          extensions=request.extensions)  # the same deadline (_Deadline)
             if self.credentials and _safe_for_credentials(realm):
                 token_request.headers["Authorization"] = self._basic()
             token_response = yield token_request
@@ -111,14 +116,60 @@ class RegistryAuth(httpx.Auth):
         yield request
 
 
+class _Deadline:
+    """Ends a request ``seconds`` after it began, however slowly it is answered. httpx's timeouts bound each
+    connect and each read, so a peer that sends a byte just within the read timeout keeps a request (and the
+    poller's thread) for hours; at the deadline this shuts down the request's sockets, which ends the
+    blocked read at once. The sockets are learnt from httpcore's ``trace`` events (one per connection:
+    redirects and the token request included; the client keeps no connection alive between requests)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.passed = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Self:
+        self._timer.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
+            sock = info["return_value"].get_extra_info("socket")
+            with self._lock:
+                self._sockets.append(sock)
+                if self.passed:
+                    _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        pass
+
+
 class Remote:
-    """One source or target; ``timeout`` bounds every request (connect, each read, the whole pool wait)."""
+    """One source or target; ``timeout`` bounds every request as a whole (connect, headers, body)."""
 
     def __init__(self, location: Location, timeout: float, credentials: Credentials | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.location = location
+        self.timeout = timeout
         self.client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=True, trust_env=True,
                                    auth=RegistryAuth(credentials), transport=transport,
+                                   limits=httpx.Limits(max_keepalive_connections=0),  # each request its own sockets
                                    headers={"User-Agent": "poortwachter"})
 
     def close(self) -> None:
@@ -126,16 +177,24 @@ class Remote:
 
     def _request(self, method: str, url: str, *, limit: int = MAX_DOCUMENT_BYTES,
                  **kwargs: object) -> tuple[httpx.Response, bytes]:
-        """The response and its body (at most ``limit`` bytes); RemoteError on network trouble or overflow."""
+        """The response and its body (at most ``limit`` bytes), all within ``timeout`` seconds; RemoteError on
+        network trouble, a request past its deadline, or overflow."""
+        deadline = _Deadline(self.timeout)
         try:
-            with self.client.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
+            with deadline, self.client.stream(method, url, extensions={"trace": deadline.trace},
+                                              **kwargs) as response:  # type: ignore[arg-type]
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > limit:
                         raise RemoteError("format", f"{method} {url}: answer larger than {limit} bytes")
+                    if deadline.passed:
+                        raise httpx.ReadTimeout("deadline")
                 return response, bytes(body)
         except httpx.HTTPError as exc:
+            if deadline.passed:
+                raise RemoteError("network", f"{method} {url}: took longer than {self.timeout:g} s "
+                                             f"(bundle_source_timeout bounds the whole request)") from None
             raise RemoteError("network", f"{method} {url}: {type(exc).__name__}: {exc}") from None
 
     @staticmethod

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bundles_once import load, sibling_catalog  # tests/bundles_once.py
 
-from poortwachter.artifacts.folder import load_folder, scenario_files
+from poortwachter.artifacts.folder import scenario_files
 from poortwachter.authoring.scenarios import read_suites, run, uncovered
-from poortwachter.cli.common import sibling_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = sorted(p.parent for p in (ROOT / "policies").glob("*/bundle.yaml"))
@@ -24,7 +24,7 @@ def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
 def test_bundle_suite_passes_with_full_rule_coverage(folder: Path) -> None:
-    bundle, _, _ = load_folder(folder)
+    bundle, _, _ = load(folder)
     scenarios, problems = read_suites(scenario_files(folder))
     assert not problems, "\n".join(map(str, problems))
     assert scenarios, f"{folder.name} has no scenarios"

@@ -14,17 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bundles_once import compiled, load, sibling_catalog  # tests/bundles_once.py
 from core_strategies import requests  # tests/core/core_strategies.py
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poortwachter.artifacts.folder import load_folder, scenario_files
+from poortwachter.artifacts.folder import scenario_files
 from poortwachter.authoring.scenarios import read_suites, run
-from poortwachter.cli.common import sibling_catalog
 from poortwachter.core.catalog import Catalog
 from poortwachter.core.decide import decide
 from poortwachter.core.errors import RequestError
-from poortwachter.core.policy.compile import compile_bundle
 from poortwachter.core.routing import DEFAULT_ROUTES, NO_DOSSIER_TYPE, Refused, Routing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +34,7 @@ SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,
 
 
 def _catalog() -> Catalog:
-    return Catalog.of(compile_bundle(load_folder(f)[0], "test") for f in FOLDERS)
+    return Catalog.of(compiled(load(f)[0], "test") for f in FOLDERS)
 
 
 CATALOG = _catalog()
@@ -45,7 +44,7 @@ VERSIONED = [f"{n}@{b.bundle.version}" for n, bs in CATALOG.versions.items() for
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
 def test_scenarios_routed_by_dossier_type_decide_as_when_the_bundle_is_named(folder: Path) -> None:
-    bundle, _, _ = load_folder(folder)
+    bundle, _, _ = load(folder)
     scenarios, _ = read_suites(scenario_files(folder))
     catalog = sibling_catalog(folder, bundle)
     named = run(catalog, bundle.key, scenarios)

@@ -3,7 +3,9 @@
 Import it as ``bundles_once`` (tests/ is on sys.path because tests/conftest.py sits there). The bundle
 suites build ``sibling_catalog`` for every folder of policies/, and each of those catalogs holds every
 bundle there: loading and compiling all of them again per folder cost ~2 s of each test's ~2.5 s (issue
-14). :func:`sibling_catalog` runs the CLI's own function, with its loads and compiles served from here.
+14). :func:`sibling_catalog` runs the CLI's own function, with its loads and compiles served from here; the
+property and bench suites take their compiled bundles from here too (each module compiled all of them at
+import, in every xdist worker). A compiled bundle only fills its own caches as it decides, as in the service.
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bundles_once import compiled, load  # tests/bundles_once.py
 from core_strategies import requests  # tests/core/core_strategies.py
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poortwachter.artifacts.folder import load_folder
 from poortwachter.authoring.scenarios import pinned
 from poortwachter.core.catalog import Catalog
 from poortwachter.core.decide import decide, derive_facts
@@ -38,11 +38,11 @@ def _youth_care_bundles() -> dict[str, CompiledBundle]:
                *sorted(p.parent for p in (ROOT / "policies").glob("*/bundle.yaml"))]
     for folder in folders:
         try:
-            bundle, _, _ = load_folder(folder)
+            bundle, _, _ = load(folder)
         except PoortwachterError:
             continue  # a bundle under construction: its own suite reports it
         if bundle.vocabulary.youth_care:
-            found[bundle.key] = compile_bundle(bundle, "test")
+            found[bundle.key] = compiled(bundle, "test")  # shared with the suites that read the same bundles
     return found
 
 

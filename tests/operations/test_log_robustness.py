@@ -354,3 +354,21 @@ def test_a_folder_verified_while_a_writer_starts_a_file_shows_no_problem(tmp_pat
     assert w.close()
     assert len(seen) > 3 and seen == [[]] * len(seen)
     assert [r.problems for r in q.verify(tmp_path / "log")] == [[]] * len(q.log_files(tmp_path / "log"))
+
+
+def test_a_new_file_never_takes_or_touches_the_name_of_an_existing_one(tmp_path: Path) -> None:
+    """A file already under the name a writer would pick (an earlier version's, whose ``.head`` came after it,
+    here without one) is left as it was: no ``.head`` made beside it, the new file under the next free name."""
+    folder = tmp_path / "log"
+    folder.mkdir()
+    now = 1_795_000_000.0
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "000000Z"
+    taken = folder / f"decisions-{stamp}-p{os.getpid()}.jsonl"
+    taken.write_bytes(b"an earlier file\n")
+    segments = segment_module.Segments(folder, None, key_id="k", durability="fsync", clock=lambda: now)
+    segments.open_new()
+    assert segments.path is not None and segments.path.name == taken.name.replace(".jsonl", "-1.jsonl")
+    segments.finish()
+    assert taken.read_bytes() == b"an earlier file\n"
+    assert not segment_module.head_path(taken).exists()
+    assert sorted(p.name for p in folder.iterdir()) == [taken.name]  # the new one, empty, removed at finish

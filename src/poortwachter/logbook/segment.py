@@ -257,8 +257,9 @@ class Segments:
                 head_fd = os.open(head_path(path), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
             except FileExistsError:
                 continue
-            if path.exists():  # a file of an earlier version, which wrote its .head after it
+            if path.exists():  # a file of an earlier version, which wrote its .head after it: not ours to touch
                 close_quietly(head_fd)
+                unlink_quietly(head_path(path))  # the .head just made for it, empty
                 continue
             try:
                 flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC

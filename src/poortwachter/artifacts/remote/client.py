@@ -154,9 +154,12 @@ class _Deadline:
 
 
 def _shut(sock: socket.socket) -> None:
+    """Shut the connection down under the thread reading it. ``socket.socket.shutdown`` also for a TLS socket:
+    ``SSLSocket.shutdown`` would drop its TLS state under that thread. A plain socket that TLS took over is
+    detached (no descriptor): the TLS socket is shut instead."""
     try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:  # already closed
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:  # closed, or detached
         pass
 
 

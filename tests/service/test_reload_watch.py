@@ -80,3 +80,40 @@ def test_a_second_change_within_the_same_second_is_noticed(tmp_path: Path, mode:
             await asyncio.wait_for(task, 5)
 
     asyncio.run(scenario())
+
+
+def test_a_slow_filesystem_never_holds_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``reload: poll`` is what a network filesystem gets; a stat there can hang. The poll's look at the files
+    runs beside the event loop, so the decisions the loop serves go on meanwhile (before, each tick walked the
+    folders on the loop itself)."""
+    from poortwachter.service import reload
+
+    bundles = tmp_path / "bundles"
+    bundles.mkdir()
+    real = reload.fingerprint
+    calls = 0
+
+    def slow(*args: object) -> reload.Fingerprint:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            time.sleep(1.0)  # a hanging stat, as on an unreachable NFS server
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reload, "fingerprint", slow)
+
+    async def scenario() -> float:
+        stop = asyncio.Event()
+        task = asyncio.create_task(watch(CountingStore(), bundles, None, "poll", 0.1, stop))  # type: ignore[arg-type]
+        longest, last = 0.0, time.monotonic()
+        try:
+            while calls < 3:
+                await asyncio.sleep(0.02)
+                now = time.monotonic()
+                longest, last = max(longest, now - last), now
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 5)
+        return longest
+
+    assert asyncio.run(scenario()) < 0.5

@@ -91,6 +91,11 @@ def fingerprint(folders: list[Path], archive: Path | None, source: Path | None) 
     return frozenset(entries)
 
 
+def _moved(identities: dict[Path, tuple[int, int] | None]) -> bool:
+    """Whether a watched folder appeared, disappeared or was replaced since ``identities`` were taken."""
+    return any(_identity(p) != ident for p, ident in identities.items())
+
+
 def _identity(path: Path) -> tuple[int, int] | None:
     """(device, inode) of a folder, None when it is not there: a changed identity needs a new watch."""
     try:
@@ -114,12 +119,12 @@ async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | N
         await _pause(stop, RETRY_SECONDS)
         return
     last_reload = time.monotonic()
-    polled = fingerprint(present, archive, source) if mode == "poll" else frozenset()
+    polled = await asyncio.to_thread(fingerprint, present, archive, source) if mode == "poll" else frozenset()
     established = False
     async for changes in awatch(*present, watch_filter=relevant(archive, source), debounce=debounce_ms, stop_event=stop,
                                 force_polling=mode == "poll", poll_delay_ms=int(poll_interval * 1000),
                                 recursive=True, rust_timeout=TICK_MS, yield_on_timeout=True):
-        if any(_identity(p) != ident for p, ident in identities.items()):
+        if await asyncio.to_thread(_moved, identities):  # a stat can hang (a network filesystem): not on the loop
             log.warning("a watched folder appeared, disappeared or was replaced; watching again")
             return
         if not established:  # the watch is in place now: a change made while it was being set up is read here
@@ -128,7 +133,7 @@ async def _watch_once(store: BundleStore, folders: list[Path], archive: Path | N
                 store.watch_status(True)
             changes = changes or {(Change.modified, str(bundles))}
         if mode == "poll":  # every tick, whatever the polling watcher saw (see fingerprint)
-            now = fingerprint(present, archive, source)
+            now = await asyncio.to_thread(fingerprint, present, archive, source)
             if now != polled:
                 polled, changes = now, changes or {(Change.modified, str(bundles))}
         if changes or time.monotonic() - last_reload >= resync_seconds:

@@ -124,7 +124,6 @@ class _Deadline:
     redirects and the token request included; the client keeps no connection alive between requests)."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
         self.passed = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()

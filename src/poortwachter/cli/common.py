@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..artifacts import embedded
@@ -74,3 +76,20 @@ def resolve(spec: str, args: argparse.Namespace) -> Bundle:
     except KeyError as exc:
         raise Usage(exc.args[0]) from None
     return bundle
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """No automatic garbage collection while a command builds a large analysis (``diff``). Process-wide, so
+    only a command's entry point uses it, never the library (authoring/) a service or a test may host.
+
+    The split of a large diff makes ~10^6 objects that live until it ends (nodes, restrictions, leaves) and
+    no reference cycle; the collector, counting allocations, walked all of them ~9 times (1 s of 7.8 s,
+    nl-jeugdhulp → duo-plus-diemen) and found nothing. Re-enabled after, unless it was off before."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

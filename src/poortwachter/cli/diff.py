@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from .common import FAILED, OK, Usage, resolve, sources, write
+from .common import FAILED, OK, Usage, no_cycle_collection, resolve, sources, write
 
 HELP = ("what changes between two versions, in words: a summary by cause, --full for every exact region "
         "(exit 0 none, 1 changes, 2 invalid input)")
@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     old, new = resolve(args.old, args), resolve(args.new, args)
     try:
-        diff = Diff(old, new)
+        with no_cycle_collection():
+            diff = Diff(old, new)
     except TooLarge as exc:
         raise Usage(str(exc)) from None
     if args.format == "json":

@@ -37,9 +37,8 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -109,8 +108,12 @@ def utc_iso(epoch_ns: int) -> str:
     return datetime.fromtimestamp(epoch_ns / 1e9, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-@dataclass(frozen=True, slots=True)
-class Subject:
+# NamedTuples rather than frozen dataclasses, like the request's envelope (core/request.py): as immutable
+# and typed, and built in one step; a frozen dataclass sets each field through object.__setattr__, and the
+# service builds one event of three objects for every decision (issue 16: 4.8 → 1.4 µs).
+
+
+class Subject(NamedTuple):
     """Who asked: id, type, and role (relation, discipline or kind)."""
 
     id: str | None = None
@@ -118,8 +121,7 @@ class Subject:
     role: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(NamedTuple):
     """What was asked about: resource type, id (``<dossier>/<item>``), category and dossier type."""
 
     type: str | None = None
@@ -128,8 +130,7 @@ class Item:
     dossier_type: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionEvent:
+class DecisionEvent(NamedTuple):
     """One decision as the service hands it to the log: the one event shape (issue 15).
 
     Built by the decider from the parsed, validated request and the derived facts (or, for a

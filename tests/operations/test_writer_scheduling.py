@@ -1,0 +1,52 @@
+"""The decision log writer's thread runs under Linux's SCHED_BATCH policy (issue 16).
+
+Its wake-ups (a group commit's ``fdatasync`` returning, a request waiting) then no longer preempt the
+event loop that decides; it keeps its fair share of the CPU. Only the writer's own thread changes: the
+process and the threads that serve requests keep the default policy.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from poortwachter.logbook.pseudonym import Pseudonymiser
+from poortwachter.logbook.writer import LogWriter, WriterConfig, batch_scheduling
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's; this system has none")
+
+
+def _policy(tid: int) -> int:
+    """A thread's scheduling policy as the kernel reports it (field 41 of /proc/<pid>/task/<tid>/stat)."""
+    stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[38])
+
+
+def test_batch_scheduling_changes_the_calling_thread_only() -> None:
+    seen: dict[str, object] = {}
+
+    def thread() -> None:
+        seen["changed"] = batch_scheduling()
+        seen["policy"] = os.sched_getscheduler(0)
+
+    worker = threading.Thread(target=thread)
+    worker.start()
+    worker.join()
+    assert seen == {"changed": True, "policy": os.SCHED_BATCH}
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+def test_the_writer_thread_is_batch_scheduled_and_the_caller_is_not(tmp_path: Path) -> None:
+    pseudonymise = Pseudonymiser(b"k" * 32)
+    writer = LogWriter(WriterConfig(tmp_path / "log"), pseudonymise, key_id=pseudonymise.key_id).start()
+    try:
+        assert writer.wait(writer.submit({"decision_id": "d-1", "decision": "allow"}))  # it works as before
+        thread = writer._thread
+        assert thread is not None and thread.native_id is not None
+        assert _policy(thread.native_id) == os.SCHED_BATCH
+        assert _policy(threading.get_native_id()) == os.SCHED_OTHER
+    finally:
+        writer.close()

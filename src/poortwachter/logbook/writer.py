@@ -65,8 +65,8 @@ def batch_scheduling() -> bool:
 
     The writer wakes up for every group commit: when ``fdatasync`` returns, when a request waits, when
     its linger passes. Under the default policy each wake-up preempts whichever thread has the core,
-    usually the event loop, which then finds its caches cold and must hand over the GIL (issue 16:
-    7–11 forced switches of the loop per 50 decisions, ~10 % of its CPU). A ``SCHED_BATCH`` thread keeps
+    usually the event loop, which pays for every such switch in user time (issue 16:
+    7–11 forced switches of the loop per 50 decisions, 5–7 % of its CPU). A ``SCHED_BATCH`` thread keeps
     its fair share of the CPU and its priority, but waits for the running thread's time slice or its
     next pause instead of preempting it. Only the calling thread is changed, never the process."""
     policy = getattr(os, "SCHED_BATCH", None)

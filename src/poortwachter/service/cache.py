@@ -22,6 +22,8 @@ from . import metrics
 
 Key = tuple[str, tuple[str, ...], tuple[FactValue, ...]]
 Entry = tuple[Verdict, dict[str, Any]]
+#: the fact names sorted, and a function giving the values of a facts mapping in that order
+Layout = tuple[tuple[str, ...], Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]]]
 MAX_LAYOUTS = 4096  # distinct fact-name orders remembered (a vocabulary has a handful)
 
 
@@ -45,7 +47,7 @@ def key_of(revision: str, facts: Mapping[str, FactValue]) -> Key:
     return revision, order, values(facts)
 
 
-def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]]]:
+def _layout(names: tuple[str, ...]) -> Layout:
     order = tuple(sorted(names))
     if len(order) == 1:  # itemgetter of one name gives the value itself, not a tuple
         only = order[0]
@@ -55,7 +57,7 @@ def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[Mapping[
     return order, itemgetter(*order)
 
 
-_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, ...], Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]]]] = {}
+_LAYOUTS: dict[tuple[str, ...], Layout] = {}  # per order of names (a dict's get and set are atomic: no lock)
 
 
 class DecisionCache:

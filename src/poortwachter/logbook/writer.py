@@ -54,7 +54,8 @@ from .waiters import Waiter, Waiters, expire, release
 
 LINGER_SECONDS = 0.05  # a record nobody waits for is written within about twice this
 MAX_FAILED_RANGES = 4096
-__all__ = ["Durability", "LogHealth", "LogTimeout", "LogUnavailable", "LogWriter", "Observer", "WriterConfig"]
+__all__ = ["Durability", "LogHealth", "LogTimeout", "LogUnavailable", "LogWriter", "Observer", "WriterConfig",
+           "batch_scheduling"]
 
 
 Batch = list[tuple[int, DecisionEvent | Mapping[str, Any]]]

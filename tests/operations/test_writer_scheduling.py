@@ -39,6 +39,7 @@ def _policy(tid: int) -> int:
 
 
 def test_batch_scheduling_changes_the_calling_thread_only() -> None:
+    before = os.sched_getscheduler(0)
     seen: dict[str, object] = {}
 
     def thread() -> None:
@@ -49,10 +50,11 @@ def test_batch_scheduling_changes_the_calling_thread_only() -> None:
     worker.start()
     worker.join()
     assert seen == {"changed": True, "policy": os.SCHED_BATCH}
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    assert os.sched_getscheduler(0) == before != os.SCHED_BATCH
 
 
 def test_the_writer_thread_is_batch_scheduled_and_the_caller_is_not(tmp_path: Path) -> None:
+    before = os.sched_getscheduler(0)
     pseudonymise = Pseudonymiser(b"k" * 32)
     writer = LogWriter(WriterConfig(tmp_path / "log"), pseudonymise, key_id=pseudonymise.key_id).start()
     try:
@@ -60,6 +62,6 @@ def test_the_writer_thread_is_batch_scheduled_and_the_caller_is_not(tmp_path: Pa
         thread = writer._thread
         assert thread is not None and thread.native_id is not None
         assert _policy(thread.native_id) == os.SCHED_BATCH
-        assert _policy(threading.get_native_id()) == os.SCHED_OTHER
+        assert _policy(threading.get_native_id()) == before != os.SCHED_BATCH
     finally:
         writer.close()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from poortwachter.core.calendar import AMSTERDAM
+from poortwachter.service import cache
 from poortwachter.service.cache import DecisionCache, key_of
 
 from .conftest import Harness, build_artifact, yc_request
@@ -114,6 +118,17 @@ def test_a_key_tells_apart_every_difference_in_the_facts() -> None:
     assert key_of("r", {"a": "x", "b": "y"}) != key_of("r", {"a": "y", "b": "x"})  # values swapped
     assert key_of("r", {"a": "x"}) != key_of("r", {"b": "x"})  # one fact, another name
     assert key_of("r", {}) == key_of("r", {}) != key_of("r", {"a": False})
+
+
+def test_the_fact_orders_a_caller_can_vary_are_remembered_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The facts' order follows the order in which a caller lists its attestations. A caller that varies it on
+    every request must not grow the memo of orders without end, and every order still gives the same key."""
+    monkeypatch.setattr(cache, "_LAYOUTS", {})
+    monkeypatch.setattr(cache, "MAX_LAYOUTS", 8)
+    names = [f"attestation.{kind}" for kind in ("emergency", "meldrecht", "court_order", "serious_harm", "not_good_care")]
+    keys = {key_of("r", dict.fromkeys(order, True)) for order in itertools.permutations(names)}  # 120 orders
+    assert len(keys) == 1
+    assert len(cache._LAYOUTS) == 8
 
 
 def test_after_a_collection_a_key_holds_nothing_the_garbage_collector_walks() -> None:

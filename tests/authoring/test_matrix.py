@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -144,12 +147,14 @@ async def _cdp(socket: str, url: str, shot: Path) -> dict[str, Any]:
 
 
 def _render_in_chromium(chromium: str, html_file: Path, shot: Path) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as profile:
+    # The browser's helpers (renderer, crashpad) may still write to the profile as it is removed: they are
+    # stopped with it (their own process group), and a last file one of them leaves does not fail the test.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen([
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             port_file = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + 30
@@ -160,11 +165,14 @@ def _render_in_chromium(chromium: str, html_file: Path, shot: Path) -> dict[str,
                 page = next(t for t in json.loads(r.read()) if t["type"] == "page")
             return asyncio.run(_cdp(page["webSocketDebuggerUrl"], html_file.resolve().as_uri(), shot))
         finally:
-            proc.terminate()
+            with contextlib.suppress(ProcessLookupError):  # (the group may be gone already)
+                os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

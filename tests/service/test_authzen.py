@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from poortwachter.core.calendar import AMSTERDAM
 
 from .conftest import Harness, yc_request
 
@@ -177,6 +180,19 @@ def test_nlgov_keys_are_accepted_and_logged(harness: Harness) -> None:
     assert event.decision_id == r.json()["context"]["decision_id"]
 
 
+def test_a_record_names_the_moment_its_decision_was_taken_for_one_clock_reading(make_harness: Any) -> None:
+    """The decision's 'now' (here: the time decided for, as the request gives none) and its record's
+    time are one reading of the clock, however far the clock moves on between calls."""
+    readings = (datetime(2026, 11, 22, 10, 0, tzinfo=AMSTERDAM) + timedelta(seconds=s) for s in range(0, 10**6, 7))
+    with make_harness(clock=lambda: next(readings)) as h:
+        untimed = yc_request(time=None)
+        for path, body in (("/access/v1/evaluation", untimed), ("/access/v1/evaluations", {"evaluations": [untimed] * 3})):
+            assert h.post(path, body).status_code == 200
+        events = h.sink.events[-4:]
+        assert len({e.time for e in events}) == 4  # every decision reads the clock ...
+        assert all(e.time == e.as_of for e in events)  # ... once
+
+
 def test_traceparent_header_is_logged_when_the_body_has_none(harness: Harness) -> None:
     tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     harness.post("/access/v1/evaluation", yc_request(), headers={"traceparent": tp})
@@ -263,6 +279,21 @@ def test_item_entity_without_type_or_id_falls_back_to_the_default(harness: Harne
     answers = harness.post("/access/v1/evaluations", body).json()["evaluations"]
     assert [a["decision"] for a in answers] == [True, True]
     assert [e.item.id for e in harness.sink.events[-2:]] == ["d-1/x", "other"]
+
+
+def test_a_batch_without_defaults_decides_each_item_as_a_whole_request(harness: Harness) -> None:
+    """Nothing to merge: every item is decided as it was sent (keys beside the four are ignored, as in a
+    single request), a non-object item is denied in place, and an item lacking a part is an error."""
+    whole = yc_request()
+    shielded = yc_request(resource_props={"shielded_from": ["p-1"]})
+    body = {"evaluations": [{**whole, "note": "ignored"}, shielded, 7,
+                            {k: v for k, v in whole.items() if k != "subject"}]}
+    answers = harness.post("/access/v1/evaluations", body).json()["evaluations"]
+    assert [a["decision"] for a in answers] == [True, False, False, False]
+    assert answers[1]["context"]["reasons"][0]["rule"] == "shielded"
+    assert answers[2]["context"]["error"]["status"] == 400
+    assert answers[3]["context"]["error"]["field"] == "subject"
+    assert [e.client for e in harness.sink.events[-4:]] == ["c-1", "c-1", None, "c-1"]
 
 
 @pytest.mark.parametrize("evaluations", [None, []])

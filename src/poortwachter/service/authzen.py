@@ -34,11 +34,9 @@ _REQUIRED = {"subject": ("type", "id"), "action": ("name",), "resource": ("type"
 def _override(default: Any, value: Any, key: str) -> Any:
     """Entity-level replacement; a required identifier missing from the item comes from the default."""
     if key in _REQUIRED and isinstance(value, Mapping) and isinstance(default, Mapping):
-        merged = dict(value)
-        for k in _REQUIRED[key]:
-            if k not in merged and k in default:
-                merged[k] = default[k]
-        return merged
+        missing = [k for k in _REQUIRED[key] if k not in value and k in default]
+        if missing:
+            return {**value, **{k: default[k] for k in missing}}
     return value
 
 
@@ -58,6 +56,8 @@ def expand(data: Any, max_batch: int) -> tuple[list[Any] | None, str]:
         raise Problem(413, "batch-too-large", f"{len(evaluations)} evaluations; at most {max_batch} per call",
                       field="evaluations", expected=f"at most {max_batch} items", got=f"{len(evaluations)} items")
     defaults = {k: data[k] for k in ENTITY_KEYS if k in data}
+    if not defaults:  # nothing to merge: each item is its own request (the core reads only these four keys)
+        return list(evaluations), semantic
     items: list[Any] = []
     for item in evaluations:
         if not isinstance(item, Mapping):

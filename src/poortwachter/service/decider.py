@@ -39,7 +39,6 @@ from ..core.policy.evaluate import evaluate, explain
 from ..core.request import Envelope, parse_envelope
 from ..core.routing import Refused, Routing
 from ..core.verdict import EVALUATION_ERROR, Verdict
-from ..core.vocabulary import ATTESTATIONS
 from ..logbook.record import DecisionEvent, Item, Subject
 from . import metrics
 from .cache import DecisionCache, key_of
@@ -96,15 +95,19 @@ def _get(data: Any, *keys: str) -> Any:
     return data
 
 
-_ATTESTATION_FACTS = tuple((kind, f"attestation.{kind}") for kind in sorted(ATTESTATIONS))
+def _attestation_kinds(facts: Mapping[str, object], known: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """The kinds of attestation made, sorted: one lookup per kind the vocabulary knows
+    (``CompiledBundle.attestations``), where a scan of every fact cost a sort and a generator."""
+    return tuple([kind for kind, key in known if facts.get(key) is True])
 
 
-def _attestation_kinds(facts: Mapping[str, object], youth_care: bool) -> tuple[str, ...]:
-    """The kinds of attestation made, sorted. The contract's vocabulary has one fact per known kind
-    (core/facts.py), so five lookups do what a scan of all sixty facts did."""
-    if youth_care:
-        return tuple(kind for kind, key in _ATTESTATION_FACTS if facts.get(key) is True)
-    return tuple(sorted(k[len("attestation."):] for k, v in facts.items() if v is True and k.startswith("attestation.")))
+def _role(facts: Mapping[str, object]) -> str | None:
+    """Who asked in the log's terms: the first of relation, discipline, kind or role that is given."""
+    for key in ROLE_FACTS:
+        value = facts.get(key)
+        if type(value) is str and value != "none":
+            return value
+    return None
 
 
 def _check_nlgov(envelope: Envelope) -> None:
@@ -136,8 +139,8 @@ class Decider:
 
     # ------------------------------------------------------------------------------ deciding
 
-    def _prepare(self, catalog: Catalog, data: Any, call: Call) -> Prepared:
-        prepared = prepare(catalog, data, self.clock(), self.history_routing if call.history else self.routing)
+    def _prepare(self, catalog: Catalog, data: Any, call: Call, now: datetime) -> Prepared:
+        prepared = prepare(catalog, data, now, self.history_routing if call.history else self.routing)
         _check_nlgov(prepared.envelope)
         return prepared
 
@@ -162,10 +165,10 @@ class Decider:
 
     def decide(self, data: Any, call: Call, catalog: Catalog | None = None) -> Answer:
         """The answer to one request; RequestError when it is malformed or refused."""
-        started = perf_counter()
+        started, now = perf_counter(), self.clock()  # one reading: the decision's moment and its record's time
         catalog = catalog if catalog is not None else self.catalog()
         try:
-            p = self._prepare(catalog, data, call)
+            p = self._prepare(catalog, data, call, now)
             key = key_of(p.bundle.ref.revision, p.facts)
             entry = self.cache.get(key)
             if entry is None:
@@ -177,7 +180,7 @@ class Decider:
         except Exception as exc:  # noqa: BLE001 - fail closed: deny, never 5xx
             return self._failed(data, call, exc, started)
         verdict, ctx = entry
-        decision_id = self._tail(call, p, verdict, started)
+        decision_id = self._tail(call, p, verdict, started, now)
         ref = p.bundle.ref
         metrics.observe_decision(ref.name, ref.version, str(p.facts.get("action.name")), verdict.decision,
                                  verdict.reasons[0].rule if verdict.reasons else "none", perf_counter() - started)
@@ -197,24 +200,24 @@ class Decider:
     def explain(self, data: Any, call: Call) -> dict[str, Any]:
         """/v1/decisions: the answer with derived facts and every rule's trace (no cache: the slow path).
         With ``call.history`` the request may ask about another time or a pinned version."""
-        started = perf_counter()
+        started, now = perf_counter(), self.clock()
         catalog = self.catalog()
         try:
-            p = self._prepare(catalog, data, call)
+            p = self._prepare(catalog, data, call, now)
             explanation = explain(p.bundle, p.facts)
         except RequestError:
             raise
         except Exception as exc:  # noqa: BLE001
             return self._failed(data, call, exc, started)
-        return answer.explanation(explanation, self._tail(call, p, explanation.verdict, started))
+        return answer.explanation(explanation, self._tail(call, p, explanation.verdict, started, now))
 
     # ------------------------------------------------------------------------------ the one tail
 
-    def _tail(self, call: Call, p: Prepared, verdict: Verdict, started: float) -> str:
+    def _tail(self, call: Call, p: Prepared, verdict: Verdict, started: float, now: datetime) -> str:
         """Every decided answer: a decision id, its log record, an offer to the shadow, a span if traced."""
         decision_id = self.ids.next()
         if self.logging:
-            self.decision_log.record(self._event(decision_id, call, p, verdict))
+            self.decision_log.record(self._event(decision_id, call, p, verdict, now))
         shadow = self.shadow
         if shadow is not None and shadow.tracks and not call.history:
             shadow.offer(p.bundle, p.envelope, p.facts, decision_id)
@@ -238,11 +241,12 @@ class Decider:
 
     # ------------------------------------------------------------------------------ log events
 
-    def _event(self, decision_id: str, call: Call, p: Prepared, verdict: Verdict) -> DecisionEvent:
-        """The record of a decided request, from the parsed envelope and the derived facts."""
+    def _event(self, decision_id: str, call: Call, p: Prepared, verdict: Verdict, now: datetime) -> DecisionEvent:
+        """The record of a decided request, from the parsed envelope and the derived facts; ``now`` is the
+        clock reading the decision was taken at."""
         envelope, facts = p.envelope, p.facts
         context = envelope.context
-        kinds = _attestation_kinds(facts, p.bundle.bundle.vocabulary.youth_care)
+        kinds = _attestation_kinds(facts, p.bundle.attestations)
         by = None
         if "emergency" in kinds:
             by = next((_get(a, "by") for a in context.get("attestations") or () if _get(a, "kind") == "emergency"), None)
@@ -250,9 +254,8 @@ class Decider:
         category = facts.get("resource.category")
         return DecisionEvent(
             decision_id, call.request_id, "history" if call.history else call.endpoint, verdict.decision,
-            self.clock().isoformat(), as_of=envelope.time.isoformat(),
-            subject=Subject(_short(envelope.subject.id), _short(envelope.subject.type),
-                            next((v for k in ROLE_FACTS if type(v := facts.get(k)) is str and v != "none"), None)),
+            now.isoformat(), as_of=envelope.time.isoformat(),
+            subject=Subject(_short(envelope.subject.id), _short(envelope.subject.type), _role(facts)),
             organisation=_short(envelope.subject.properties.get("organisation")),
             action=envelope.action.type,
             client=_short(_get(envelope.resource.properties, "client", "id")),

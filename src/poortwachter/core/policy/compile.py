@@ -316,6 +316,9 @@ class CompiledBundle:
     bundle: Bundle
     ref: BundleRef
     index: dict[tuple[str, str], Bucket]
+    #: the attestation kinds the vocabulary knows, each with its fact (``attestation.<kind>``), by kind: the
+    #: decision log names the kinds made (service/decider.py) without scanning every fact
+    attestations: tuple[tuple[str, str], ...]
     #: verdicts already given, by outcome (evaluate.py): a verdict is immutable and a function of which
     #: rules applied and what is missing, so equal outcomes share one (bounded; never part of equality)
     verdicts: dict[tuple[object, ...], Verdict] = field(default_factory=dict, repr=False, compare=False)
@@ -356,4 +359,6 @@ def compile_bundle(bundle: Bundle, revision: str) -> CompiledBundle:
                 denies = tuple(c for c in fits if c.rule.effect == "deny")
                 allows = tuple(c for c in fits if c.rule.effect == "allow")
                 index[(action, category)] = _bucket(denies, allows, bundle.vocabulary, memo)
-    return CompiledBundle(bundle, BundleRef(bundle.name, bundle.version, revision), index)
+    attestations = tuple(sorted((name[len("attestation."):], name) for name, spec in vocab.facts.items()
+                                if name.startswith("attestation.") and spec.kind == "bool"))
+    return CompiledBundle(bundle, BundleRef(bundle.name, bundle.version, revision), index, attestations)

@@ -33,7 +33,7 @@ BATCH = "/access/v1/evaluations"
 
 def make_app(workdir: Path, lean: bool = True, log: str = "folder") -> Any:
     """The served app (``create_app``) with bench.run's settings; ``lean=False`` takes the lean path out."""
-    from poortwachter.service.app import create_app
+    from poortwachter.service.app import create_app, tune_process
     from poortwachter.service.lean import LeanAuthZen
     from poortwachter.service.settings import Settings
 
@@ -42,6 +42,7 @@ def make_app(workdir: Path, lean: bool = True, log: str = "folder") -> Any:
                         state_dir=workdir / "state",
                         dossier_type_bundles={"jgz": "nl-jgz", "jeugdhulp": "nl-jeugdhulp", "bench": REFERENCE})
     app = create_app(settings)
+    tune_process(app.state.service)  # as a server process is (GC thresholds, heap freeze, switch interval)
     if not lean:
         app.user_middleware = [m for m in app.user_middleware if m.cls is not LeanAuthZen]
     return app

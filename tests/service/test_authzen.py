@@ -182,15 +182,21 @@ def test_nlgov_keys_are_accepted_and_logged(harness: Harness) -> None:
 
 def test_a_record_names_the_moment_its_decision_was_taken_for_one_clock_reading(make_harness: Any) -> None:
     """The decision's 'now' (here: the time decided for, as the request gives none) and its record's
-    time are one reading of the clock, however far the clock moves on between calls."""
+    time are one reading of the clock, however far the clock moves on between readings; the items of
+    a batch are decided at one moment, as they are by one revision of the bundles."""
     readings = (datetime(2026, 11, 22, 10, 0, tzinfo=AMSTERDAM) + timedelta(seconds=s) for s in range(0, 10**6, 7))
     with make_harness(clock=lambda: next(readings)) as h:
         untimed = yc_request(time=None)
-        for path, body in (("/access/v1/evaluation", untimed), ("/access/v1/evaluations", {"evaluations": [untimed] * 3})):
+        broken = {**untimed, "action": {}}
+        for path, body in (("/access/v1/evaluation", untimed),
+                           ("/access/v1/evaluations", {"evaluations": [untimed, broken, untimed]}),
+                           ("/access/v1/evaluation", untimed)):
             assert h.post(path, body).status_code == 200
-        events = h.sink.events[-4:]
-        assert len({e.time for e in events}) == 4  # every decision reads the clock ...
-        assert all(e.time == e.as_of for e in events)  # ... once
+        single, *batch, later = h.sink.events[-5:]
+        assert single.time == single.as_of and later.time == later.as_of  # one reading each ...
+        assert single.time < batch[0].time < later.time
+        assert {e.time for e in batch} == {batch[0].time} == {batch[0].as_of, batch[2].as_of}  # ... one per batch
+        assert batch[1].errors and batch[1].as_of is None
 
 
 def test_traceparent_header_is_logged_when_the_body_has_none(harness: Harness) -> None:

@@ -246,7 +246,10 @@ def test_a_long_batch_gives_the_event_loop_turns() -> None:
         def catalog(self) -> Any:
             return object()
 
-        def decide_item(self, data: Any, call: Any, catalog: Any) -> dict[str, Any]:
+        def clock(self) -> Any:
+            return object()
+
+        def decide_item(self, data: Any, call: Any, catalog: Any, now: Any) -> dict[str, Any]:
             until = perf_counter() + 0.001  # 1 ms of CPU per decision
             while perf_counter() < until:
                 pass

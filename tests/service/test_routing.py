@@ -143,10 +143,10 @@ def test_a_batch_is_decided_by_one_revision_even_if_the_bundles_change_midway(ha
     decide_item = svc.decider.decide_item
     seen: list[Any] = []
 
-    def swap_after_first(data: Any, call: Any, catalog: Any = None) -> Any:
+    def swap_after_first(data: Any, call: Any, catalog: Any = None, now: Any = None) -> Any:
         seen.append(catalog)
         svc.store.snapshot = Snapshot.of({}, 999, NOW)  # an admin change lands while the batch runs
-        return decide_item(data, call, catalog)
+        return decide_item(data, call, catalog, now)
 
     svc.decider.decide_item = swap_after_first
     r = harness.post("/access/v1/evaluations", {"evaluations": [yc_request()] * 5})

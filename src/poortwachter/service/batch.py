@@ -56,13 +56,14 @@ def check_work(requests: Sequence[Any], budget: int, field: str) -> None:
 async def decide_paced(decider: Decider, requests: list[Any], call: Call, semantic: str = "execute_all",
                        catalog: Catalog | None = None) -> list[Answer]:
     """Answers in request order (the short-circuit semantics stop after the deciding item), all by one
-    snapshot of the bundles (``catalog``, else the decider's current one, taken once), yielding the
-    event loop every ``SLICE`` seconds."""
-    catalog = catalog or decider.catalog()
+    snapshot of the bundles (``catalog``, else the decider's current one, taken once) at one moment (one
+    clock reading: the 'now' of every item and its record's time), yielding the event loop every
+    ``SLICE`` seconds."""
+    catalog, now = catalog or decider.catalog(), decider.clock()
     answers: list[Answer] = []
     deadline = perf_counter() + SLICE
     for data in requests:
-        answer = decider.decide_item(data, call, catalog)
+        answer = decider.decide_item(data, call, catalog, now)
         answers.append(answer)
         if semantic == "deny_on_first_deny" and not answer["decision"]:
             break

@@ -136,6 +136,7 @@ class Decider:
         self.ids = Ids()
         self.request_ids = Ids()
         self.tracing: Tracing | None = None  # service/tracing.py: a span per decision when tracing is on
+        self._stamped: tuple[datetime, str] | None = None  # the last moment written out (_stamp)
 
     # ------------------------------------------------------------------------------ deciding
 
@@ -163,9 +164,13 @@ class Decider:
         probe = {**data, "action": {"name": "-"}} if isinstance(data, Mapping) else data
         return catalog.select_for(parse_envelope(probe, self.clock()), self.routing)
 
-    def decide(self, data: Any, call: Call, catalog: Catalog | None = None) -> Answer:
-        """The answer to one request; RequestError when it is malformed or refused."""
-        started, now = perf_counter(), self.clock()  # one reading: the decision's moment and its record's time
+    def decide(self, data: Any, call: Call, catalog: Catalog | None = None, now: datetime | None = None) -> Answer:
+        """The answer to one request; RequestError when it is malformed or refused. ``now``: the moment of
+        a call that decides several requests (decide_paced), else the clock is read: one reading is the
+        decision's moment and its record's time."""
+        started = perf_counter()
+        if now is None:
+            now = self.clock()
         catalog = catalog if catalog is not None else self.catalog()
         try:
             p = self._prepare(catalog, data, call, now)
@@ -178,7 +183,7 @@ class Decider:
         except RequestError:  # a 400 problem, counted by its kind where it is answered
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed: deny, never 5xx
-            return self._failed(data, call, exc, started)
+            return self._failed(data, call, exc, started, now)
         verdict, ctx = entry
         decision_id = self._tail(call, p, verdict, started, now)
         ref = p.bundle.ref
@@ -186,15 +191,16 @@ class Decider:
                                  verdict.reasons[0].rule if verdict.reasons else "none", perf_counter() - started)
         return {"decision": verdict.decision, "context": {"decision_id": decision_id, **ctx}}
 
-    def decide_item(self, data: Any, call: Call, catalog: Catalog | None = None) -> Answer:
+    def decide_item(self, data: Any, call: Call, catalog: Catalog | None = None, now: datetime | None = None) -> Answer:
         """Like decide, but a malformed or refused request becomes a deny with ``context.error`` in place."""
         try:
-            return self.decide(data, call, catalog)
+            return self.decide(data, call, catalog, now)
         except RequestError as exc:
             metrics.observe_error(exc.cause if isinstance(exc, Refused) else "invalid-item")
             decision_id = self.ids.next()
             if self.logging:
-                self.decision_log.record(self._error_event(decision_id, call, data, "request-error", str(exc)))
+                event = self._error_event(decision_id, call, data, "request-error", str(exc), now)
+                self.decision_log.record(event)
             return {"decision": False, "context": {"decision_id": decision_id, "error": item_error(exc)}}
 
     def explain(self, data: Any, call: Call) -> dict[str, Any]:
@@ -208,7 +214,7 @@ class Decider:
         except RequestError:
             raise
         except Exception as exc:  # noqa: BLE001
-            return self._failed(data, call, exc, started)
+            return self._failed(data, call, exc, started, now)
         return answer.explanation(explanation, self._tail(call, p, explanation.verdict, started, now))
 
     # ------------------------------------------------------------------------------ the one tail
@@ -225,13 +231,13 @@ class Decider:
             self.tracing.decided(call, p, verdict, decision_id, perf_counter() - started)
         return decision_id
 
-    def _failed(self, data: Any, call: Call, exc: Exception, started: float) -> Answer:
+    def _failed(self, data: Any, call: Call, exc: Exception, started: float, now: datetime) -> Answer:
         logger.exception("internal error while deciding; answered deny")
         metrics.observe_error("evaluation-error")
         decision_id = self.ids.next()
         message = f"internal error while deciding ({type(exc).__name__}); denied"
         if self.logging:
-            self.decision_log.record(self._error_event(decision_id, call, data, "evaluation-error", message))
+            self.decision_log.record(self._error_event(decision_id, call, data, "evaluation-error", message, now))
         if self.tracing is not None:
             self.tracing.failed(call, decision_id, type(exc).__name__, perf_counter() - started)
         reason = {"rule": "evaluation-error", "effect": "deny", "text": answer.text(EVALUATION_ERROR),
@@ -254,7 +260,7 @@ class Decider:
         category = facts.get("resource.category")
         return DecisionEvent(
             decision_id, call.request_id, "history" if call.history else call.endpoint, verdict.decision,
-            now.isoformat(), as_of=envelope.time.isoformat(),
+            self._stamp(now), as_of=envelope.time.isoformat(),
             subject=Subject(_short(envelope.subject.id), _short(envelope.subject.type), _role(facts)),
             organisation=_short(envelope.subject.properties.get("organisation")),
             action=envelope.action.type,
@@ -268,7 +274,15 @@ class Decider:
             processing_activity_id=envelope.action.properties.get("processing_activity_id"),
             traceparent=traceparent if traceparent is not None else call.traceparent)
 
-    def _error_event(self, decision_id: str, call: Call, data: Any, rule: str, error: str) -> DecisionEvent:
+    def _error_event(self, decision_id: str, call: Call, data: Any, rule: str, error: str,
+                     now: datetime | None) -> DecisionEvent:
         """The record of a request that was not decided: who and what as far as they are short strings."""
         return DecisionEvent.undecided(decision_id, call.request_id, "history" if call.history else call.endpoint,
-                                       self.clock().isoformat(), data, rule, error, call.traceparent)
+                                       self._stamp(now or self.clock()), data, rule, error, call.traceparent)
+
+    def _stamp(self, now: datetime) -> str:
+        """``now`` in ISO 8601, written once for all the decisions of a call that share the moment."""
+        stamped = self._stamped
+        if stamped is None or stamped[0] is not now:
+            stamped = self._stamped = (now, now.isoformat())
+        return stamped[1]

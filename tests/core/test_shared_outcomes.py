@@ -37,6 +37,9 @@ def test_an_outcome_seen_before_is_the_same_verdict_as_a_fresh_bundle_gives(
         first, again = evaluate(mini, facts), evaluate(mini, dict(facts))
         assert again is first
         assert first == evaluate(fresh, facts)
+        # the ids the decision log names are the verdict's own, made once with it
+        assert first.deciding_rules == tuple(r.rule for r in first.reasons) and first.deciding_rules
+        assert first.obligation_ids == tuple(o.id for o in first.obligations)
     lifted = evaluate(mini, _facts(mini, requests[2]))
     assert lifted.decision is False and [m.fact for m in lifted.missing] == ["consent.self"]
     allowed = [evaluate(mini, _facts(mini, r)) for r in requests[:2]]

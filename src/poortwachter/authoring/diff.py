@@ -84,8 +84,7 @@ def change_of(old: Verdict, new: Verdict) -> Change | None:
     ko, kn = _kind(old), _kind(new)
     ro = [r for r in old.deciding_rules if r != "default-deny"]
     rn = [r for r in new.deciding_rules if r != "default-deny"]
-    oo = [o.id for o in old.obligations]
-    on = [o.id for o in new.obligations]
+    oo, on = list(old.obligation_ids), list(new.obligation_ids)
     if ko == kn:
         removed = tuple(r for r in ro if r not in rn)
         added = tuple(r for r in rn if r not in ro)

@@ -95,7 +95,7 @@ def _check(expect: Mapping[str, Any], verdict: Verdict) -> list[str]:
                         f"(decided by {', '.join(rules)})")
     if "rules" in expect and set(expect["rules"]) != set(rules):
         problems.append(f"rules: expected {sorted(expect['rules'])}, got {sorted(rules)}")
-    got_obl = {o.id for o in verdict.obligations}
+    got_obl = set(verdict.obligation_ids)
     if "obligations" in expect and not set(expect["obligations"]) <= got_obl:
         problems.append(f"obligations: expected all of {sorted(expect['obligations'])}, got {sorted(got_obl)}")
     if "obligations_any" in expect and not set(expect["obligations_any"]) & got_obl:

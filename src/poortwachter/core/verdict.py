@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Effect = Literal["allow", "deny"]
@@ -59,10 +59,14 @@ class Verdict:
     missing: tuple[Missing, ...]
     bundle: BundleRef
     errors: tuple[str, ...] = ()
+    #: the ids of the deciding rules and of the obligations, as the decision log and traces name them: made
+    #: once, since one verdict is shared by every decision with its outcome (policy/evaluate.py)
+    deciding_rules: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    obligation_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def deciding_rules(self) -> tuple[str, ...]:
-        return tuple(r.rule for r in self.reasons)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "deciding_rules", tuple(r.rule for r in self.reasons))
+        object.__setattr__(self, "obligation_ids", tuple(o.id for o in self.obligations))
 
 
 DEFAULT_DENY = Reason(

@@ -268,7 +268,7 @@ class Decider:
             item=Item(_short(envelope.resource.type), _short(envelope.resource.id),
                       category if type(category) is str and category != "none" else None,
                       _short(envelope.resource.properties.get("dossier_type"))),
-            rules=verdict.deciding_rules, obligations=tuple(o.id for o in verdict.obligations), bundle=verdict.bundle,
+            rules=verdict.deciding_rules, obligations=verdict.obligation_ids, bundle=verdict.bundle,
             purpose=_short(facts.get("context.purpose", context.get("purpose"))), attestations=kinds,
             emergency="emergency" in kinds, emergency_by=_short(by),
             processing_activity_id=envelope.action.properties.get("processing_activity_id"),

@@ -97,7 +97,7 @@ class Tracing:
             "poortwachter.action": p.envelope.action.type,
             "poortwachter.decision": "allow" if verdict.decision else "deny",
             "poortwachter.rules": list(verdict.deciding_rules),
-            "poortwachter.obligations": [o.id for o in verdict.obligations],
+            "poortwachter.obligations": list(verdict.obligation_ids),
             "poortwachter.endpoint": "history" if call.history else call.endpoint,
             "poortwachter.decision_id": decision_id,
         })

@@ -58,19 +58,20 @@ async def decide_paced(decider: Decider, requests: list[Any], call: Call, semant
     """Answers in request order (the short-circuit semantics stop after the deciding item), all by one
     snapshot of the bundles (``catalog``, else the decider's current one, taken once) at one moment (one
     clock reading: the 'now' of every item and its record's time), yielding the event loop every
-    ``SLICE`` seconds."""
+    ``SLICE`` seconds. Their metrics are tallied and added when the call is done (metrics.tallied)."""
     catalog, now = catalog or decider.catalog(), decider.clock()
     answers: list[Answer] = []
     deadline = perf_counter() + SLICE
-    for data in requests:
-        answer = decider.decide_item(data, call, catalog, now)
-        answers.append(answer)
-        if semantic == "deny_on_first_deny" and not answer["decision"]:
-            break
-        if semantic == "permit_on_first_permit" and answer["decision"]:
-            break
-        if perf_counter() > deadline:
-            await asyncio.sleep(0)
-            deadline = perf_counter() + SLICE
+    with metrics.tallied():
+        for data in requests:
+            answer = decider.decide_item(data, call, catalog, now)
+            answers.append(answer)
+            if semantic == "deny_on_first_deny" and not answer["decision"]:
+                break
+            if semantic == "permit_on_first_permit" and answer["decision"]:
+                break
+            if perf_counter() > deadline:
+                await asyncio.sleep(0)
+                deadline = perf_counter() + SLICE
     metrics.observe_batch(len(requests))
     return answers

@@ -46,9 +46,12 @@ of them: counters and histograms are summed, gauges take the mode noted at their
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import Scope
@@ -183,7 +186,8 @@ def observe_request(scope: Scope, status: int, seconds: float) -> None:
 
 
 def observe_decision(bundle: str, version: str, action: str, decision: bool, rule: str, seconds: float) -> None:
-    """One decision; the hot path: label children are cached, so this is two dict lookups and two adds."""
+    """One decision; the hot path: label children are cached, so this is two dict lookups and two adds
+    (within :func:`tallied`: two counts in plain numbers)."""
     key = (bundle, version, action, decision, rule)
     pair = _children.get(key)
     if pair is None:
@@ -192,8 +196,18 @@ def observe_decision(bundle: str, version: str, action: str, decision: bool, rul
                 DECISION_SECONDS.labels(b, v))
         if len(_children) < 10 * MAX_LABEL_VALUES:
             _children[key] = pair
-    pair[0].inc()
-    pair[1].observe(seconds)
+    tally = _TALLY.get()
+    if tally is None:
+        pair[0].inc()
+        pair[1].observe(seconds)
+        return
+    counter, histogram = pair
+    tally.decisions[counter] = tally.decisions.get(counter, 0) + 1
+    counts = tally.durations.get(histogram)
+    if counts is None:
+        counts = tally.durations[histogram] = [0.0] * (len(_LATENCY_BOUNDS) + 1)
+    counts[bisect_left(_LATENCY_BOUNDS, seconds)] += 1  # the first bucket whose bound is >= seconds
+    counts[-1] += seconds
 
 
 def observe_batch(size: int) -> None:
@@ -201,7 +215,62 @@ def observe_batch(size: int) -> None:
 
 
 def observe_cache(hit: bool) -> None:
-    (_HIT if hit else _MISS).inc()
+    tally = _TALLY.get()
+    if tally is None:
+        (_HIT if hit else _MISS).inc()
+    elif hit:
+        tally.hits += 1
+    else:
+        tally.misses += 1
+
+
+class Tally:
+    """The decision metrics of one call that decides many requests, counted in plain numbers and added
+    to the series once, when the call is done (:func:`tallied`). A prometheus child's ``inc`` and
+    ``observe`` each take a lock, and in a multi-worker server write to a shared file: the decision
+    counter, its duration histogram and the cache counter cost 2.5 µs of every batch item (4.2 µs with
+    several workers), the tally 0.5 µs (issue 16)."""
+
+    __slots__ = ("decisions", "durations", "hits", "misses")
+
+    def __init__(self) -> None:
+        self.decisions: dict[Counter, int] = {}
+        #: per histogram child: the observations in each bucket (non-cumulative, as the child keeps them),
+        #: then their sum
+        self.durations: dict[Histogram, list[float]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def add(self) -> None:
+        """Into the series, as the same observations made one by one would have."""
+        for counter, n in self.decisions.items():
+            counter.inc(n)
+        for histogram, counts in self.durations.items():
+            for bucket, seen in zip(histogram._buckets, counts):  # noqa: SLF001 - see tests/service/test_metrics_tally.py
+                if seen:
+                    bucket.inc(seen)
+            histogram._sum.inc(counts[-1])  # noqa: SLF001
+        if self.hits:
+            _HIT.inc(self.hits)
+        if self.misses:
+            _MISS.inc(self.misses)
+
+
+@contextlib.contextmanager
+def tallied() -> Iterator[Tally]:
+    """Within: this task's (or thread's) decision and cache metrics are tallied, and added to the series
+    when it ends, however it ends. A scrape meanwhile sees the call's decisions once it is done."""
+    tally = Tally()
+    token = _TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _TALLY.reset(token)
+        tally.add()
+
+
+_TALLY: ContextVar[Tally | None] = ContextVar("poortwachter_metrics_tally", default=None)
+_LATENCY_BOUNDS = (*(float(b) for b in LATENCY_BUCKETS), float("inf"))
 
 
 def observe_error(kind: str) -> None:

@@ -38,6 +38,10 @@ signed bundles, never from a client; error kinds are code constants. As a last g
 takes at most ``MAX_LABEL_VALUES`` distinct values and at most 120 characters; the rest become
 ``other``. No label ever holds an id of a person, client, request or decision.
 
+A call that decides many requests (batch, filter, search) tallies its decision and cache metrics in
+plain numbers and adds them when it is done (:func:`tallied`): a scrape sees them once it is answered,
+exactly as if each had been counted on its own.
+
 Several worker processes (``poortwachter serve --workers N``): ``serve`` calls
 :func:`.metrics_export.prepare_multiprocess` before the workers start, which points ``PROMETHEUS_MULTIPROC_DIR`` at a
 fresh folder; each worker then writes its samples there and ``/metrics`` (in any worker) aggregates all

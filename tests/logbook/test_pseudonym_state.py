@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from poortwachter.logbook.pseudonym import PREFIX, Pseudonymiser, key_id
+from poortwachter.logbook.pseudonym import MEMO_SIZE, PREFIX, Pseudonymiser, key_id
 
 
 @pytest.mark.parametrize("key", [b"k" * 16, b"0123456789abcdef" * 4, b"x" * 65, bytes(range(200)), b"\xff" * 64])
@@ -27,3 +27,17 @@ def test_states_are_not_consumed() -> None:
 
 def test_clear_when_disabled() -> None:
     assert Pseudonymiser(None, enabled=False)("client-1") == "client-1"
+
+
+def test_remembered_pseudonyms_are_the_ones_made_afresh_and_the_memory_is_bounded() -> None:
+    """A batch repeats its person's and client's ids: their pseudonyms are remembered, up to MEMO_SIZE ids
+    (then forgotten at once), and a remembered pseudonym is the one HMAC-SHA256 gives."""
+    key = b"a-key-of-enough-bytes"
+    pseudonymise = Pseudonymiser(key)
+    ids = [f"id-{i}" for i in range(MEMO_SIZE + 500)]
+    for _ in range(2):
+        for value in ids[:3] * 5 + ids:
+            expected = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+            assert pseudonymise(value) == f"{PREFIX}:{key_id(key)}:{expected}"
+            assert len(pseudonymise._memo) <= MEMO_SIZE  # noqa: SLF001
+    assert "id-3" not in pseudonymise._memo and pseudonymise("id-1") == Pseudonymiser(key)("id-1")  # noqa: SLF001

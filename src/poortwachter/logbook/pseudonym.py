@@ -67,10 +67,17 @@ def _keyed_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
     return (hashlib.sha256(bytes(b ^ 0x36 for b in padded)), hashlib.sha256(bytes(b ^ 0x5C for b in padded)))
 
 
-class Pseudonymiser:
-    """``client id -> 'hmac-sha256:<key id>:<64 hex>'``; ``enabled=False`` logs ids in the clear."""
+MEMO_SIZE = 4096  # ids whose pseudonym is remembered (a few hundred people and dossiers per worker at a time)
 
-    __slots__ = ("_inner", "_outer", "_prefix", "enabled", "key_id")
+
+class Pseudonymiser:
+    """``client id -> 'hmac-sha256:<key id>:<64 hex>'``; ``enabled=False`` logs ids in the clear.
+
+    The pseudonyms last made are remembered (at most ``MEMO_SIZE``, then forgotten all at once): a batch
+    or a field filter is one person asking about many items of one client's dossier, so its records
+    repeat the same three ids, each 1.8 µs to hash in the log writer thread."""
+
+    __slots__ = ("_inner", "_memo", "_outer", "_prefix", "enabled", "key_id")
 
     def __init__(self, key: bytes | None, *, enabled: bool = True) -> None:
         if enabled and (key is None or len(key) < MIN_KEY_BYTES):
@@ -78,16 +85,23 @@ class Pseudonymiser:
         self._inner, self._outer = _keyed_states(key or b"")
         self.key_id = key_id(key or b"") if enabled else "clear"
         self._prefix = f"{PREFIX}:{self.key_id}:"
+        self._memo: dict[str, str] = {}
         self.enabled = enabled
 
     def __call__(self, client_id: str) -> str:
         if not self.enabled:
             return client_id
-        inner = self._inner.copy()
-        inner.update(client_id.encode("utf-8"))
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return self._prefix + outer.hexdigest()
+        found = self._memo.get(client_id)
+        if found is None:
+            inner = self._inner.copy()
+            inner.update(client_id.encode("utf-8"))
+            outer = self._outer.copy()
+            outer.update(inner.digest())
+            found = self._prefix + outer.hexdigest()
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[client_id] = found
+        return found
 
     def matches(self, client_id: str, logged: str) -> bool:
         """Whether ``logged`` (a value from the log) is this client, under this key or in the clear."""

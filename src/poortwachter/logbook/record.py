@@ -3,7 +3,8 @@
 NEN 7513:2024 (toolkit-jgz-2026 bijlage C) asks at least: the event, its time, which client,
 which user caused it and on whose behalf. A record (schema ``v`` 1) holds::
 
-    v, time                     schema version; when the decision was taken (ISO 8601 with offset, µs)
+    v, time                     schema version; when the decision was taken (ISO 8601 with offset, µs;
+                                the items of one batch, filter or search: the call's one moment)
     decision_id, request_id     the answer's decision id; the caller's X-Request-ID (or ours)
     endpoint                    which API answered (e.g. /access/v1/evaluation)
     subject {id, type, role}    who asked; role = relation (person), discipline (professional) or kind

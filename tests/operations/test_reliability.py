@@ -149,8 +149,9 @@ def test_every_answered_decision_is_in_the_log(tmp_path: Path, mini_bundles: Pat
 
 @pytest.mark.slow
 def test_metrics_add_up_across_worker_processes(tmp_path: Path, mini_bundles: Path) -> None:
-    """Two workers, one /metrics: the decision counter equals the decisions made by both; the separate
-    metrics listener (metrics_address, served by the parent process) reports the same."""
+    """Two workers, one /metrics: the decision counter equals the decisions made by both, single and in
+    batches (tallied per call into the shared files); the separate metrics listener (metrics_address,
+    served by the parent process) reports the same."""
     exporter = f"127.0.0.1:{free_port()}"
     with server(tmp_path, mini_bundles, 2, {"POORTWACHTER_METRICS_ADDRESS": exporter}) as (proc, base):
         n = 0
@@ -158,6 +159,11 @@ def test_metrics_add_up_across_worker_processes(tmp_path: Path, mini_bundles: Pa
             r = httpx.post(base + "/access/v1/evaluation", json=request(i), timeout=10, verify=TLS)
             assert r.status_code == 200
             n += 1
+        for i in range(4):  # batches: their metrics are tallied and added when each call is done
+            r = httpx.post(base + "/access/v1/evaluations", json={"evaluations": [request(i)] * 10}, timeout=10,
+                           verify=TLS)
+            assert r.status_code == 200 and len(r.json()["evaluations"]) == 10
+            n += 10
         text = ""
         for url in (base + "/metrics",) * 3 + (f"http://{exporter}/metrics",):  # any worker, then the parent
             text = httpx.get(url, timeout=10, verify=TLS).text

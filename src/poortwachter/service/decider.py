@@ -193,6 +193,8 @@ class Decider:
 
     def decide_item(self, data: Any, call: Call, catalog: Catalog | None = None, now: datetime | None = None) -> Answer:
         """Like decide, but a malformed or refused request becomes a deny with ``context.error`` in place."""
+        if now is None:
+            now = self.clock()
         try:
             return self.decide(data, call, catalog, now)
         except RequestError as exc:
@@ -275,10 +277,10 @@ class Decider:
             traceparent=traceparent if traceparent is not None else call.traceparent)
 
     def _error_event(self, decision_id: str, call: Call, data: Any, rule: str, error: str,
-                     now: datetime | None) -> DecisionEvent:
+                     now: datetime) -> DecisionEvent:
         """The record of a request that was not decided: who and what as far as they are short strings."""
         return DecisionEvent.undecided(decision_id, call.request_id, "history" if call.history else call.endpoint,
-                                       self._stamp(now or self.clock()), data, rule, error, call.traceparent)
+                                       self._stamp(now), data, rule, error, call.traceparent)
 
     def _stamp(self, now: datetime) -> str:
         """``now`` in ISO 8601, written once for all the decisions of a call that share the moment."""

@@ -91,6 +91,20 @@ def test_a_backdated_clock_does_not_bring_back_the_old_law(law: Harness) -> None
     _problem(law.post("/access/v1/evaluation", future), "clock-skew")
 
 
+def test_a_backdated_item_in_a_batch_is_refused_in_place(law: Harness) -> None:
+    """A batch reads the clock once for all its items; every item's context.time is still held to it:
+    a backdated one is an error in its place, never a decision by the old law."""
+    old = portal_login(time="2023-06-30T20:00:00+02:00")
+    r = law.post("/access/v1/evaluations", {"evaluations": [portal_login(), old, portal_login()]})
+    assert r.status_code == 200
+    first, backdated, last = r.json()["evaluations"]
+    assert [first["decision"], backdated["decision"], last["decision"]] == [False, False, False]
+    assert first["context"]["reasons"][0]["rule"] == last["context"]["reasons"][0]["rule"] == \
+        "jgz.portaal.tweefactor-vereist"
+    assert backdated["context"]["error"]["status"] == 400 and "reasons" not in backdated["context"]
+    assert "2023-06-30T20:00:00+02:00" in backdated["context"]["error"]["message"]
+
+
 def test_a_pinned_version_is_refused_unless_allowed(law: Harness, make_harness: MakeHarness) -> None:
     body = _problem(law.post("/access/v1/evaluation", portal_login(bundle="nl-jgz@2020.1.0")), "pinned-version")
     assert body["errors"][0]["field"] == "context.bundle"

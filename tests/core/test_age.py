@@ -145,3 +145,17 @@ def test_birthdate_after_the_decision_date_is_refused(facts_of, request_for):
         facts_of(request_for(birthdate="2026-11-23", time="2026-11-22T10:00:00+01:00"))
     assert err.value.path == "resource.properties.client.birthdate"
     assert "2026-11-23" in err.value.got
+
+
+@pytest.mark.parametrize("thresholds", [(), (18,), (12, 16, 18), (4, 12, 16, 18, 23)])
+def test_age_band_labels_every_age_by_its_thresholds(thresholds):
+    """The remembered labels give every age, past the last threshold too, the band its definition gives."""
+    from poortwachter.core.facts import age_band
+
+    def by_definition(a: int) -> str:
+        lower = max((t for t in thresholds if t <= a), default=0)
+        upper = min((t for t in thresholds if t > a), default=None)
+        return f"{lower}+" if upper is None else f"{lower}-{upper - 1}"
+
+    for a in (*range(0, 130), 1000):
+        assert age_band(a, thresholds) == by_definition(a), a

@@ -137,8 +137,24 @@ def test_moment_is_instants_common_case(value: Any) -> None:
 @given(st.one_of(_moments(), st.dates().map(lambda d: d.isoformat()), st.text(max_size=12), st.sampled_from(JUNK)))
 def test_plain_day_is_days_common_case(value: Any) -> None:
     found = plain_day(value)
+    assert plain_day(value) == found  # read again: remembered, or again not a plain day
     read = _outcome(lambda: day({"d": value}, "d", "p"))
     if found is not None:
         assert read == ("value", found)
     else:  # what plain_day leaves to day: an error, an absent value, or a date-time (its date as written)
         assert read[0] == "error" or value is None or (type(value) is str and len(value) > 10), (value, read)
+
+
+def test_plain_day_remembers_only_dates_and_at_most_max_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    from poortwachter.core import readers
+
+    monkeypatch.setattr(readers, "MAX_DAYS", 3)
+    monkeypatch.setattr(readers, "_days", {})
+    for bad in ("2026-02-30", "1899-12-31", "2026-W01-1", "20260101"):
+        assert plain_day(bad) is None
+    assert readers._days == {}
+    days = [f"2026-01-0{d}" for d in range(1, 8)]
+    for text in days:
+        assert plain_day(text) == date.fromisoformat(text)
+        assert len(readers._days) <= 3
+    assert plain_day(days[-1]) == date(2026, 1, 7) and days[-1] in readers._days

@@ -26,14 +26,15 @@ from .youth_care import (
 
 
 def age_band(age: int, thresholds: tuple[int, ...]) -> str:
-    """Label of the band ``age`` falls in, e.g. ``12-15`` for thresholds (12, 16, 18)."""
+    """Label of the band ``age`` (never negative) falls in, e.g. ``12-15`` for thresholds (12, 16, 18)."""
     labels = _BAND_LABELS.get(thresholds)
     if labels is None:
         labels = _BAND_LABELS[thresholds] = tuple(_band(a, thresholds) for a in range(max(thresholds, default=0) + 1))
-    return labels[age] if 0 <= age < len(labels) else _band(age, thresholds)
+    return labels[age if age < len(labels) else -1]
 
 
-_BAND_LABELS: dict[tuple[int, ...], tuple[str, ...]] = {}  # per threshold set: the label of each age up to the last
+# per threshold set: the label of each age up to the last threshold, whose label (e.g. "18+") every older age shares
+_BAND_LABELS: dict[tuple[int, ...], tuple[str, ...]] = {}
 
 
 def _band(age: int, thresholds: tuple[int, ...]) -> str:
@@ -88,17 +89,16 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
     """The youth-care facts of ``envelope`` at its ``context.time`` under a bundle's consent bands and age
     thresholds, in one pass over the request: every field read and checked in contract order
     (RequestError names the first offending one), and no value read twice."""
-    s = envelope.subject
-    subj = read_party(s.type, s.id, s.properties, "subject")
-    name, setting, transfer_reason, new_school_known, recipient = read_action(envelope.action)
+    subject, action, resource, context, when, today = envelope  # (unpacked: a NamedTuple's fields read slower)
+    stype, sid, sprops = subject
+    subj = read_party(stype, sid, sprops, "subject")
+    name, setting, transfer_reason, new_school_known, recipient = read_action(action)
     (rtype, dossier_type, category, author_id, author_kind, shielded, confidential, last_change, treatment_end,
-     created, about_id, about_relation, client) = read_resource(envelope.resource)
+     created, about_id, about_relation, client) = read_resource(resource)
     client_id, born, deceased, died, unable, measures, gezag = client
-    today = envelope.today
     if born > today:  # a negative age would satisfy "under 12"
         raise RequestError("resource.properties.client.birthdate",
                            "a date on or before the date of context.time", born.isoformat())
-    context = envelope.context
     purpose, channel, authn = read_context(context)
     get = context.get
     consents, objections = get("consents"), get("objections")
@@ -109,18 +109,18 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
         acting = recipient if name == "disclose" and recipient else subj
         names = _roles(acting, client_id)
         if has_consents:
-            consenters = read_consents(context, born, envelope.time, names, category, purpose)
+            consenters = read_consents(context, born, when, names, category, purpose)
             if consenters:
                 if client_id in consenters:
                     facts["consent.self"] = consent_self = True
                 if not consenters.isdisjoint(gezag):
                     facts["consent.gezag"] = consent_gezag = True
-                    if gezag <= consenters:
+                    if consenters.issuperset(gezag):
                         facts["consent.all_gezag"] = True
                 if about_id is not None and about_id in consenters:
                     facts["consent.about"] = True
         if has_objections:
-            objectors = read_objections(context, envelope.time, acting[0], names, category, purpose)
+            objectors = read_objections(context, when, acting[0], names, category, purpose)
             if objectors:
                 if client_id in objectors:
                     facts["objection.self"] = True
@@ -235,6 +235,6 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
         for a in read_attestations(context):
             facts[_ATTESTATION_KEYS.get(a) or f"attestation.{a}"] = True
     labels = _BAND_LABELS.get(age_thresholds)  # age_band, inline
-    facts["client.age_band"] = labels[age] if labels is not None and 0 <= age < len(labels) \
-        else age_band(age, age_thresholds)
+    facts["client.age_band"] = age_band(age, age_thresholds) if labels is None \
+        else labels[age if age < len(labels) else -1]
     return facts

@@ -147,15 +147,31 @@ def day(data: Json, key: str, path: str, *, required: bool = False) -> date | No
 
 def plain_day(value: object) -> date | None:
     """:func:`day`'s common valid case without a path: the date of a YYYY-MM-DD in the years the core
-    takes, None for anything else (which the caller then reads with :func:`day`)."""
-    if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+    takes, None for anything else (which the caller then reads with :func:`day`).
+
+    The dates read are remembered (at most ``MAX_DAYS``, then all forgotten at once): every request
+    about a client repeats its birthdate, and the birthdates of youth care's clients fall on some nine
+    thousand days, so a dict lookup replaces the parse (~0.3 µs)."""
+    if type(value) is not str:
+        return None
+    found = _days.get(value)
+    if found is not None:
+        return found
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
             found = date.fromisoformat(value)
         except ValueError:
             return None
         if FIRST_YEAR <= found.year <= LAST_YEAR:
+            if len(_days) >= MAX_DAYS:
+                _days.clear()
+            _days[value] = found
             return found
     return None
+
+
+MAX_DAYS = 16384  # ~45 years of days; each entry a 10-character key and a date: about 2 MB at most
+_days: dict[str, date] = {}  # YYYY-MM-DD → its date, for plain_day
 
 
 def moment(value: object) -> datetime | None:

@@ -10,6 +10,7 @@ one settles whether it counts.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 
 from . import vocabulary as v
@@ -44,10 +45,10 @@ Party = tuple[str, str, str | None, bool, bool, str | None, bool, str | None, st
 #: name, setting, transfer_reason, new_school_known, recipient
 Action = tuple[str, str | None, str | None, bool, Party | None]
 #: client: id, birthdate, deceased, date_of_death, wilsonbekwaam, measures, gezaghebbenden
-Client = tuple[str, date, bool, date | None, bool, frozenset[str], frozenset[str]]
+Client = tuple[str, date, bool, date | None, bool, frozenset[str], Collection[str]]
 #: resource: type, dossier_type, category, author_id, author_kind, shielded_from, confidential_from_parents,
 #: last_change, treatment_end, created (written_at, else created_at), about_id, about_relation, client
-Resource = tuple[str, str, str | None, str | None, str | None, frozenset[str], bool, date | None, date | None,
+Resource = tuple[str, str, str | None, str | None, str | None, Collection[str], bool, date | None, date | None,
                  date | None, str | None, str | None, Client]
 
 _RELATIONS, _DISCIPLINES, _KINDS = OneOf(v.RELATIONS), OneOf(v.DISCIPLINES), OneOf(v.ORGANISATION_KINDS)
@@ -103,10 +104,9 @@ def read_party(entity_type: str, ident: str, props: Json, path: str) -> Party:
 
 
 def read_action(entity: Entity) -> Action:
-    name = entity.type
+    name, _, p = entity
     if name not in _ACTIONS:
         raise RequestError("action.name", "one of " + ", ".join(v.ACTIONS), name)
-    p = entity.properties
     if not p:
         if name == "disclose":
             raise RequestError("action.properties.recipient", "the recipient (type, id, properties) of a disclosure",
@@ -164,26 +164,27 @@ def _client(props: Json) -> Client:
     unable = get("wilsonbekwaam", False)
     if unable is not True and unable is not False:
         unable = flag(data, "wilsonbekwaam", cp)
-    raw = get("gezaghebbenden")  # strings()'s valid case inline for one or two ids
+    raw = get("gezaghebbenden")  # strings()'s valid case inline for one or two ids, kept as the list
+    holders: Collection[str]  # (looking up one of two ids in a list is as quick as in a set, without making one)
     if raw is None:
         holders = _NO_STRINGS
     elif type(raw) is list and 0 < len(raw) <= 2 and type(h := raw[0]) is str and len(h) <= MAX_TEXT \
             and (len(raw) == 1 or (type(h := raw[1]) is str and len(h) <= MAX_TEXT)):
-        holders = frozenset(raw)
+        holders = raw
     else:
         holders = strings(data, "gezaghebbenden", cp, MAX_GEZAGHEBBENDEN, "ids")
     return ident, birthdate, deceased, died, unable, measures, holders
 
 
 def read_resource(entity: Entity) -> Resource:
-    if entity.type not in _RESOURCE_TYPES:
-        raise RequestError("resource.type", "one of " + ", ".join(v.RESOURCE_TYPES), entity.type)
-    p = entity.properties
+    rtype, _, p = entity
+    if rtype not in _RESOURCE_TYPES:
+        raise RequestError("resource.type", "one of " + ", ".join(v.RESOURCE_TYPES), rtype)
     get = p.get
     pp, ap, bp = "resource.properties", "resource.properties.author", "resource.properties.about"
     category = get("category")
     if not (type(category) is str and category in _CATEGORIES):
-        category = choice(p, "category", pp, _CATEGORIES, required=entity.type == "dossier_item")
+        category = choice(p, "category", pp, _CATEGORIES, required=rtype == "dossier_item")
     author = get("author")
     if type(author) is not dict:
         author = obj(author, ap, required=False)
@@ -201,11 +202,12 @@ def read_resource(entity: Entity) -> Resource:
     if author_kind is not None and not (type(author_kind) is str and author_kind in _AUTHOR_KINDS):
         author_kind = choice(author, "kind", ap, _AUTHOR_KINDS)
     raw = get("shielded_from")
-    if raw is None or raw == []:  # as strings() reads them, without the call; one or two ids likewise
+    shielded: Collection[str]
+    if raw is None or raw == []:  # as strings() reads them, without the call; one or two ids likewise (the list)
         shielded = _NO_STRINGS
     elif type(raw) is list and len(raw) <= 2 and type(h := raw[0]) is str and len(h) <= MAX_TEXT \
             and (len(raw) == 1 or (type(h := raw[1]) is str and len(h) <= MAX_TEXT)):
-        shielded = frozenset(raw)
+        shielded = raw
     else:
         shielded = strings(p, "shielded_from", pp, MAX_SHIELDED_FROM, "ids")
     confidential = get("confidential_from_parents", False)
@@ -224,7 +226,7 @@ def read_resource(entity: Entity) -> Resource:
         about_relation = about.get("relation")
         if about_relation is not None and not (type(about_relation) is str and about_relation in _RELATIONS):
             about_relation = choice(about, "relation", bp, _RELATIONS)
-    return (entity.type, dossier_type, category, author_id, author_kind, shielded, confidential, last_change,
+    return (rtype, dossier_type, category, author_id, author_kind, shielded, confidential, last_change,
             treatment_end, created, about_id, about_relation, client)
 
 

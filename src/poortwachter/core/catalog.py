@@ -15,7 +15,7 @@ from datetime import date
 
 from .errors import RequestError, did_you_mean, unknown
 from .policy.compile import CompiledBundle
-from .request import Envelope
+from .request import PROPERTIES, Envelope
 from .routing import Routing, bundle_name, check_governs, dossier_type_of
 
 MAX_REMEMBERED = 4096  # (routing, dossier type, date) choices a catalog remembers (then it starts afresh)
@@ -62,7 +62,7 @@ class Catalog:
     def select_for(self, envelope: Envelope, routing: Routing) -> CompiledBundle:
         """The bundle that decides ``envelope``: the one routed to (core/routing.py), in the version in
         force at ``context.time`` unless a permitted pin names another. RequestError otherwise."""
-        dossier_type = envelope.resource.properties.get("dossier_type")
+        dossier_type = envelope.resource[PROPERTIES].get("dossier_type")
         key = None
         if type(dossier_type) is str and envelope.context.get("bundle") is None:
             key = (id(routing), dossier_type, envelope.today)

@@ -15,19 +15,19 @@ from typing import Any, cast
 
 from .errors import RequestError
 from .policy.values import FactValue
-from .request import Envelope
+from .request import ID, PROPERTIES, TYPE, Envelope
 from .vocabulary import NONE, Extractor, FactSpec, Vocabulary
 
 
 def _lookup(envelope: Envelope, path: tuple[str, ...]) -> Any:
     root, rest = path[0], path[1:]
-    entity = getattr(envelope, root)
     if root == "context":
-        node: Any = entity
-    elif rest and rest[0] in ("type", "id", "name"):
-        return (entity.id if rest[0] == "id" else entity.type) if len(rest) == 1 else None
+        node: Any = envelope.context
     else:
-        node = {"properties": entity.properties}
+        kind, ident, properties = getattr(envelope, root)
+        if rest and rest[0] in ("type", "id", "name"):
+            return (ident if rest[0] == "id" else kind) if len(rest) == 1 else None
+        node = {"properties": properties}
     for part in rest:
         if not isinstance(node, Mapping):
             return None
@@ -64,14 +64,17 @@ Step = Callable[[Envelope, dict[str, FactValue]], None]
 def _getter(path: tuple[str, ...]) -> Getter:
     """``_lookup(envelope, path)`` with the path's shape settled once, at plan time."""
     root, rest = path[0], path[1:]
+    start: Getter
     if root == "context":
         start, steps = attrgetter("context"), rest
     elif rest and rest[0] in ("type", "id", "name"):
         if len(rest) != 1:
             return lambda envelope: None
-        return attrgetter(f"{root}.{'id' if rest[0] == 'id' else 'type'}")
+        entity, position = attrgetter(root), ID if rest[0] == "id" else TYPE
+        return lambda envelope: entity(envelope)[position]
     elif rest and rest[0] == "properties":
-        start, steps = attrgetter(f"{root}.properties"), rest[1:]
+        of = attrgetter(root)
+        start, steps = (lambda envelope: of(envelope)[PROPERTIES]), rest[1:]
     else:
         return partial(_lookup, path=path)
 

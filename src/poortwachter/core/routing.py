@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from .errors import RequestError
-from .request import Envelope
+from .request import PROPERTIES, Envelope
 
 NO_DOSSIER_TYPE = "none"  # the routing key of requests that name no dossier type (fixture vocabularies)
 DEFAULT_ROUTES: Mapping[str, str] = MappingProxyType({"jgz": "nl-jgz", "jeugdhulp": "nl-jeugdhulp"})
@@ -56,7 +56,7 @@ class Routing:
 
 def dossier_type_of(envelope: Envelope) -> str | None:
     """The request's dossier type as sent (its value set is checked by the bundle's vocabulary)."""
-    value = envelope.resource.properties.get("dossier_type")
+    value = envelope.resource[PROPERTIES].get("dossier_type")
     if value is None:
         return None
     if type(value) is not str or not value or len(value) > _MAX_TYPE_LENGTH:

@@ -36,7 +36,7 @@ from ..core.decide import Prepared, prepare
 from ..core.errors import RequestError
 from ..core.policy.compile import CompiledBundle
 from ..core.policy.evaluate import evaluate, explain
-from ..core.request import Envelope, parse_envelope
+from ..core.request import PROPERTIES, Envelope, parse_envelope
 from ..core.routing import Refused, Routing
 from ..core.verdict import EVALUATION_ERROR, Verdict
 from ..logbook.record import DecisionEvent, Item, Subject
@@ -115,7 +115,7 @@ def _check_nlgov(envelope: Envelope) -> None:
     short strings (a W3C traceparent is 55 characters)."""
     for path, value in (("context.traceparent", envelope.context.get("traceparent")),
                         ("action.properties.processing_activity_id",
-                         envelope.action.properties.get("processing_activity_id"))):
+                         envelope.action[PROPERTIES].get("processing_activity_id"))):
         if value is not None and not (isinstance(value, str) and 0 < len(value) <= MAX_LOGGED_TEXT):
             raise RequestError(path, f"a string of at most {MAX_LOGGED_TEXT} characters", value)
 
@@ -253,6 +253,8 @@ class Decider:
         """The record of a decided request, from the parsed envelope and the derived facts; ``now`` is the
         clock reading the decision was taken at."""
         envelope, facts = p.envelope, p.facts
+        (subject_type, subject_id, subject), (action, _, action_properties), (item_type, item_id, resource) = \
+            envelope.subject, envelope.action, envelope.resource
         context = envelope.context
         kinds = _attestation_kinds(facts, p.bundle.attestations)
         by = None
@@ -263,17 +265,17 @@ class Decider:
         return DecisionEvent(
             decision_id, call.request_id, "history" if call.history else call.endpoint, verdict.decision,
             self._stamp(now), as_of=envelope.time.isoformat(),
-            subject=Subject(_short(envelope.subject.id), _short(envelope.subject.type), _role(facts)),
-            organisation=_short(envelope.subject.properties.get("organisation")),
-            action=envelope.action.type,
-            client=_short(_get(envelope.resource.properties, "client", "id")),
-            item=Item(_short(envelope.resource.type), _short(envelope.resource.id),
+            subject=Subject(_short(subject_id), _short(subject_type), _role(facts)),
+            organisation=_short(subject.get("organisation")),
+            action=action,
+            client=_short(_get(resource, "client", "id")),
+            item=Item(_short(item_type), _short(item_id),
                       category if type(category) is str and category != "none" else None,
-                      _short(envelope.resource.properties.get("dossier_type"))),
+                      _short(resource.get("dossier_type"))),
             rules=verdict.deciding_rules, obligations=verdict.obligation_ids, bundle=verdict.bundle,
             purpose=_short(facts.get("context.purpose", context.get("purpose"))), attestations=kinds,
             emergency="emergency" in kinds, emergency_by=_short(by),
-            processing_activity_id=envelope.action.properties.get("processing_activity_id"),
+            processing_activity_id=action_properties.get("processing_activity_id"),
             traceparent=traceparent if traceparent is not None else call.traceparent)
 
     def _error_event(self, decision_id: str, call: Call, data: Any, rule: str, error: str,

@@ -29,6 +29,7 @@ from time import time_ns
 from typing import TYPE_CHECKING, Any
 
 from ..core.decide import Prepared
+from ..core.request import TYPE
 from ..core.verdict import Verdict
 from .settings import Settings, SettingsError
 
@@ -94,7 +95,7 @@ class Tracing:
             "poortwachter.bundle": ref.name,
             "poortwachter.bundle.version": ref.version,
             "poortwachter.bundle.revision": ref.revision,
-            "poortwachter.action": p.envelope.action.type,
+            "poortwachter.action": p.envelope.action[TYPE],
             "poortwachter.decision": "allow" if verdict.decision else "deny",
             "poortwachter.rules": list(verdict.deciding_rules),
             "poortwachter.obligations": list(verdict.obligation_ids),

@@ -33,7 +33,8 @@ def derive_facts(bundle: CompiledBundle, envelope: Envelope) -> dict[str, FactVa
 
 
 # NamedTuples rather than frozen dataclasses, like the envelope (core/request.py): as immutable and typed,
-# built in one step.
+# built in one step (with tuple.__new__, bound once: a NamedTuple's constructor is a Python function).
+_new = tuple.__new__
 
 
 class Prepared(NamedTuple):
@@ -60,7 +61,7 @@ def prepare(catalog: Catalog, data: Any, now: datetime, routing: Routing) -> Pre
     if routing.max_clock_skew is not None:  # (check_clock does nothing without a limit)
         check_clock(envelope, now, routing)
     bundle = catalog.select_for(envelope, routing)
-    return tuple.__new__(Prepared, (envelope, bundle, derive_facts(bundle, envelope)))
+    return _new(Prepared, (envelope, bundle, derive_facts(bundle, envelope)))
 
 
 def decide(catalog: Catalog, data: Any, now: datetime, routing: Routing) -> Decided:

@@ -100,8 +100,7 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
         raise RequestError("resource.properties.client.birthdate",
                            "a date on or before the date of context.time", born.isoformat())
     purpose, channel, authn = read_context(context)
-    get = context.get
-    consents, objections = get("consents"), get("objections")
+    consents, objections = context.get("consents"), context.get("objections")
     has_consents, has_objections = consents is not None and consents != [], objections is not None and objections != []
     consent_self = consent_gezag = False
     facts = _TEMPLATE.copy()
@@ -230,7 +229,7 @@ def derive(envelope: Envelope, consent_by_age: tuple[ConsentBand, ...], age_thre
         for m, key in _MEASURE_KEYS:
             if m in measures:
                 facts[key] = True
-    attestations = get("attestations")
+    attestations = context.get("attestations")
     if attestations is not None and attestations != []:
         for a in read_attestations(context):
             facts[_ATTESTATION_KEYS.get(a) or f"attestation.{a}"] = True

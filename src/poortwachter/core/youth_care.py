@@ -25,7 +25,6 @@ from .readers import (
     MAX_SHIELDED_FROM,
     MAX_TEXT,
     Json,
-    OneOf,
     choice,
     day,
     flag,
@@ -33,6 +32,7 @@ from .readers import (
     items,
     moment,
     obj,
+    one_of,
     plain_day,
     strings,
     text,
@@ -51,15 +51,15 @@ Client = tuple[str, date, bool, date | None, bool, frozenset[str], Collection[st
 Resource = tuple[str, str, str | None, str | None, str | None, Collection[str], bool, date | None, date | None,
                  date | None, str | None, str | None, Client]
 
-_RELATIONS, _DISCIPLINES, _KINDS = OneOf(v.RELATIONS), OneOf(v.DISCIPLINES), OneOf(v.ORGANISATION_KINDS)
-_CATEGORIES, _DOSSIER_TYPES, _AUTHOR_KINDS = OneOf(v.CATEGORIES), OneOf(v.DOSSIER_TYPES), OneOf(v.AUTHOR_KINDS)
-_PURPOSES, _AUTHN_LEVELS, _ATTESTATIONS = OneOf(v.PURPOSES), OneOf(v.AUTHN_LEVELS), OneOf(v.ATTESTATIONS)
+_RELATIONS, _DISCIPLINES, _KINDS = one_of(v.RELATIONS), one_of(v.DISCIPLINES), one_of(v.ORGANISATION_KINDS)
+_CATEGORIES, _DOSSIER_TYPES, _AUTHOR_KINDS = one_of(v.CATEGORIES), one_of(v.DOSSIER_TYPES), one_of(v.AUTHOR_KINDS)
+_PURPOSES, _AUTHN_LEVELS, _ATTESTATIONS = one_of(v.PURPOSES), one_of(v.AUTHN_LEVELS), one_of(v.ATTESTATIONS)
 _MEASURES = frozenset(v.MEASURES)
 _NO_STRINGS: frozenset[str] = frozenset()
 _SUBJECT_TYPES, _RESOURCE_TYPES, _ACTIONS = frozenset(v.SUBJECT_TYPES), frozenset(v.RESOURCE_TYPES), frozenset(v.ACTIONS)
 _TEAMS, _SETTINGS, _CHANNELS = frozenset(v.TEAMS), frozenset(v.SETTINGS), frozenset(v.CHANNELS)
 _TRANSFER_REASONS = frozenset(v.TRANSFER_REASONS)
-_SCOPES = OneOf((*v.CATEGORIES, "dossier", "research"))  # what a consent or objection may be about
+_SCOPES = one_of((*v.CATEGORIES, "dossier", "research"))  # what a consent or objection may be about
 _PROPERTIES = {"subject": "subject.properties", "action.properties.recipient": "action.properties.recipient.properties"}
 
 
@@ -74,29 +74,28 @@ def read_party(entity_type: str, ident: str, props: Json, path: str) -> Party:
     if entity_type not in _SUBJECT_TYPES:
         raise RequestError(f"{path}.type", "one of " + ", ".join(v.SUBJECT_TYPES), entity_type)
     pp = _PROPERTIES.get(path) or f"{path}.properties"
-    get = props.get
-    team = get("team")
+    team = props.get("team")
     if team is not None and not (type(team) is str and 0 < len(team) <= MAX_TEXT):
         team = text(props, "team", pp, required=False)
-    relation = get("relation")
+    relation = props.get("relation")
     if relation is not None and not (type(relation) is str and relation in _RELATIONS):
         relation = choice(props, "relation", pp, _RELATIONS)
-    gezag = get("gezag", False)
+    gezag = props.get("gezag", False)
     if gezag is not True and gezag is not False:
         gezag = flag(props, "gezag", pp)
-    verified = get("identity_verified", False)
+    verified = props.get("identity_verified", False)
     if verified is not True and verified is not False:
         verified = flag(props, "identity_verified", pp)
-    discipline = get("discipline")
+    discipline = props.get("discipline")
     if discipline is not None and not (type(discipline) is str and discipline in _DISCIPLINES):
         discipline = choice(props, "discipline", pp, _DISCIPLINES)
-    treatment = get("treatment_relation", False)
+    treatment = props.get("treatment_relation", False)
     if treatment is not True and treatment is not False:
         treatment = flag(props, "treatment_relation", pp)
-    kind = get("kind")
+    kind = props.get("kind")
     if kind is not None and not (type(kind) is str and kind in _KINDS):
         kind = choice(props, "kind", pp, _KINDS)
-    in_care = get("in_care", False)
+    in_care = props.get("in_care", False)
     if in_care is not True and in_care is not False:
         in_care = flag(props, "in_care", pp)
     return (entity_type, ident, relation, gezag, verified, discipline, treatment,
@@ -145,26 +144,25 @@ def _client(props: Json) -> Client:
     data = props.get("client")
     if type(data) is not dict:
         data = obj(data, cp)
-    get = data.get
-    measures = get("measures")
+    measures = data.get("measures")
     measures = _NO_STRINGS if measures is None else strings(data, "measures", cp, MAX_MEASURES, "measures")
     if not measures <= _MEASURES:
         raise RequestError(f"{cp}.measures", "measures from " + ", ".join(v.MEASURES), min(measures - _MEASURES))
-    birthdate = plain_day(get("birthdate"))  # day()'s valid case; day() reads anything else
+    birthdate = plain_day(data.get("birthdate"))  # day()'s valid case; day() reads anything else
     if birthdate is None:
         birthdate = day(data, "birthdate", cp, required=True)
         assert birthdate is not None
-    ident = get("id")
+    ident = data.get("id")
     if not (type(ident) is str and 0 < len(ident) <= MAX_TEXT):
         ident = text(data, "id", cp) or ""
-    deceased = get("deceased", False)
+    deceased = data.get("deceased", False)
     if deceased is not True and deceased is not False:
         deceased = flag(data, "deceased", cp)
-    died = None if get("date_of_death") is None else day(data, "date_of_death", cp)
-    unable = get("wilsonbekwaam", False)
+    died = None if data.get("date_of_death") is None else day(data, "date_of_death", cp)
+    unable = data.get("wilsonbekwaam", False)
     if unable is not True and unable is not False:
         unable = flag(data, "wilsonbekwaam", cp)
-    raw = get("gezaghebbenden")  # strings()'s valid case inline for one or two ids, kept as the list
+    raw = data.get("gezaghebbenden")  # strings()'s valid case inline for one or two ids, kept as the list
     holders: Collection[str]  # (looking up one of two ids in a list is as quick as in a set, without making one)
     if raw is None:
         holders = _NO_STRINGS
@@ -180,18 +178,17 @@ def read_resource(entity: Entity) -> Resource:
     rtype, _, p = entity
     if rtype not in _RESOURCE_TYPES:
         raise RequestError("resource.type", "one of " + ", ".join(v.RESOURCE_TYPES), rtype)
-    get = p.get
     pp, ap, bp = "resource.properties", "resource.properties.author", "resource.properties.about"
-    category = get("category")
+    category = p.get("category")
     if not (type(category) is str and category in _CATEGORIES):
         category = choice(p, "category", pp, _CATEGORIES, required=rtype == "dossier_item")
-    author = get("author")
+    author = p.get("author")
     if type(author) is not dict:
         author = obj(author, ap, required=False)
-    about = get("about")  # mostly absent: then no object to read (obj would give an empty one)
+    about = p.get("about")  # mostly absent: then no object to read (obj would give an empty one)
     if about is not None and type(about) is not dict:
         about = obj(about, bp)
-    dossier_type = get("dossier_type")
+    dossier_type = p.get("dossier_type")
     if not (type(dossier_type) is str and dossier_type in _DOSSIER_TYPES):
         dossier_type = choice(p, "dossier_type", pp, _DOSSIER_TYPES, required=True) or ""
     client = _client(p)
@@ -201,7 +198,7 @@ def read_resource(entity: Entity) -> Resource:
     author_kind = author.get("kind")
     if author_kind is not None and not (type(author_kind) is str and author_kind in _AUTHOR_KINDS):
         author_kind = choice(author, "kind", ap, _AUTHOR_KINDS)
-    raw = get("shielded_from")
+    raw = p.get("shielded_from")
     shielded: Collection[str]
     if raw is None or raw == []:  # as strings() reads them, without the call; one or two ids likewise (the list)
         shielded = _NO_STRINGS
@@ -210,13 +207,13 @@ def read_resource(entity: Entity) -> Resource:
         shielded = raw
     else:
         shielded = strings(p, "shielded_from", pp, MAX_SHIELDED_FROM, "ids")
-    confidential = get("confidential_from_parents", False)
+    confidential = p.get("confidential_from_parents", False)
     if confidential is not True and confidential is not False:
         confidential = flag(p, "confidential_from_parents", pp)
-    last_change = None if (raw := get("last_change")) is None else plain_day(raw) or day(p, "last_change", pp)
-    treatment_end = None if get("treatment_end") is None else day(p, "treatment_end", pp)
-    created = (None if get("written_at") is None else day(p, "written_at", pp)) or \
-        (None if get("created_at") is None else day(p, "created_at", pp))
+    last_change = None if (raw := p.get("last_change")) is None else plain_day(raw) or day(p, "last_change", pp)
+    treatment_end = None if p.get("treatment_end") is None else day(p, "treatment_end", pp)
+    created = (None if p.get("written_at") is None else day(p, "written_at", pp)) or \
+        (None if p.get("created_at") is None else day(p, "created_at", pp))
     if about is None:
         about_id = about_relation = None
     else:
@@ -232,16 +229,15 @@ def read_resource(entity: Entity) -> Resource:
 
 def read_context(context: Json) -> tuple[str | None, str | None, str | None]:
     """(purpose, channel, authn_level): a channel outside the known set reads as ``other``."""
-    get = context.get
-    purpose = get("purpose")
+    purpose = context.get("purpose")
     if purpose is not None and not (type(purpose) is str and purpose in _PURPOSES):
         purpose = choice(context, "purpose", "context", _PURPOSES)
-    channel = get("channel")
+    channel = context.get("channel")
     if channel is not None:
         if not (type(channel) is str and 0 < len(channel) <= MAX_TEXT):
             channel = text(context, "channel", "context", required=False)
         channel = channel if channel in _CHANNELS else "other"
-    authn = get("authn_level")
+    authn = context.get("authn_level")
     if authn is not None and not (type(authn) is str and authn in _AUTHN_LEVELS):
         authn = choice(context, "authn_level", "context", _AUTHN_LEVELS)
     return purpose, channel, authn
@@ -263,17 +259,16 @@ def read_consents(context: Json, born: date, now: datetime, acting: set[str], ca
         if given.date() <= born and given < start_of_day(born):
             raise RequestError(f"{path}.given_at", f"a moment on or after the client's birth ({born.isoformat()}): "
                                "a consent cannot predate the person", item["given_at"])
-        get = item.get
-        by = get("by")
+        by = item.get("by")
         if not (type(by) is str and 0 < len(by) <= MAX_TEXT):
             by = text(item, "by", path) or ""
-        for_ = get("for")
+        for_ = item.get("for")
         if not (type(for_) is str and 0 < len(for_) <= MAX_TEXT):
             for_ = text(item, "for", path) or ""
-        scope = get("scope")
+        scope = item.get("scope")
         if not (type(scope) is str and scope in _SCOPES):
             scope = choice(item, "scope", path, _SCOPES, required=True) or ""
-        withdrawn = None if get("withdrawn_at") is None else instant(item, "withdrawn_at", path)
+        withdrawn = None if item.get("withdrawn_at") is None else instant(item, "withdrawn_at", path)
         about_this = purpose == "research" if scope == "research" else scope == "dossier" or scope == category
         if for_ in acting and about_this and given <= now and (withdrawn is None or now < withdrawn):
             consenters.add(by)
@@ -291,15 +286,14 @@ def _valid_consents(consents: object, born: date, now: datetime, acting: set[str
     for item in consents:
         if type(item) is not dict:
             return None
-        get = item.get
-        given = moment(get("given_at"))
+        given = moment(item.get("given_at"))
         if given is None or (given.date() <= born and given < start_of_day(born)):
             return None
-        by, for_, scope = get("by"), get("for"), get("scope")
+        by, for_, scope = item.get("by"), item.get("for"), item.get("scope")
         if not (type(by) is str and 0 < len(by) <= MAX_TEXT and type(for_) is str and 0 < len(for_) <= MAX_TEXT
                 and type(scope) is str and scope in _SCOPES):
             return None
-        withdrawn = get("withdrawn_at")
+        withdrawn = item.get("withdrawn_at")
         if withdrawn is not None and (withdrawn := moment(withdrawn)) is None:
             return None
         about_this = purpose == "research" if scope == "research" else scope == "dossier" or scope == category
@@ -349,9 +343,8 @@ def _valid_objections(objections: object) -> list[tuple[str, str | None, str, da
     for item in objections:
         if type(item) is not dict:
             return None
-        get = item.get
-        by, for_, scope, given, form, withdrawn = (get("by"), get("for"), get("scope"), get("given_at"), get("form"),
-                                                   get("withdrawn_at"))
+        by, for_, scope, given, form, withdrawn = (item.get("by"), item.get("for"), item.get("scope"), item.get("given_at"), item.get("form"),
+                                                   item.get("withdrawn_at"))
         if not (type(by) is str and 0 < len(by) <= MAX_TEXT and type(scope) is str and scope in _SCOPES
                 and (for_ is None or (type(for_) is str and 0 < len(for_) <= MAX_TEXT))
                 and (form is None or (type(form) is str and 0 < len(form) <= MAX_TEXT))):

@@ -37,7 +37,7 @@ def compile_condition(cond: Condition) -> Test:
     except _NotPlain:
         return _closure(cond)
     namespace: dict[str, object] = {"__builtins__": {}}
-    exec(f"def test(f):\n    g = f.get\n    return {source}\n", namespace)  # noqa: S102 - see docstring
+    exec(f"def test(f):\n    return {source}\n", namespace)  # noqa: S102 - see docstring
     test: Test = namespace["test"]  # type: ignore[assignment]
     return test
 
@@ -53,17 +53,18 @@ def _constant(value: object) -> str:
 
 
 def _expression(cond: Condition) -> str:
-    """``cond`` as a Python expression over ``f`` (the facts) and ``g`` (``f.get``); always a bool."""
+    """``cond`` as a Python expression over ``f`` (the facts); always a bool. (``f.get(...)`` each time:
+    in Python 3.11 that method call is quicker than calling ``f.get`` bound once to a name.)"""
     if isinstance(cond, Leaf):
         name = _constant(cond.fact)
         value = cond.value
         if cond.op == "equals":
             if value is True or value is False:
-                return f"(g({name}, False) is {value})"
-            return f"(g({name}) == {_constant(value)})"
+                return f"(f.get({name}, False) is {value})"
+            return f"(f.get({name}) == {_constant(value)})"
         if cond.op == "in":
             options = ", ".join(_constant(v) for v in value)  # type: ignore[union-attr]
-            return f"(g({name}) in {{{options}}})" if options else "False"
+            return f"(f.get({name}) in {{{options}}})" if options else "False"
         symbol = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}[cond.op]
         return f"(f[{name}] {symbol} {_constant(int(value))})"  # type: ignore[arg-type]
     if isinstance(cond, Not):
@@ -260,7 +261,7 @@ def compile_share(share: Bucket) -> Applying:
     condition that is not plain tests its rules' own functions in turn."""
     denies, allows = share.denies, share.allows
     try:
-        lines = ["def applying(f):", "    g = f.get", "    d = []"]
+        lines = ["def applying(f):", "    d = []"]
         lines += [f"    if {_expression(r.rule.condition)}:\n        d.append(D{i})" for i, r in enumerate(denies)]
         lines += ["    if d:", "        return d, []", "    a = []"]
         lines += [f"    if {_expression(r.rule.condition)}:\n        a.append(A{i})" for i, r in enumerate(allows)]
@@ -287,7 +288,7 @@ def compile_wanted(allows: Rules) -> Wanted | None:
     that does not hold ending the allow unless obtainable facts could make it hold. An allow none of
     whose parts wants a fact and none can raise adds nothing and is left out. None when a condition is
     not plain (evaluate then walks the parts itself)."""
-    lines = ["def wanted(f):", "    g = f.get", "    found = []"]
+    lines = ["def wanted(f):", "    found = []"]
     namespace: dict[str, object] = {"__builtins__": {}, "tuple": tuple}
     try:
         for i, allow in enumerate(allows):

@@ -70,6 +70,19 @@ def leaf(line: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:LEAF_HEX]
 
 
+def hash_and_leaf(line: bytes) -> tuple[str, str]:
+    """(``sha256(line)``, :func:`leaf` of it) in one pass over the line: the hash state at the chain link is
+    the leaf's, and goes on over the link (the writer takes both of every record; ~1 kB read once, not twice)."""
+    cut = line.rfind(b',"prev":')
+    if cut <= 0:
+        return hashlib.sha256(line).hexdigest(), leaf(line)
+    view = memoryview(line)
+    state = hashlib.sha256(view[:cut])
+    body = state.hexdigest()
+    state.update(view[cut:])
+    return state.hexdigest(), body[:LEAF_HEX]
+
+
 def key_id(public: Ed25519PublicKey) -> str:
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]

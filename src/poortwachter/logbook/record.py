@@ -75,6 +75,12 @@ def _strs(value: Any, limit: int = MAX_VALUE_CHARS) -> list[str | None]:
     """A list of bounded strings (at most MAX_LIST_ITEMS, then a note how many were left out)."""
     if not isinstance(value, (list, tuple)) or not value:
         return []
+    if type(value) is tuple and len(value) <= MAX_LIST_ITEMS:  # an event's (rules, obligations): short strings
+        for v in value:
+            if type(v) is not str or len(v) > limit:
+                break
+        else:
+            return list(value)
     out = [_s(v, limit) for v in value[:MAX_LIST_ITEMS]]
     if len(value) > MAX_LIST_ITEMS:
         out.append(f"… {len(value) - MAX_LIST_ITEMS} more")

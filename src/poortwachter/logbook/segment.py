@@ -28,7 +28,7 @@ from typing import TypeVar
 
 import orjson
 
-from .checkpoint import MAX_LEAVES, Checkpoint, End, Signer, leaf
+from .checkpoint import MAX_LEAVES, Checkpoint, End, Signer, hash_and_leaf
 from .record import SCHEMA_VERSION, utc_iso
 
 FILE_PREFIX = "decisions"
@@ -189,9 +189,9 @@ class Chain:
 
     def add(self, line: bytes, time: str | None = None) -> None:
         """Account for one line written (``time``: a record's, None for other lines)."""
-        self.head = hashlib.sha256(line).hexdigest()
+        self.head, line_leaf = hash_and_leaf(line)
         self.lines += 1
-        self.leaves.append(leaf(line))
+        self.leaves.append(line_leaf)
         if time is not None:
             self.records += 1
             self.first_time = self.first_time or time

@@ -4,14 +4,14 @@
 #
 #     bench/mypyc_core.sh [OUT] [core_bench arguments ...]     # OUT defaults to build/mypyc
 #
-# core/readers.py stays interpreted (OneOf subclasses frozenset, which mypyc cannot compile).
+# Every module of the request-to-verdict path is compiled, core/readers.py included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 out=$(realpath -m "${1:-build/mypyc}")
 shift || true
 rm -rf "$out" && mkdir -p "$out" && cp -r src/poortwachter "$out/"
-modules=(request youth_care facts calendar decide catalog routing declared_facts verdict answer policy/evaluate
+modules=(readers request youth_care facts calendar decide catalog routing declared_facts verdict answer policy/evaluate
          policy/compile)
 cd "$out"
 "$root/.venv/bin/mypyc" $(printf "poortwachter/core/%s.py " "${modules[@]}") >/dev/null

@@ -369,3 +369,36 @@ def test_discovery_uses_the_request_url_or_public_url(harness: Harness, make_har
         "search_resource_endpoint": "https://pdp.example.org/access/v1/search/resource",
         "search_action_endpoint": "https://pdp.example.org/access/v1/search/action",
     }
+
+
+def test_a_decided_requests_event_holds_every_field_by_name(harness: Harness) -> None:
+    """The decider builds the event positionally (service/decider.py ``_event``); every field named here
+    must hold what the request and the verdict say, so a field out of order cannot go unnoticed."""
+    from poortwachter.logbook.record import DecisionEvent
+
+    req = yc_request(subject_type="professional", subject_id="prof-9",
+                     subject_props={"discipline": "jeugdarts", "treatment_relation": True, "organisation": "ggd-1"},
+                     action_props={"processing_activity_id": "pa-1"},
+                     context={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                              "attestations": [{"kind": "emergency", "by": "prof-9"}]})
+    r = harness.post("/access/v1/evaluation", req, headers={"X-Request-ID": "rq-all"})
+    assert r.status_code == 200
+    answer = r.json()
+    event = harness.sink.events[-1]
+    assert isinstance(event, DecisionEvent) and len(event) == len(DecisionEvent._fields)
+    bundle = answer["context"]["bundle"]
+    expected = {
+        "decision_id": answer["context"]["decision_id"], "request_id": "rq-all", "endpoint": "evaluation",
+        "decision": answer["decision"], "as_of": "2026-11-22T10:00:00+01:00", "organisation": "ggd-1",
+        "action": "read", "client": "c-1", "rules": tuple(x["rule"] for x in answer["context"]["reasons"]),
+        "obligations": tuple(o["id"] for o in answer["context"]["obligations"]), "purpose": "care",
+        "attestations": ("emergency",), "emergency": True, "emergency_by": "prof-9",
+        "processing_activity_id": "pa-1", "errors": (),
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    }
+    assert {name: getattr(event, name) for name in expected} == expected
+    assert (event.bundle.name, event.bundle.version, event.bundle.revision) == (
+        bundle["name"], bundle["version"], bundle["revision"])
+    assert datetime.fromisoformat(event.time).tzinfo is not None
+    assert tuple(event.subject) == ("prof-9", "professional", "jeugdarts")
+    assert tuple(event.item) == ("dossier_item", "d-1/gespreksverslag/1", "gespreksverslag", "jgz")

@@ -56,6 +56,7 @@ Answer = dict[str, Any]
 ROLE_FACTS = ("subject.relation", "subject.discipline", "subject.kind", "subject.role")
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 MAX_LOGGED_TEXT = 256  # ids, purposes and trace ids are short; anything longer is not copied into the log
+_new = tuple.__new__  # builds a NamedTuple from its values in field order (bound once)
 
 
 class Ids:
@@ -262,21 +263,22 @@ class Decider:
             by = next((_get(a, "by") for a in context.get("attestations") or () if _get(a, "kind") == "emergency"), None)
         traceparent = context.get("traceparent")  # checked by _check_nlgov
         category = facts.get("resource.category")
-        return DecisionEvent(
+        client = resource.get("client")
+        # Built positionally, in the order of the NamedTuples' fields: their generated constructors take
+        # keywords through a Python function (an event 6.0 → 4.2 µs; tests/service/test_authzen.py checks
+        # every field by name).
+        return _new(DecisionEvent, (
             decision_id, call.request_id, "history" if call.history else call.endpoint, verdict.decision,
-            self._stamp(now), as_of=envelope.time.isoformat(),
-            subject=Subject(_short(subject_id), _short(subject_type), _role(facts)),
-            organisation=_short(subject.get("organisation")),
-            action=action,
-            client=_short(_get(resource, "client", "id")),
-            item=Item(_short(item_type), _short(item_id),
-                      category if type(category) is str and category != "none" else None,
-                      _short(resource.get("dossier_type"))),
-            rules=verdict.deciding_rules, obligations=verdict.obligation_ids, bundle=verdict.bundle,
-            purpose=_short(facts.get("context.purpose", context.get("purpose"))), attestations=kinds,
-            emergency="emergency" in kinds, emergency_by=_short(by),
-            processing_activity_id=action_properties.get("processing_activity_id"),
-            traceparent=traceparent if traceparent is not None else call.traceparent)
+            self._stamp(now), envelope.time.isoformat(),  # time, as_of
+            _new(Subject, (_short(subject_id), _short(subject_type), _role(facts))),
+            _short(subject.get("organisation")), action,
+            _short(client.get("id")) if type(client) is dict else None,  # client
+            _new(Item, (_short(item_type), _short(item_id), category if type(category) is str and category != "none"
+                        else None, _short(resource.get("dossier_type")))),
+            verdict.deciding_rules, verdict.obligation_ids, verdict.bundle,  # rules, obligations, bundle
+            _short(facts.get("context.purpose", context.get("purpose"))), kinds,  # purpose, attestations
+            "emergency" in kinds, _short(by), action_properties.get("processing_activity_id"),
+            traceparent if traceparent is not None else call.traceparent, ()))  # ..., traceparent, errors
 
     def _error_event(self, decision_id: str, call: Call, data: Any, rule: str, error: str,
                      now: datetime) -> DecisionEvent:

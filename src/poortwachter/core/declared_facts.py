@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from operator import attrgetter
 from typing import Any, cast
 
 from .errors import RequestError
@@ -62,30 +61,38 @@ Step = Callable[[Envelope, dict[str, FactValue]], None]
 
 
 def _getter(path: tuple[str, ...]) -> Getter:
-    """``_lookup(envelope, path)`` with the path's shape settled once, at plan time."""
+    """``_lookup(envelope, path)`` with the path's shape settled once, at plan time: the envelope's part
+    and the entity's item taken by position (the envelope is a tuple, an entity a plain one)."""
     root, rest = path[0], path[1:]
-    start: Getter
+    at = _PARTS.get(root)
+    if at is None:
+        return partial(_lookup, path=path)
     if root == "context":
-        start, steps = attrgetter("context"), rest
+        skip, steps = False, rest
     elif rest and rest[0] in ("type", "id", "name"):
         if len(rest) != 1:
             return lambda envelope: None
-        entity, position = attrgetter(root), ID if rest[0] == "id" else TYPE
-        return lambda envelope: entity(envelope)[position]
+        position = ID if rest[0] == "id" else TYPE
+
+        def item(envelope: Any) -> Any:  # (Any: mypy cannot follow a position taken from a dict)
+            return envelope[at][position]
+        return item
     elif rest and rest[0] == "properties":
-        of = attrgetter(root)
-        start, steps = (lambda envelope: of(envelope)[PROPERTIES]), rest[1:]
+        skip, steps = True, rest[1:]
     else:
         return partial(_lookup, path=path)
 
-    def get(envelope: Envelope) -> Any:
-        node = start(envelope)
+    def get(envelope: Any) -> Any:
+        node = envelope[at][PROPERTIES] if skip else envelope[at]
         for part in steps:
             if type(node) is not dict and not isinstance(node, Mapping):
                 return None
             node = node.get(part)
         return node
     return get
+
+
+_PARTS = {name: n for n, name in enumerate(Envelope._fields) if name in ("subject", "action", "resource", "context")}
 
 
 def _step(ex: Extractor, spec: FactSpec) -> Step:

@@ -343,8 +343,8 @@ def _valid_objections(objections: object) -> list[tuple[str, str | None, str, da
     for item in objections:
         if type(item) is not dict:
             return None
-        by, for_, scope, given, form, withdrawn = (item.get("by"), item.get("for"), item.get("scope"), item.get("given_at"), item.get("form"),
-                                                   item.get("withdrawn_at"))
+        by, for_, scope = item.get("by"), item.get("for"), item.get("scope")
+        given, form, withdrawn = item.get("given_at"), item.get("form"), item.get("withdrawn_at")
         if not (type(by) is str and 0 < len(by) <= MAX_TEXT and type(scope) is str and scope in _SCOPES
                 and (for_ is None or (type(for_) is str and 0 < len(for_) <= MAX_TEXT))
                 and (form is None or (type(form) is str and 0 < len(form) <= MAX_TEXT))):

@@ -54,6 +54,7 @@ import orjson
 from msgspec import Meta, Struct, field
 
 from bench.core_bench import NOW, corpus
+from bench.core_callgrind import _parts
 from poortwachter.core import vocabulary as v
 from poortwachter.core import youth_care
 from poortwachter.core.errors import RequestError
@@ -341,12 +342,8 @@ def _callgrind(n: int, seed: int) -> None:
                            f"--callgrind-out-file={folder}/callgrind.out", sys.executable, "-m", "bench.typed_decode",
                            "--inside", "--n", str(n), "--seed", str(seed)],
                           check=True, capture_output=True, text=True, cwd=ROOT)
-    counts = []
-    for path in sorted(folder.glob("callgrind.out.*"), key=lambda p: int(p.name.rsplit(".", 1)[1])):
-        line = next(x for x in path.read_text().splitlines() if x.startswith(("summary:", "totals:")))
-        counts.append(int(line.split()[1]))
     print("| variant | instructions per request |\n|---|---:|")
-    for line, count in zip(done.stdout.splitlines(), counts[1:]):
+    for line, count in zip(done.stdout.splitlines(), _parts(folder)[1:]):  # the first part: start-up, warm-up
         name, size = line.split("\t")
         print(f"| {name} | {count / int(size):,.0f} |")
 

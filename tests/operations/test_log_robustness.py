@@ -19,7 +19,6 @@ from support import wait_until
 from poortwachter.core.verdict import BundleRef
 from poortwachter.logbook import query as q
 from poortwachter.logbook import segment as segment_module
-from poortwachter.logbook import writer as writer_module
 from poortwachter.logbook.pseudonym import Pseudonymiser
 from poortwachter.logbook.record import DecisionEvent, Item, Subject
 from poortwachter.logbook.writer import LogTimeout, LogUnavailable, LogWriter, WriterConfig
@@ -135,7 +134,7 @@ def test_a_stuck_sink_bounds_every_wait_and_turns_unhealthy(tmp_path: Path, monk
         release.wait(10)
         real(fd)
 
-    monkeypatch.setattr(writer_module.os, "fdatasync", hanging)
+    monkeypatch.setattr(os, "fdatasync", hanging)
     first, second = w.submit(decision_event(1)), w.submit(decision_event(2))
     started = time.monotonic()
     with pytest.raises(LogTimeout):
@@ -185,7 +184,7 @@ def slow_fdatasync(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
         threading.Event().wait(seconds)
         real(fd)
 
-    monkeypatch.setattr(writer_module.os, "fdatasync", slow)
+    monkeypatch.setattr(os, "fdatasync", slow)
 
 
 def test_a_slow_sink_slows_requests_instead_of_refusing_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -236,7 +235,7 @@ def test_back_pressure_times_out_with_a_clear_refusal(tmp_path: Path, monkeypatc
     w = start(tmp_path, max_pending=2, wait_timeout=0.2)
     release = threading.Event()
     real = os.fdatasync
-    monkeypatch.setattr(writer_module.os, "fdatasync", lambda fd: (release.wait(10), real(fd)))
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (release.wait(10), real(fd)))
     w.submit(decision_event(1))
     assert eventually(lambda: w.pending == 1 and not w._queue)  # the writer hangs in the fsync of d-1
     w.submit(decision_event(2), wake=False)
@@ -320,7 +319,7 @@ def test_no_empty_files_while_the_disk_is_full(tmp_path: Path, monkeypatch: pyte
             raise OSError(errno.ENOSPC, "No space left on device")
         real(fd)
 
-    monkeypatch.setattr(writer_module.os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
     assert w.wait(w.submit(decision_event(2))) is False
     assert eventually(lambda: len(attempts) >= 6)  # several retries of a fresh file
     assert len(q.log_files(tmp_path / "log")) == 1  # only the file that holds records

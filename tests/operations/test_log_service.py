@@ -3,6 +3,7 @@ or dead writer turns /readyz (and for a dead one /healthz) and the metric, waits
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -14,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from poortwachter.logbook import query as q
-from poortwachter.logbook import writer as writer_module
 from poortwachter.service.app import create_app
 from poortwachter.service.settings import Settings
 
@@ -73,8 +73,8 @@ def test_a_stuck_writer_answers_503_in_time_and_reports_it(client: TestClient, p
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     assert client.post("/access/v1/evaluation", json=parent(1)).status_code == 200
     release = threading.Event()
-    real = writer_module.os.fdatasync
-    monkeypatch.setattr(writer_module.os, "fdatasync", lambda fd: (release.wait(20), real(fd)))
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (release.wait(20), real(fd)))
     try:
         r = bounded(lambda: client.post("/access/v1/evaluation", json=parent(2)), 5)
         assert r.status_code == 503 and r.json()["type"].endswith("/decision-log-unavailable")

@@ -16,7 +16,6 @@ import pytest
 
 from poortwachter.core.verdict import BundleRef
 from poortwachter.logbook import query as q
-from poortwachter.logbook import writer as writer_module
 from poortwachter.logbook.pseudonym import Pseudonymiser, PseudonymKeyError, from_settings
 from poortwachter.logbook.record import DecisionEvent, Item, Subject
 from poortwachter.logbook.writer import LogUnavailable, LogWriter, WriterConfig
@@ -148,7 +147,7 @@ def test_a_failed_fsync_fails_the_batch_closed_then_recovers(tmp_path: Path, mon
             raise OSError(errno.ENOSPC, "No space left on device")
         real(fd)
 
-    monkeypatch.setattr(writer_module.os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
     assert w.wait(w.submit(event(2)), timeout=5) is False  # the request must not be answered
     assert not w.healthy and "No space left" in (w.reason or "")
     with pytest.raises(LogUnavailable):
@@ -179,7 +178,7 @@ def test_write_durability_answers_without_fsync_per_batch(tmp_path: Path, monkey
     w, _ = make_writer(tmp_path, durability="write", sync_seconds=3600)
     calls = []
     real = os.fdatasync
-    monkeypatch.setattr(writer_module.os, "fdatasync", lambda fd: (calls.append(fd), real(fd)))
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (calls.append(fd), real(fd)))
     for i in range(20):
         assert w.wait(w.submit(event(i)), timeout=5)
     assert calls == []

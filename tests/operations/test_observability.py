@@ -3,6 +3,7 @@ every series that names a bundle names it ``bundle`` with its ``version``, and a
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -13,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from poortwachter.logbook import writer as writer_module
 from poortwachter.service import metrics
 from poortwachter.service.app import create_app
 from poortwachter.service.settings import Settings
@@ -55,8 +55,8 @@ def test_the_request_duration_includes_the_decision_log_wait(client: TestClient,
     """A slow disk (fdatasync takes 0.3 s) shows in the end-to-end histogram, not in the decide part."""
     assert client.post(EVALUATION, json=parent(1)).status_code == 200
     before = scrape(client)
-    real = writer_module.os.fdatasync
-    monkeypatch.setattr(writer_module.os, "fdatasync", lambda fd: (time.sleep(0.3), real(fd)))
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (time.sleep(0.3), real(fd)))
     started = time.perf_counter()
     r = client.post(EVALUATION, json=parent(2))
     took = time.perf_counter() - started

@@ -22,7 +22,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from support import wait_until
 
 from poortwachter.logbook import query as q
-from poortwachter.logbook import writer as writer_module
 from poortwachter.logbook.pseudonym import Pseudonymiser
 from poortwachter.service.app import create_app
 from poortwachter.service.settings import Settings
@@ -85,7 +84,7 @@ def test_an_unwritable_log_fails_closed_and_says_so(client: TestClient, parent: 
             raise OSError(errno.EIO, "Input/output error")
         real(fd)
 
-    monkeypatch.setattr(writer_module.os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
     r = client.post("/access/v1/evaluation", json=parent(2))
     assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
     assert "decision" not in r.json() and "Input/output error" in r.json()["detail"]

@@ -21,7 +21,6 @@ import pytest
 from prometheus_client import REGISTRY
 
 from poortwachter.logbook import query
-from poortwachter.logbook import writer as writer_module
 from poortwachter.logbook.pseudonym import Pseudonymiser
 from poortwachter.logbook.writer import LogWriter, WriterConfig
 from poortwachter.service.app import create_app
@@ -90,7 +89,7 @@ def folder_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync_delay: flo
         threading.Event().wait(fsync_delay)
         real(fd)
 
-    monkeypatch.setattr(writer_module.os, "fdatasync", slow)
+    monkeypatch.setattr(os, "fdatasync", slow)
     config = WriterConfig(directory=tmp_path / "log", max_pending=CAPACITY, wait_timeout=wait_timeout)
     return DecisionLog(WriterSink(LogWriter(config, PSEUDO, key_id=PSEUDO.key_id).start()))
 
@@ -163,7 +162,7 @@ def test_a_broken_folder_answers_503(bundle_dir: Path, tmp_path: Path, monkeypat
     def fail(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writer_module.os, "fdatasync", fail)
+    monkeypatch.setattr(os, "fdatasync", fail)
     codes = asyncio.run(load(create_app(settings(bundle_dir), decision_log=log), clients=4, calls=3))
     log.close(timeout=1)
     assert codes == [503] * 12  # no answer leaves without its record
@@ -174,7 +173,7 @@ def test_a_hanging_folder_answers_503_after_the_wait_limit(bundle_dir: Path, tmp
     release = threading.Event()
     log = folder_log(tmp_path, monkeypatch, 0.0, wait_timeout=0.3)
     real = os.fdatasync
-    monkeypatch.setattr(writer_module.os, "fdatasync", lambda fd: (release.wait(20), real(fd)))
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (release.wait(20), real(fd)))
     codes = asyncio.run(load(create_app(settings(bundle_dir), decision_log=log), clients=2, calls=2))
     release.set()
     log.close(timeout=5)

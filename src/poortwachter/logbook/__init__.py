@@ -5,6 +5,7 @@ No FastAPI here: the service (service/decision_log.py) and the CLI (``poortwacht
 - record.py      one JSON line per decision: the one event shape (DecisionEvent) and its one serialiser
 - pseudonym.py   the keyed hash (HMAC-SHA256) that stands in for client, subject and dossier ids
 - writer.py      queue + writer thread + group commit (fsync); the durability guarantee
+- scheduling.py  the writer thread's scheduling policies (SCHED_BATCH, its fdatasync under the default)
 - terms.py       the writer's configuration, refusals (LogUnavailable) and health
 - segment.py     the files: naming, hash chain, checkpoints, rotation, the ``.head`` copy
 - checkpoint.py  Ed25519-signed checkpoints and the log keys

@@ -28,17 +28,17 @@ the requests down instead of refusing them) and raise :class:`LogTimeout` only a
 record not durable in time makes :meth:`wait_async` raise :class:`LogTimeout`. A writer that makes
 no progress for ``wait_timeout`` while records wait reports itself unhealthy (stuck) until it moves.
 
-The waiting requests' futures and how the writer's threads release them are waiters.py's. Files, the
-hash chain, the signed checkpoints and rotation are segment.py's (the writer thread's side); a file is
-closed and a new one opened when it would pass ``max_file_bytes`` or when a ``rotate_seconds``
-boundary (UTC, e.g. midnight for 86400) passes. The writer never deletes:
+The waiting requests' futures and how the writer's threads release them are waiters.py's; how the
+writer thread is scheduled (``SCHED_BATCH``, its ``fdatasync`` under the default policy) is
+scheduling.py's. Files, the hash chain, the signed checkpoints and rotation are segment.py's (the
+writer thread's side); a file is closed and a new one opened when it would pass ``max_file_bytes`` or
+when a ``rotate_seconds`` boundary (UTC, e.g. midnight for 86400) passes. The writer never deletes:
 retention is the operator's (10 years, toolkit-jgz-2026 §6.5.1).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -48,36 +48,17 @@ from . import record
 from .checkpoint import Signer
 from .pseudonym import ALL, Identifying
 from .record import DecisionEvent
+from .scheduling import batch_scheduling, fdatasync_promptly
 from .segment import Segments, write_all
 from .terms import Durability, LogHealth, LogTimeout, LogUnavailable, NoObserver, Observer, WriterConfig
 from .waiters import Waiter, Waiters, expire, release
 
 LINGER_SECONDS = 0.05  # a record nobody waits for is written within about twice this
 MAX_FAILED_RANGES = 4096
-__all__ = ["Durability", "LogHealth", "LogTimeout", "LogUnavailable", "LogWriter", "Observer", "WriterConfig",
-           "batch_scheduling"]
+__all__ = ["Durability", "LogHealth", "LogTimeout", "LogUnavailable", "LogWriter", "Observer", "WriterConfig"]
 
 
 Batch = list[tuple[int, DecisionEvent | Mapping[str, Any]]]
-
-
-def batch_scheduling() -> bool:
-    """Put the calling thread under Linux's ``SCHED_BATCH`` policy; False where there is none.
-
-    The writer wakes up for every group commit: when ``fdatasync`` returns, when a request waits, when
-    its linger passes. Under the default policy each wake-up preempts whichever thread has the core,
-    usually the event loop, which pays for every such switch in user time (issue 16:
-    7–11 forced switches of the loop per 50 decisions, 5–7 % of its CPU). A ``SCHED_BATCH`` thread keeps
-    its fair share of the CPU and its priority, but waits for the running thread's time slice or its
-    next pause instead of preempting it. Only the calling thread is changed, never the process."""
-    policy = getattr(os, "SCHED_BATCH", None)
-    if policy is None:
-        return False
-    try:
-        os.sched_setscheduler(0, policy, os.sched_param(0))  # 0: the calling thread (Linux)
-    except OSError:  # a sandbox may refuse it; the writer works the same, only with more preemptions
-        return False
-    return True
 
 
 class LogWriter:
@@ -116,6 +97,7 @@ class LogWriter:
         self._rotate_at = 0.0
         self._last_sync = 0.0
         self._head_synced = 0.0
+        self._batch_scheduled = False  # the thread runs under SCHED_BATCH (scheduling.py)
 
     @property
     def files_opened(self) -> int:
@@ -290,7 +272,7 @@ class LogWriter:
     # ---- writer thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
-        batch_scheduling()
+        self._batch_scheduled = batch_scheduling()
         try:
             self._loop()
         except BaseException as exc:  # noqa: BLE001 - the thread must not vanish silently: say so, release all
@@ -379,7 +361,7 @@ class LogWriter:
             assert files.fd is not None
             write_all(files.fd, data)
             if self.config.durability == "fsync" or now - self._last_sync >= self.config.sync_seconds:
-                os.fdatasync(files.fd)
+                fdatasync_promptly(files.fd, self._batch_scheduled)
                 self._last_sync = now
             files.commit(data, chain)
             failed = [batch[n][0] for n in failed_at]

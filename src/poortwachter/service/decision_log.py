@@ -190,13 +190,14 @@ class DurableAnswers:
             return
         pending: list[int] = []
         token = pending_records.set(pending)
-        replaced = False
+        replaced = settled = False
 
         async def send_when_durable(message: Message) -> None:
-            nonlocal replaced
+            nonlocal replaced, settled
             if replaced:
                 return  # the original body of a replaced answer is dropped
             if message["type"] == "http.response.start" and pending:
+                settled = True  # the wait below wakes the writer
                 why = await self.decision_log.settle(list(pending))
                 if why is not None:
                     replaced = True
@@ -209,7 +210,7 @@ class DurableAnswers:
             await self.app(scope, receive, send_when_durable)
         finally:
             pending_records.reset(token)
-            if pending:
+            if pending and not settled:
                 self.decision_log.sink.kick()  # records of an answer that never started (an error path)
 
 

@@ -12,10 +12,10 @@ or its next pause instead of preempting it.
 call the thread blocks and is woken several times (on ext4: the data written, the journal committed,
 the device flushed; four wake-ups per call), and every answer of the group commit waits for the last
 one. Under ``SCHED_BATCH`` each of those wake-ups waited for a busy core's time slice: traced on the
-whole machine under load, a call took 0.78 ms at the median, of which the disk 0.21 ms and waiting
-for a core 0.44 ms; under the default policy 0.38 ms, of which waiting 0.05 ms. The thread holds no
-GIL inside the call, so running it at once takes nothing from the event loop but the switch. Two
-``sched_setscheduler`` calls per group commit (about a microsecond each) buy that.
+whole machine under load (``bench/sync_trace.py``), a call took 0.65 ms at the median, of which the
+disk 0.18 ms and waiting for a core 0.36 ms; under the default policy 0.39 ms, of which waiting 0.06
+ms. The thread holds no GIL inside the call, so running it at once takes nothing from the event loop
+but the switch. Two ``sched_setscheduler`` calls per group commit (about a microsecond each) buy that.
 
 Only the calling thread is changed, never the process. A system that refuses a policy (a sandbox)
 leaves the thread as it is: the writer works the same, only scheduled less well.

@@ -15,7 +15,7 @@ one. Under ``SCHED_BATCH`` each of those wake-ups waited for a busy core's time 
 whole machine under load (``bench/sync_trace.py``), a call took 0.65 ms at the median, of which the
 disk 0.18 ms and waiting for a core 0.36 ms; under the default policy 0.39 ms, of which waiting 0.06
 ms. The thread holds no GIL inside the call, so running it at once takes nothing from the event loop
-but the switch. Two ``sched_setscheduler`` calls per group commit (about a microsecond each) buy that.
+but the switch. Two ``sched_setscheduler`` calls per group commit (half a microsecond each) buy that.
 
 Only the calling thread is changed, never the process. A system that refuses a policy (a sandbox)
 leaves the thread as it is: the writer works the same, only scheduled less well.

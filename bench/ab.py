@@ -6,7 +6,8 @@
 
 Why: on a shared 2-core machine one version's runs vary by a fifth from minute to minute, more than
 most changes are worth. Here every version's server is up at once (``bench.run``'s whole-machine
-set-up: a worker per core, decision log to a folder, nothing pinned) and each round runs wrk against
+set-up: a worker per core, decision log to a folder, nothing pinned; or with ``--pinned`` its pinned
+one: a worker on core 1, wrk on core 0) and each round runs wrk against
 each of them in turn, the order reversed every other round, so a drift of the machine hits all alike.
 Per run it prints decisions/s, p99, the machine's idle share (``/proc/stat``: idle + iowait over the
 run) and the server's CPU per decision.
@@ -27,6 +28,8 @@ from pathlib import Path
 from bench import run
 from bench.thread_cpu import bodies
 
+SERVER_CORE, CLIENT_CORE = 1, 0  # --pinned: as bench.run's defaults
+
 
 def machine_idle() -> tuple[int, int]:
     """(idle + iowait, all) jiffies of the whole machine so far."""
@@ -45,11 +48,13 @@ def version_env(version: str) -> dict[str, str]:
     return env
 
 
-def start(version: str, workdir: Path) -> run.PoortwachterServer:
+def start(version: str, workdir: Path, pinned: bool) -> run.PoortwachterServer:
     env = version_env(version)
     saved = dict(os.environ)
     os.environ.update(env)
     try:
+        if pinned:  # bench.run's pinned set-up: one worker on the server core
+            return run.PoortwachterServer(workdir, {SERVER_CORE}, 1).start()
         return run.PoortwachterServer(workdir, None, os.cpu_count() or 1).start()
     finally:
         os.environ.clear()
@@ -64,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--batch", type=int, default=1, help="items per request (1: single evaluations)")
     p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--pinned", action="store_true", help="bench.run's pinned set-up: the servers on core 1 "
+                   "with one worker each, wrk on core 0 (default: the whole machine)")
     args = p.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="poortwachter-ab-"))
     script = workdir / "authzen.lua"
@@ -75,9 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n, version in enumerate(args.versions):
             (workdir / f"v{n}").mkdir()
-            servers.append(start(version, workdir / f"v{n}"))
+            servers.append(start(version, workdir / f"v{n}", args.pinned))
+        client = CLIENT_CORE if args.pinned else None
         for server in servers:  # warm-up
-            run.run_wrk(server.base_url, source, path, args.concurrency, 2, script, None)
+            run.run_wrk(server.base_url, source, path, args.concurrency, 2, script, client)
         for r in range(args.rounds):
             order = range(len(servers)) if r % 2 == 0 else reversed(range(len(servers)))
             for n in order:
@@ -85,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 assert server.process is not None
                 idle0, all0 = machine_idle()
                 cpu0 = run.tree_cpu_seconds(server.process.pid)
-                summary, _ = run.run_wrk(server.base_url, source, path, args.concurrency, args.seconds, script, None)
+                summary, _ = run.run_wrk(server.base_url, source, path, args.concurrency, args.seconds, script, client)
                 idle1, all1 = machine_idle()
                 cpu1 = run.tree_cpu_seconds(server.process.pid)
                 decisions = summary["requests"] * args.batch

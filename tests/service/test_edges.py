@@ -420,6 +420,28 @@ def test_an_unreadable_request_gets_a_problem_document_not_plain_text(wire_serve
     assert body["type"].endswith("/malformed-http") and body["status"] == 400
 
 
+def test_answers_on_one_kept_alive_connection_arrive_whole(wire_server: int) -> None:
+    """Over real uvicorn, with the coalescing transport (service/transport.py): two requests one after the
+    other on one kept-alive connection, each answered in full."""
+    import socket
+
+    request = b"GET /healthz HTTP/1.1\r\nHost: pdp\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", wire_server), timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < _length(data):
+                chunk = sock.recv(65536)
+                assert chunk, "the server closed the kept-alive connection"
+                data += chunk
+            assert data.startswith(b"HTTP/1.1 200")
+
+
+def _length(data: bytes) -> int:
+    head = data.partition(b"\r\n\r\n")[0].decode("latin-1").lower()
+    return int(next(line.split(":", 1)[1] for line in head.split("\r\n") if line.startswith("content-length:")))
+
+
 def test_a_nul_byte_in_a_shadow_file_name_is_a_400(harness: Harness) -> None:
     """Issue 17: the admin call answered 500 (ValueError: embedded null byte while resolving the path)."""
     r = harness.admin("/v1/bundles/svc-jgz/shadow", {"file": "candidates/x\u0000.bundle.json"})

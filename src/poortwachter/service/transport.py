@@ -1,4 +1,5 @@
-"""The HTTP/1.1 connection: the parser's own error answers as problem documents, and a time limit on headers.
+"""The HTTP/1.1 connection: the parser's own error answers as problem documents, a time limit on headers,
+and one write per answer.
 
 A request the parser cannot read (a Content-Length that is not a number, a broken request line or
 header) never reaches the app: uvicorn answers it itself, in plain text. This protocol class
@@ -9,12 +10,20 @@ uvicorn also waits for a request's headers without any limit (its keep-alive tim
 requests), so a client sending half a request line holds a connection for ever. Here the headers
 must be complete within ``body_timeout`` seconds of the connection or of the request's first byte;
 else a 408 problem and the connection is closed. The body's own limit is checked by the app.
+
+uvicorn writes an answer's head and its body with one ``transport.write`` each, and on an idle
+connection each write is at once a ``send`` system call and a TCP segment that wakes the client. The
+connection's transport is wrapped in :class:`Coalescing`, which sends what was written during one
+turn of the event loop as one: an answer leaves in one ``send`` at the end of the turn in which it
+was written (issue 16: −5 % server CPU per single evaluation pinned, +4 % decisions/s). A streamed
+body whose parts are written in different turns still goes out part by part, each at its turn's end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -45,7 +54,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
     _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(Coalescing(transport, self.loop))  # type: ignore[arg-type]
         self._start_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -90,3 +99,43 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.write(b"".join(content))
             self.transport.close()
+
+
+class Coalescing:
+    """A connection's transport whose writes of one event-loop turn are sent as one (module docstring).
+
+    Everything but writing and closing is the wrapped transport's own (flow control, addresses,
+    ``is_closing``); closing sends what is pending first, aborting drops it."""
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._pending is None:
+            self._pending = [data]
+            self._loop.call_soon(self._send)  # after the turn's other callbacks: the body joins its head
+        else:
+            self._pending.append(data)
+
+    def _send(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending and not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self._send()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending = None
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

@@ -15,8 +15,9 @@ uvicorn writes an answer's head and its body with one ``transport.write`` each, 
 connection each write is at once a ``send`` system call and a TCP segment that wakes the client. The
 connection's transport is wrapped in :class:`Coalescing`, which sends what was written during one
 turn of the event loop as one: an answer leaves in one ``send`` at the end of the turn in which it
-was written (issue 16: pinned, about 5 % less server CPU per single evaluation, 3–4 % more decisions/s). A streamed
-body whose parts are written in different turns still goes out part by part, each at its turn's end.
+was written (issue 16: pinned, about 5 % less server CPU per single evaluation, 3–4 % more
+decisions/s). A streamed body whose parts are written in different turns still goes out part by
+part, each at its turn's end.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from bench import run
-from bench.thread_cpu import bodies
+from bench.thread_cpu import Server, bodies
 
 SERVER_CORE, CLIENT_CORE = 1, 0  # --pinned: as bench.run's defaults
 
@@ -48,17 +48,11 @@ def version_env(version: str) -> dict[str, str]:
     return env
 
 
-def start(version: str, workdir: Path, pinned: bool) -> run.PoortwachterServer:
-    env = version_env(version)
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        if pinned:  # bench.run's pinned set-up: one worker on the server core
-            return run.PoortwachterServer(workdir, {SERVER_CORE}, 1).start()
-        return run.PoortwachterServer(workdir, None, os.cpu_count() or 1).start()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def start(version: str, workdir: Path, pinned: bool) -> Server:
+    """A version's server: bench.run's pinned set-up (one worker on the server core) or the whole machine."""
+    if pinned:
+        return Server(workdir, {SERVER_CORE}, "folder", version_env(version)).start()
+    return Server(workdir, None, "folder", version_env(version), workers=os.cpu_count() or 1).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     script.write_text(run.WRK_LUA, encoding="utf-8")
     source = bodies(workdir, args.batch)
     path = "/access/v1/evaluation" if args.batch == 1 else "/access/v1/evaluations"
-    servers: list[run.PoortwachterServer] = []
+    servers: list[Server] = []
     rates: dict[int, list[float]] = {n: [] for n in range(len(args.versions))}
     try:
         for n, version in enumerate(args.versions):

@@ -127,9 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="poortwachter-sync-trace-"))
     script = workdir / "authzen.lua"
     script.write_text(run.WRK_LUA, encoding="utf-8")
-    server = Server(workdir, set(), "folder", dict(e.split("=", 1) for e in args.env))
-    server.workers = os.cpu_count() or 1  # the whole machine: a worker per core, nothing pinned
-    server.cpus = None
+    # the whole machine: a worker per core, nothing pinned
+    server = Server(workdir, None, "folder", dict(e.split("=", 1) for e in args.env), workers=os.cpu_count() or 1)
     server.start()
     lines: list[str] = []
     try:

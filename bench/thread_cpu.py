@@ -59,8 +59,8 @@ def bodies(workdir: Path, batch: int) -> Path:
 class Server(run.PoortwachterServer):
     """``bench.run``'s server with the decision log setting of choice and extra environment."""
 
-    def __init__(self, workdir: Path, cpus: set[int], log: str, env: dict[str, str]) -> None:
-        super().__init__(workdir, cpus)
+    def __init__(self, workdir: Path, cpus: set[int] | None, log: str, env: dict[str, str], workers: int = 1) -> None:
+        super().__init__(workdir, cpus, workers)
         self.log, self.env = log, env
 
     @property

@@ -117,6 +117,37 @@ def test_a_content_length_shorter_than_the_body_does_not_smuggle_a_request(serve
         assert decision_id in logged_ids(server.log_dir)
 
 
+def test_a_client_that_pipelines_and_never_reads_holds_no_one_else_up(server: Server) -> None:
+    """Thousands of pipelined decisions on one connection whose answers are never read: the answers back up
+    in that connection's buffers only (its writes are joined per event-loop turn, service/transport.py, and
+    uvicorn stops reading it while they wait), and every other client is answered meanwhile."""
+    import threading
+
+    body = orjson.dumps(yc_request())
+    one = (b"POST /access/v1/evaluation HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    sent = threading.Event()
+
+    def flood() -> None:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and never recv
+            try:
+                for _ in range(20):
+                    sock.sendall(one * 100)
+            except OSError:  # the server stopped reading us: the point of the test
+                pass
+            sent.set()
+            time.sleep(BODY_TIMEOUT)
+
+    flooder = threading.Thread(target=flood)
+    flooder.start()
+    latencies = _others_answered(server, BODY_TIMEOUT)
+    flooder.join(BODY_TIMEOUT + MARGIN + 10)
+    count("slowloris", 2000)
+    assert sent.is_set()
+    assert latencies and max(latencies) < 1.0, f"others waited up to {max(latencies):.2f} s"
+
+
 def test_the_server_still_answers_after_the_stalls(server: Server) -> None:
     r = httpx.post(server.base + "/access/v1/evaluation", json=yc_request(), timeout=2)
     assert r.status_code == 200

@@ -47,6 +47,7 @@ def _app() -> tuple[Any, Clock]:
 
 
 APP, CLOCK = _app()
+atexit.register(APP.state.service.decision_log.close)  # opened at import, for every worker that collects this
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 schema.config.generation.update(modes=[GenerationMode.NEGATIVE])
 FUZZ = settings(max_examples=PER_OPERATION, deadline=None, derandomize=not EXAMPLES, database=None,

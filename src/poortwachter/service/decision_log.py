@@ -133,10 +133,17 @@ class DecisionLog:
         return health
 
     def _watch(self) -> None:
-        """Keeps ``decision_log_healthy`` true to a writer that is stuck or dead (it cannot report itself)."""
+        """Keeps ``decision_log_healthy`` true to a writer that is stuck or dead (it cannot report itself).
+
+        Writes the gauge only when this log's health changes: the gauge is one per process, and a second
+        log in it (a test's) must not paint a dead writer healthy again between two ticks."""
         interval = min(WATCH_SECONDS, self.wait_timeout / 2)
+        reported = True  # open_decision_log reports a new log healthy
         while not self._stop.wait(interval):
-            self.health()
+            ok = self.sink.health().ok
+            if ok != reported:
+                metrics.decision_log_health(ok)
+                reported = ok
 
     @property
     def healthy(self) -> bool:

@@ -16,6 +16,7 @@ import pytest
 
 from poortwachter.core.verdict import BundleRef
 from poortwachter.logbook import query as q
+from poortwachter.logbook import record
 from poortwachter.logbook.pseudonym import Pseudonymiser, PseudonymKeyError, from_settings
 from poortwachter.logbook.record import DecisionEvent, Item, Subject
 from poortwachter.logbook.writer import LogUnavailable, LogWriter, WriterConfig
@@ -187,17 +188,22 @@ def test_write_durability_answers_without_fsync_per_batch(tmp_path: Path, monkey
     assert len(list(q.read_records(tmp_path / "log"))) == 20
 
 
-def test_decision_events_expand_off_the_hot_path(tmp_path: Path) -> None:
-    """The one event shape: typed values in, the bounded, pseudonymised record out (writer thread)."""
-    w, _ = make_writer(tmp_path)
+def full_event() -> DecisionEvent:
+    """A decision event with every field set."""
     ref = BundleRef("mini", "1.0.0", "sha256:abc")
-    ev = DecisionEvent("dec-1", "req-1", "/access/v1/evaluation", True, "2026-11-22T11:00:00+01:00",
+    return DecisionEvent("dec-1", "req-1", "/access/v1/evaluation", True, "2026-11-22T11:00:00+01:00",
                        as_of="2026-11-22T10:00:00+01:00", subject=Subject("prof-9", "professional", "jeugdarts"),
                        organisation="ggd-x", action="read", client="c-1",
                        item=Item("dossier_item", "d-1/item", "gespreksverslag", "jgz"), rules=("r-1",),
                        obligations=("log_access",), bundle=ref, purpose="emergency", attestations=("emergency",),
                        emergency=True, emergency_by="prof-9", processing_activity_id="pa-17",
                        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+
+
+def test_decision_events_expand_into_the_bounded_pseudonymised_record(tmp_path: Path) -> None:
+    """The one event shape: typed values in, the bounded, pseudonymised record out."""
+    w, _ = make_writer(tmp_path)
+    ev = full_event()
     raw = DecisionEvent.undecided("dec-2", "req-1", "/access/v1/evaluations", "2026-11-22T11:00:01+01:00",
                                   {"subject": {"id": "x"}, "resource": {"properties": {"client": {"id": "c-5"}}}},
                                   "request-error", "resource.type: missing")
@@ -216,6 +222,48 @@ def test_decision_events_expand_off_the_hot_path(tmp_path: Path) -> None:
     assert first["as_of"].startswith("2026-11-22T10:00:00") and first["time"] == "2026-11-22T11:00:00+01:00"
     assert second["decision"] == "deny" and second["client"] == PSEUDO("c-5") and second["rules"] == ["request-error"]
     assert second["errors"] == ["resource.type: missing"] and second["subject"]["id"] == PSEUDO("x")
+
+
+@pytest.mark.parametrize("prev", [None, "sha256:" + "ab" * 32])
+def test_a_prepared_record_links_to_the_bytes_of_the_record_with_prev_as_its_last_key(prev: str | None) -> None:
+    """record.link splices ``prev`` into bytes serialised earlier: the line must be exactly what serialising
+    the whole record would give, or the hash chain and every reader would see another record."""
+    for ev in (full_event(), DecisionEvent.undecided("d", None, "/e", "2026-11-22T11:00:01+01:00", {"x": [1]}, "r", "e"),
+               {**event(7), "time": "2026-11-22T11:00:02Z"}, {"v": 1, "time": "2026-11-22T11:00:00Z"}):
+        whole = record.to_record(ev, PSEUDO)
+        prepared = record.prepare(ev, PSEUDO)
+        assert prepared.ok and prepared.time == whole["time"]
+        assert record.link(prepared, prev) == (orjson.dumps({**whole, "prev": prev}) + b"\n", True, whole["time"])
+        assert record.link(prepared, prev, chained=False)[0] == orjson.dumps(whole) + b"\n"
+
+
+def test_a_mappings_own_prev_gives_way_to_the_writers_link() -> None:
+    line, ok, _ = record.link(record.prepare({**event(1), "prev": "forged"}, PSEUDO), "sha256:real")
+    assert ok and line.count(b'"prev"') == 1 and orjson.loads(line)["prev"] == "sha256:real"
+
+
+def test_an_event_that_cannot_be_serialised_is_an_error_record_not_an_exception() -> None:
+    class Hostile(dict[str, Any]):
+        def items(self) -> Any:
+            raise RuntimeError("boom")
+
+    prepared = record.prepare(Hostile(decision_id="d-9"), PSEUDO)
+    line, ok, _ = record.link(prepared, None)
+    assert not ok and orjson.loads(line)["encoding_error"] == "RuntimeError: boom"
+
+
+def test_records_are_serialised_on_the_submitting_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer thread's turn under the GIL delays every answer of its group commit: it only links the
+    lines (record.Prepared says why), the event loop serialises them as it submits."""
+    threads: list[str] = []
+    real = record.to_record
+    monkeypatch.setattr(record, "to_record", lambda *a, **k: (threads.append(threading.current_thread().name),
+                                                               real(*a, **k))[1])
+    w, _ = make_writer(tmp_path)
+    assert all(w.wait(w.submit(ev), timeout=5) for ev in (full_event(), event(2)))
+    w.close()
+    assert threads == [threading.current_thread().name] * 2
+    assert [r["decision_id"] for r in q.read_records(tmp_path / "log")] == ["dec-1", "d-2"]
 
 
 def test_reader_skips_a_torn_last_line_and_gz_files(tmp_path: Path) -> None:

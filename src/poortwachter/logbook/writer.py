@@ -20,8 +20,9 @@ does not fill up with empty files) and turns healthy again when that works. Ther
 an unwritable log stops decisions rather than risk evidence (documented in docs/operations.md).
 
 Nothing a request sends can stop the writer (security review, issue 17): records are built from
-bounded values and encoded per record (:func:`record.encode`; one that cannot be encoded becomes an
-error record and only its own request is refused), every batch is guarded, and if the thread dies
+bounded values and serialised per record by :meth:`submit`, on the caller's thread (:func:`record.prepare`
+never raises: one that cannot be encoded becomes an error record and only its own request is refused;
+the writer thread adds the chain link, :func:`record.link`), every batch is guarded, and if the thread dies
 anyway :meth:`health` says so and every waiting request is released. Every wait is bounded by
 ``wait_timeout``: a full queue makes :meth:`submit` wait for room (back-pressure: a slow disk slows
 the requests down instead of refusing them) and raise :class:`LogTimeout` only after that long; a
@@ -58,7 +59,7 @@ MAX_FAILED_RANGES = 4096
 __all__ = ["Durability", "LogHealth", "LogTimeout", "LogUnavailable", "LogWriter", "Observer", "WriterConfig"]
 
 
-Batch = list[tuple[int, DecisionEvent | Mapping[str, Any]]]
+Batch = list[tuple[int, record.Prepared]]
 
 
 class LogWriter:
@@ -158,8 +159,10 @@ class LogWriter:
         instead of refusing them. ``wake=False`` leaves the writer asleep until somebody waits
         (:meth:`wait_async` wakes it) or ``LINGER_SECONDS`` pass: a request that produces many records
         (a batch) then wakes the writer once, when it is done, instead of handing the GIL back and forth
-        with it for every record.
+        with it for every record. The record is serialised here, on the caller's thread; the writer only
+        links it into the chain.
         """
+        prepared = record.prepare(event, self._pseudonymise, self._identifying)  # why here: record.Prepared
         with self._lock:
             self._check()
             if len(self._queue) >= self.config.max_pending:
@@ -167,7 +170,7 @@ class LogWriter:
             if self._seq == self._done:  # the first record after idling: progress is measured from now
                 self._progress_at = time.monotonic()
             self._seq += 1
-            self._queue.append((self._seq, event))
+            self._queue.append((self._seq, prepared))
             if wake:
                 self._wake()
             return self._seq
@@ -340,8 +343,9 @@ class LogWriter:
         self._rotate_at = (now // step + 1) * step
         self._last_sync = self._head_synced = now
 
-    def _encode(self, item: tuple[int, DecisionEvent | Mapping[str, Any]], prev: str | None) -> record.Encoded:
-        return record.encode_record(item[1], self._pseudonymise, prev, identifying=self._identifying)
+    @staticmethod
+    def _encode(item: tuple[int, record.Prepared], prev: str | None) -> record.Encoded:
+        return record.link(item[1], prev)
 
     def _write_batch(self, batch: Batch) -> None:
         first, last = batch[0][0], batch[-1][0]

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from support import wait_until
 
 from poortwachter.logbook import query
 from poortwachter.logbook.pseudonym import Pseudonymiser
@@ -137,6 +138,23 @@ def test_a_broken_stdout_answers_503(bundle_dir: Path) -> None:
     codes = asyncio.run(load(create_app(settings(bundle_dir), decision_log=log), clients=4, calls=10))
     log.close(timeout=1)
     assert 503 in codes  # once the drain saw the broken pipe, decisions are refused (fail closed)
+
+
+def test_closing_a_log_whose_output_stays_broken_ends_its_thread_and_says_what_was_lost(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Before, the drain thread retried the broken output forever after close (and kept logging)."""
+    class Broken(io.BytesIO):
+        def write(self, data: Any) -> int:
+            raise OSError(32, "Broken pipe")
+
+    log = DecisionLog(JsonLinesOutput(Broken(), PSEUDO), capacity=CAPACITY, wait_timeout=10.0)
+    log.record({"decision_id": "d-1"})
+    thread = log.sink._thread  # type: ignore[attr-defined]
+    assert wait_until(lambda: not log.healthy, timeout=5)
+    log.close(timeout=0.2)
+    thread.join(2.0)
+    assert not thread.is_alive()
+    assert "closed with 1 event(s) unwritten" in caplog.text
 
 
 def test_a_hanging_stdout_answers_503_after_the_wait_limit(bundle_dir: Path) -> None:

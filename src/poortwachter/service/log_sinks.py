@@ -192,6 +192,7 @@ class OutputSink:
         self._broken: str | None = None
         self._dead: str | None = None
         self._busy_since: float | None = None  # the drain thread is writing since (monotonic)
+        self._give_up = threading.Event()  # set by close once its time is up: stop retrying a broken output
         self._queue: queue.Queue[Any] | None = None
         self._thread: threading.Thread | None = None
         if not output.synchronous:
@@ -299,7 +300,12 @@ class OutputSink:
                 self._broken = f"{type(exc).__name__}: {exc}"
                 log.error("decision log write failed (retrying): %s", self._broken)
                 self._busy_since = time.monotonic()  # retrying is not being stuck: broken says it
-                threading.Event().wait(0.5)
+                if self._give_up.wait(0.5):
+                    while not self._queue.empty():
+                        pending.append(self._queue.get_nowait())
+                    unwritten = sum(e is not _STOP for e in pending)
+                    log.error("decision log closed with %d event(s) unwritten: %s", unwritten, self._broken)
+                    return
 
     def close(self, timeout: float) -> None:
         """Refuse new events, write everything queued, close the output."""
@@ -311,6 +317,8 @@ class OutputSink:
                 except queue.Full:
                     log.error("decision log: queue still full at shutdown; events lost")
                 self._thread.join(timeout)
+                self._give_up.set()  # still retrying a broken output: stop, say what is lost
+                self._thread.join(1.0)
             else:
                 log.error("decision log: writer thread dead at shutdown; %d events lost", self._queue.qsize())
         try:

@@ -228,7 +228,8 @@ def test_decision_events_expand_into_the_bounded_pseudonymised_record(tmp_path: 
 def test_a_prepared_record_links_to_the_bytes_of_the_record_with_prev_as_its_last_key(prev: str | None) -> None:
     """record.link splices ``prev`` into bytes serialised earlier: the line must be exactly what serialising
     the whole record would give, or the hash chain and every reader would see another record."""
-    for ev in (full_event(), DecisionEvent.undecided("d", None, "/e", "2026-11-22T11:00:01+01:00", {"x": [1]}, "r", "e"),
+    undecided = DecisionEvent.undecided("d", None, "/e", "2026-11-22T11:00:01+01:00", {"x": [1]}, "r", "e")
+    for ev in (full_event(), undecided,
                {**event(7), "time": "2026-11-22T11:00:02Z"}, {"v": 1, "time": "2026-11-22T11:00:00Z"}):
         whole = record.to_record(ev, PSEUDO)
         prepared = record.prepare(ev, PSEUDO)

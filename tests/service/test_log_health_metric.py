@@ -59,6 +59,7 @@ def test_a_healthy_log_beside_a_dead_one_does_not_reset_the_gauge(monkeypatch: p
 
 def test_the_watchdog_reports_a_change_of_its_own_log(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(decision_log_module, "WATCH_SECONDS", 0.01)
+    decision_log_module.metrics.decision_log_health(True)  # as open_decision_log reports a new log
     sink = FixedSink(ok=True)
     log = DecisionLog(sink)
     try:

@@ -10,7 +10,8 @@ set-up: a worker per core, decision log to a folder, nothing pinned; or with ``-
 one: a worker on core 1, wrk on core 0) and each round runs wrk against
 each of them in turn, the order reversed every other round, so a drift of the machine hits all alike.
 Per run it prints decisions/s, p99, the machine's idle share (``/proc/stat``: idle + iowait over the
-run) and the server's CPU per decision.
+run) and the server's CPU per decision; at the end each version's median and, against the first
+version, the median of the per-round ratios and how many rounds it won.
 
 A version is a ``src`` folder (it is put first on the server's ``PYTHONPATH``; ``src`` of this checkout
 is the installed code), optionally followed by ``|NAME=VALUE;NAME=VALUE`` environment for that server.
@@ -35,6 +36,14 @@ def machine_idle() -> tuple[int, int]:
     """(idle + iowait, all) jiffies of the whole machine so far."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     return values[3] + values[4], sum(values)
+
+
+def paired(base: list[float], other: list[float]) -> tuple[float, float, float, int]:
+    """``other`` against ``base`` round by round: (median, min, max of the ratios, rounds ``other`` won).
+    On a shared machine the level drifts between rounds more than most changes are worth, and a round's
+    two runs are minutes apart at most: the ratios of the pairs carry the comparison, not the medians."""
+    ratios = [o / b for b, o in zip(base, other, strict=True)]
+    return statistics.median(ratios), min(ratios), max(ratios), sum(r > 1 for r in ratios)
 
 
 def version_env(version: str) -> dict[str, str]:
@@ -103,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     for n, version in enumerate(args.versions):
         print(f"{version}: median {statistics.median(rates[n]):,.0f} decisions/s "
               f"({min(rates[n]):,.0f}–{max(rates[n]):,.0f})")
+    for n, version in enumerate(args.versions[1:], start=1):
+        median, low, high, won = paired(rates[0], rates[n])
+        print(f"{version} against {args.versions[0]}, round by round: median ratio {median:.3f} "
+              f"({low:.3f}–{high:.3f}), faster in {won} of {len(rates[n])} rounds")
     return 0
 
 

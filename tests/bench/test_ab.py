@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.ab import machine_idle, version_env
+from bench.ab import machine_idle, paired, version_env
 
 
 def test_a_version_names_its_source_and_environment(tmp_path: Path) -> None:
@@ -25,3 +25,12 @@ def test_the_decision_log_setting_stays_the_harness_own(tmp_path: Path) -> None:
 def test_idle_is_part_of_all_time() -> None:
     idle, total = machine_idle()
     assert 0 <= idle <= total and total > 0
+
+
+def test_versions_are_compared_round_by_round() -> None:
+    """A drift that hits both versions of a round alike leaves their ratio alone."""
+    base, other = [100.0, 200.0, 50.0], [110.0, 210.0, 45.0]
+    median, low, high, won = paired(base, other)
+    assert (median, low, high, won) == (pytest.approx(1.05), pytest.approx(0.9), pytest.approx(1.1), 2)
+    with pytest.raises(ValueError):
+        paired(base, other[:2])

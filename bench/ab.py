@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.ab src /path/to/worktree-of-the-old-commit/src --rounds 5
     .venv/bin/python -m bench.ab src "src|POORTWACHTER_DECISION_LOG_DURABILITY=write" --rounds 3
-    .venv/bin/python -m bench.ab src /tmp/old/src --batch 50 --concurrency 8
+    .venv/bin/python -m bench.ab src <old>/src --batch 50 --concurrency 8
 
 Why: on a shared 2-core machine one version's runs vary by a fifth from minute to minute, more than
 most changes are worth. Here every version's server is up at once (``bench.run``'s whole-machine

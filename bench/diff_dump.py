@@ -7,8 +7,8 @@ changes, the text and Markdown renderings (summary and ``--full``), the JSON and
 the decision matrix page of the diff (slow: minutes for the duo-plus overlays). Prints the CPU
 seconds (``time.process_time``, best of ``--repeat``) of building each pair's ``Diff``: the machine
 may be shared, and CPU time is what a change of the analysis changes. A change meant to keep the
-diff's result: dump before and after (an old checkout: ``git archive main src | tar -x -C /tmp/old``
-and ``PYTHONPATH=/tmp/old/src``) and ``diff -r`` the folders.
+diff's result: dump before and after (an old checkout: ``git archive main src | tar -x -C <old>``
+and ``PYTHONPATH=<old>/src``) and ``diff -r`` the folders.
 """
 
 from __future__ import annotations

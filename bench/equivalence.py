@@ -1,8 +1,8 @@
 """Does the core decide exactly as another copy of it? One line per request and routing, to diff (issue 15).
 
-    PYTHONPATH=/tmp/old/src .venv/bin/python -m bench.equivalence --out /tmp/old.txt
-    PYTHONPATH=src          .venv/bin/python -m bench.equivalence --out /tmp/new.txt
-    cmp /tmp/old.txt /tmp/new.txt        # or: diff, then --show N on both sides for one request
+    PYTHONPATH=<old>/src .venv/bin/python -m bench.equivalence --out <old>.txt
+    PYTHONPATH=src       .venv/bin/python -m bench.equivalence --out <new>.txt
+    cmp <old>.txt <new>.txt   # or: diff, then --show N on both sides for one request
 
 A speed change to the core must not change a single outcome. This writes, for every request of the
 corpus of bench/core_bench.py and for mutated copies of them (values of other types, far or malformed

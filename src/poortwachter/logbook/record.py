@@ -291,22 +291,16 @@ class Prepared(NamedTuple):
     the median of 22 alternated pairs, the machine's idle share 11–14 % → 6–9 %)."""
 
     head: bytes  # the JSON object's bytes up to, not including, its closing "}"
-    ok: bool  # the full record (False: an error record, see encode_record)
+    ok: bool  # the full record (False: an error record, see prepare)
     time: str
 
 
 def encode(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[str], str],
            prev: str | None = None, *, chained: bool = True, identifying: Identifying = ALL) -> tuple[bytes, bool]:
-    """The event's JSON line (see :func:`encode_record`) and whether it is the full record."""
-    line, ok, _ = encode_record(event, pseudonymise, prev, chained=chained, identifying=identifying)
+    """The event's JSON line (with ``prev``, the previous line's hash, when ``chained``) and whether it
+    is the full record. Never raises (see :func:`prepare`)."""
+    line, ok, _ = link(prepare(event, pseudonymise, identifying), prev, chained=chained)
     return line, ok
-
-
-def encode_record(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[str], str],
-                  prev: str | None = None, *, chained: bool = True, identifying: Identifying = ALL) -> Encoded:
-    """The event's JSON line (with ``prev``, the previous line's hash, when ``chained``), whether it
-    is the full record, and the record's time. Never raises (see :func:`prepare`)."""
-    return link(prepare(event, pseudonymise, identifying), prev, chained=chained)
 
 
 def prepare(event: DecisionEvent | Mapping[str, Any], pseudonymise: Callable[[str], str],

@@ -116,3 +116,17 @@ def test_the_served_protocol_answers_through_it() -> None:
         protocol.connection_lost(None)
 
     _in_a_loop(steps)
+
+
+def test_writelines_and_write_eof_keep_the_order_of_what_is_pending() -> None:
+    """The wrapped transport's own ``writelines`` or ``write_eof`` would overtake a pending write."""
+    ends: list[int] = []
+
+    async def steps(transport: Coalescing, recorder: Recorder) -> None:
+        recorder.write_eof = lambda: ends.append(len(recorder.writes))  # type: ignore[attr-defined]
+        transport.write(b"head ")
+        transport.writelines([b"bo", b"dy"])
+        transport.write_eof()
+        await asyncio.sleep(0)
+
+    assert _in_a_loop(steps).writes == [b"head body"] and ends == [1]

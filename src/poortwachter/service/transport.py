@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -106,7 +107,7 @@ class Coalescing:
     """A connection's transport whose writes of one event-loop turn are sent as one (module docstring).
 
     Everything but writing and closing is the wrapped transport's own (flow control, addresses,
-    ``is_closing``); closing sends what is pending first, aborting drops it."""
+    ``is_closing``); closing and ending the stream send what is pending first, aborting drops it."""
 
     __slots__ = ("_loop", "_pending", "_transport")
 
@@ -121,6 +122,13 @@ class Coalescing:
             self._loop.call_soon(self._send)  # after the turn's other callbacks: the body joins its head
         else:
             self._pending.append(data)
+
+    def writelines(self, data: Iterable[bytes]) -> None:
+        self.write(b"".join(data))
+
+    def write_eof(self) -> None:
+        self._send()
+        self._transport.write_eof()
 
     def _send(self) -> None:
         pending, self._pending = self._pending, None

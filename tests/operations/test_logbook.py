@@ -6,7 +6,9 @@ import asyncio
 import errno
 import gzip
 import os
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -173,6 +175,33 @@ def test_wait_async_resolves_in_the_event_loop(tmp_path: Path) -> None:
 
     assert asyncio.run(many()) == [True] * 300
     w.close()
+
+
+def test_the_writer_is_woken_once_the_loops_turn_is_done_and_commits_every_record_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten requests arrive in one turn of the event loop, each deciding for 3 ms before it waits. Woken at
+    the first wait, the writer took the GIL from the loop a switch interval later for a group of the
+    first one or two; woken when the turn is done, it commits all ten at once."""
+    monkeypatch.setattr("poortwachter.logbook.writer.LINGER_SECONDS", 60.0)  # only a wake-up starts a group
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)  # as a server process has it (service/app.py tune_process)
+    w, obs = make_writer(tmp_path)
+
+    async def request(i: int) -> bool:
+        deadline = time.perf_counter() + 0.003
+        while time.perf_counter() < deadline:  # deciding: the loop holds the GIL
+            pass
+        return await w.wait_async(w.submit(event(i), wake=False))
+
+    async def turn() -> list[bool]:
+        return list(await asyncio.gather(*(request(i) for i in range(10))))
+
+    try:
+        assert asyncio.run(turn()) == [True] * 10
+    finally:
+        sys.setswitchinterval(previous)
+        w.close()
+    assert obs.batches == [(10, True)]
 
 
 def test_write_durability_answers_without_fsync_per_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

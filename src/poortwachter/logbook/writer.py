@@ -3,9 +3,10 @@
 Guarantee (durability ``fsync``, the default): **a decision is answered only after its record is on
 disk.** The request path appends the event to an in-memory queue (:meth:`LogWriter.submit`, a lock
 and a list append) and gets a sequence number; before the HTTP answer leaves, the service awaits
-:meth:`LogWriter.wait_async` for that number. The writer thread takes *everything* queued at once,
-serialises it, writes it with one ``write`` and one ``fdatasync`` and then releases all the waiting
-requests together (group commit): under load one fsync covers many decisions, so the cost per decision
+:meth:`LogWriter.wait_async` for that number, which wakes the writer once the event loop has decided
+every request it had ready (:meth:`LogWriter._kick_planned`). The writer thread takes *everything*
+queued at once, links it into the hash chain, writes it with one ``write`` and one ``fdatasync`` and
+then releases all the waiting requests together (group commit): under load one fsync covers many decisions, so the cost per decision
 falls as concurrency rises. SIGKILL, a crash or power loss can therefore lose only records whose
 requests were never answered.
 
@@ -88,6 +89,7 @@ class LogWriter:
         self._stop = threading.Event()
         self._closing = False
         self._kicked = False
+        self._kicks_planned: set[asyncio.AbstractEventLoop] = set()  # loops that will wake the writer (_kick_planned)
         self._healthy = True
         self._reason: str | None = None
         self._dead: str | None = None
@@ -157,7 +159,7 @@ class LogWriter:
         When ``max_pending`` records are queued the caller waits for room, at most ``wait_timeout``
         (then :class:`LogTimeout`): back-pressure, so a sink slower than the decisions slows them down
         instead of refusing them. ``wake=False`` leaves the writer asleep until somebody waits
-        (:meth:`wait_async` wakes it) or ``LINGER_SECONDS`` pass: a request that produces many records
+        (:meth:`wait_async` has it woken once the event loop's turn is done) or ``LINGER_SECONDS`` pass: a request that produces many records
         (a batch) then wakes the writer once, when it is done, instead of handing the GIL back and forth
         with it for every record. The record is serialised here, on the caller's thread; the writer only
         links it into the chain.
@@ -220,8 +222,23 @@ class LogWriter:
                 return self._outcome(seq)
             fut: asyncio.Future[bool] = loop.create_future()
             self._waiters.add(Waiter(seq, loop, fut, time.monotonic() + self.config.wait_timeout))
-            self._wake()
+            plan = loop not in self._kicks_planned
+            self._kicks_planned.add(loop)
+        if plan:
+            loop.call_soon(self._kick_planned, loop)
         return await fut  # the watchdog thread ends it with LogTimeout after wait_timeout
+
+    def _kick_planned(self, loop: asyncio.AbstractEventLoop) -> None:
+        """In the event loop, once the requests it had ready are decided: wake the writer for all of them.
+
+        Why not at the first wait: the writer woken then asks for the GIL while the loop still decides
+        the requests that arrived with it, and takes it from the loop mid-work a switch interval later,
+        for a group of half of them; woken here, it mostly finds the loop about to wait for the network,
+        and the group holds every record of the loop's turn (docs/benchmarks.md, "Waking the writer
+        once the loop's turn is done")."""
+        with self._lock:
+            self._kicks_planned.discard(loop)
+            self._wake()
 
     def _expire(self, fut: asyncio.Future[bool]) -> None:
         """In the waiter's event loop: end a wait that passed wait_timeout."""

@@ -6,9 +6,9 @@ and a list append) and gets a sequence number; before the HTTP answer leaves, th
 :meth:`LogWriter.wait_async` for that number, which wakes the writer once the event loop has decided
 every request it had ready (:meth:`LogWriter._kick_planned`). The writer thread takes *everything*
 queued at once, links it into the hash chain, writes it with one ``write`` and one ``fdatasync`` and
-then releases all the waiting requests together (group commit): under load one fsync covers many decisions, so the cost per decision
-falls as concurrency rises. SIGKILL, a crash or power loss can therefore lose only records whose
-requests were never answered.
+then releases all the waiting requests together (group commit): under load one fsync covers many
+decisions, so the cost per decision falls as concurrency rises. SIGKILL, a crash or power loss can
+therefore lose only records whose requests were never answered.
 
 Durability ``write`` answers after the ``write`` into the kernel's page cache: a killed process loses
 nothing, a power failure may lose the last second (the writer fsyncs at most ``sync_seconds`` apart).
@@ -159,10 +159,10 @@ class LogWriter:
         When ``max_pending`` records are queued the caller waits for room, at most ``wait_timeout``
         (then :class:`LogTimeout`): back-pressure, so a sink slower than the decisions slows them down
         instead of refusing them. ``wake=False`` leaves the writer asleep until somebody waits
-        (:meth:`wait_async` has it woken once the event loop's turn is done) or ``LINGER_SECONDS`` pass: a request that produces many records
-        (a batch) then wakes the writer once, when it is done, instead of handing the GIL back and forth
-        with it for every record. The record is serialised here, on the caller's thread; the writer only
-        links it into the chain.
+        (:meth:`wait_async` has it woken once the event loop's turn is done) or ``LINGER_SECONDS``
+        pass: a request that produces many records (a batch) then wakes the writer once, when it is
+        done, instead of handing the GIL back and forth with it for every record. The record is
+        serialised here, on the caller's thread; the writer only links it into the chain.
         """
         prepared = record.prepare(event, self._pseudonymise, self._identifying)  # why here: record.Prepared
         with self._lock:
